@@ -1,0 +1,78 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from .models import Agency, OfficerRole, Procedure, ProcedureVersion
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "province", "parent")
+    list_filter = ("kind", "province")
+    search_fields = ("code", "name", "name_en")
+    readonly_fields = ("path",)
+    autocomplete_fields = ("parent",)
+
+
+@admin.register(OfficerRole)
+class OfficerRoleAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "agency")
+    list_filter = ("role", "agency__kind")
+    search_fields = ("user__username", "user__last_name", "agency__code", "agency__name")
+    autocomplete_fields = ("user", "agency")
+
+
+class OfficerRoleInline(admin.TabularInline):
+    model = OfficerRole
+    extra = 0
+    autocomplete_fields = ("agency",)
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class OfficerUserAdmin(UserAdmin):
+    inlines = [OfficerRoleInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Versions come from the catalog files only; the admin shows them and changes nothing."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class VersionInline(admin.TabularInline):
+    model = ProcedureVersion
+    fields = ("number", "effective_from", "time_limit_days", "online_level", "loaded_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Procedure)
+class ProcedureAdmin(ReadOnlyAdmin):
+    list_display = ("code", "current_version", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "versions__name")
+    inlines = [VersionInline]
+
+
+@admin.register(ProcedureVersion)
+class ProcedureVersionAdmin(ReadOnlyAdmin):
+    list_display = ("procedure", "number", "name", "time_limit_days", "online_level", "flow",
+                    "effective_from", "loaded_at")
+    list_filter = ("online_level", "flow", "agency_level")
+    search_fields = ("procedure__code", "name", "name_en")

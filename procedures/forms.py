@@ -1,0 +1,102 @@
+"""Django forms built from a procedure's field list, and validation of form data.
+
+The same form validates what a citizen types in the portal, what a desk officer enters
+for a walk-in applicant, and what a service is asked to store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.utils import translation
+
+
+def _text(text: dict | None) -> str:
+    if not text:
+        return ""
+    return text["en"] if translation.get_language() == "en" else text["vi"]
+
+
+PHONE = RegexValidator(r"^\+?[0-9 .-]{8,15}$", "Enter a valid phone number.")
+
+
+def _field(spec: dict) -> forms.Field:
+    rules = spec.get("validation") or {}
+    common = {
+        "label": _text(spec["label"]),
+        "required": spec.get("required", False),
+        "help_text": _text(spec.get("help")),
+    }
+    validators = []
+    if rules.get("pattern"):
+        validators.append(
+            RegexValidator(rules["pattern"], _text(rules.get("message")) or "Invalid format.")
+        )
+    kind = spec["type"]
+    lengths = {k: rules[k] for k in ("min_length", "max_length") if rules.get(k) is not None}
+    values = {k: rules[k] for k in ("min_value", "max_value") if rules.get(k) is not None}
+    if kind in ("text", "id_number"):
+        field = forms.CharField(max_length=lengths.get("max_length", 255),
+                                min_length=lengths.get("min_length"), **common)
+    elif kind == "textarea":
+        field = forms.CharField(widget=forms.Textarea, max_length=lengths.get("max_length", 5000),
+                                min_length=lengths.get("min_length"), **common)
+    elif kind == "integer":
+        field = forms.IntegerField(**values, **common)
+    elif kind == "decimal":
+        field = forms.DecimalField(max_digits=18, decimal_places=2, **values, **common)
+    elif kind == "date":
+        field = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    elif kind == "choice":
+        choices = [(c["value"], _text(c["label"])) for c in spec["choices"]]
+        field = forms.ChoiceField(choices=[("", "---------"), *choices], **common)
+    elif kind == "multichoice":
+        choices = [(c["value"], _text(c["label"])) for c in spec["choices"]]
+        field = forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple,
+                                          **common)
+    elif kind == "boolean":
+        field = forms.BooleanField(**common)
+    elif kind == "email":
+        field = forms.EmailField(max_length=254, **common)
+    elif kind == "phone":
+        field = forms.CharField(max_length=20, **common)
+        validators.append(PHONE)
+    else:  # the schema only admits the kinds above
+        raise ValueError(f"unknown field type {kind!r}")
+    field.validators.extend(validators)
+    return field
+
+
+def build_form_class(spec: dict) -> type[forms.Form]:
+    """A Form class for ``spec`` (a ProcedureVersion.spec)."""
+    attrs = {f["name"]: _field(f) for f in spec["fields"]}
+    return type("ProcedureForm", (forms.Form,), attrs)
+
+
+def to_json_value(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def clean_form_data(spec: dict, data: dict) -> dict:
+    """Validate ``data`` against the procedure's fields; return JSON-ready cleaned data.
+
+    Raises ValidationError whose ``error_dict`` names each field at fault.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError("Form data must be a mapping of field names to values.")
+    unknown = sorted(set(data) - {f["name"] for f in spec["fields"]})
+    form = build_form_class(spec)(data=data)
+    if not form.is_valid() or unknown:
+        errors = {name: list(errs) for name, errs in form.errors.items()}
+        for name in unknown:
+            errors[name] = ["This procedure has no such field."]
+        raise ValidationError(errors)
+    return {name: to_json_value(value) for name, value in form.cleaned_data.items()}

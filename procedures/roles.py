@@ -1,0 +1,25 @@
+"""The officer roles. A role is always held in one agency (see OfficerRole)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    RECEPTION = "reception", _("Reception (one-stop desk)")
+    SPECIALIST = "specialist", _("Specialist")
+    HEAD = "head", _("Head of unit")
+    SIGNER = "signer", _("Signer")
+    SUPERVISOR = "supervisor", _("Supervisor")
+
+
+# Roles whose reach is the agency and everything below it; the others act only in
+# the agency where they are held.
+SUBTREE_ROLES = frozenset({Role.SUPERVISOR})
+
+# Roles a procedure stage may name (a supervisor watches; it never holds a stage).
+STAGE_ROLES = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.HEAD, Role.SIGNER})
+
+
+def group_name(role: str) -> str:
+    """The Django group that carries a role's permissions."""
+    return f"role:{role}"

@@ -1,0 +1,162 @@
+"""The shape of a procedure file in procedures/catalog/*.yaml.
+
+Validation is pydantic's, so every error carries the path of the field at fault
+(``stages.2.role``). Cross-field rules (stage shares, unique codes, known roles,
+templates and flows) are checked here too, so a file that passes is loadable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .roles import STAGE_ROLES
+
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+MimeType = Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Text(Strict):
+    """A text in Vietnamese, with its English version."""
+
+    vi: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class Fee(Strict):
+    amount: Annotated[int, Field(ge=0)]
+    currency: Literal["VND"] = "VND"
+    note: Text | None = None
+
+
+class Component(Strict):
+    code: Code
+    name: Text
+    mandatory: bool
+    content_types: Annotated[list[MimeType], Field(min_length=1)]
+    max_size_mb: Annotated[int, Field(gt=0, le=50)]
+    form: Literal["original", "copy", "certified_copy"]
+    count: Annotated[int, Field(ge=1)] = 1
+    note: Text | None = None
+
+
+class Choice(Strict):
+    value: Code
+    label: Text
+
+
+class Validation(Strict):
+    min_length: Annotated[int, Field(ge=0)] | None = None
+    max_length: Annotated[int, Field(gt=0)] | None = None
+    min_value: int | float | None = None
+    max_value: int | float | None = None
+    pattern: str | None = None
+    message: Text | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+FieldType = Literal[
+    "text", "textarea", "integer", "decimal", "date", "choice", "multichoice",
+    "boolean", "email", "phone", "id_number",
+]
+
+
+class FormField(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+    type: FieldType
+    label: Text
+    help: Text | None = None
+    required: bool = False
+    choices: list[Choice] | None = None
+    validation: Validation | None = None
+
+    @model_validator(mode="after")
+    def _choices_match_type(self) -> FormField:
+        wants_choices = self.type in ("choice", "multichoice")
+        if wants_choices and not self.choices:
+            raise ValueError(f"a {self.type} field needs choices")
+        if not wants_choices and self.choices:
+            raise ValueError(f"a {self.type} field takes no choices")
+        if self.choices:
+            values = [c.value for c in self.choices]
+            if len(values) != len(set(values)):
+                raise ValueError("choice values must be unique")
+        return self
+
+
+class Stage(Strict):
+    code: Code
+    name: Text
+    role: str
+    share: Annotated[int, Field(gt=0, le=100)]
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, value: str) -> str:
+        if value not in STAGE_ROLES:
+            known = ", ".join(sorted(STAGE_ROLES))
+            raise ValueError(f"unknown role {value!r}; a stage is held by one of: {known}")
+        return value
+
+
+class Result(Strict):
+    title: Text
+    template: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class ProcedureSpec(Strict):
+    code: Code
+    name: Text
+    sector: Text
+    agency_level: Literal["central", "province"]
+    legal_basis: Annotated[list[Text], Field(min_length=1)]
+    fee: Fee
+    time_limit_days: Annotated[int, Field(gt=0, le=365)]
+    online_level: Literal["full", "partial"]
+    effective_from: dt.date
+    requirements: list[Text] = []
+    where_to_file: Text
+    components: Annotated[list[Component], Field(min_length=1)]
+    fields: Annotated[list[FormField], Field(min_length=1)]
+    stages: Annotated[list[Stage], Field(min_length=1)]
+    result: Result
+    flow: str
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> ProcedureSpec:
+        for label, codes in (
+            ("components", [c.code for c in self.components]),
+            ("fields", [f.name for f in self.fields]),
+            ("stages", [s.code for s in self.stages]),
+        ):
+            dupes = sorted({c for c in codes if codes.count(c) > 1})
+            if dupes:
+                raise ValueError(f"{label}: duplicate code(s) {', '.join(dupes)}")
+        total = sum(s.share for s in self.stages)
+        if total != 100:
+            raise ValueError(f"stages: shares sum to {total}%, they must sum to 100%")
+        return self
+
+    def to_json(self) -> dict:
+        return self.model_dump(mode="json")
+
+    @property
+    def fee_amount(self) -> Decimal:
+        return Decimal(self.fee.amount)

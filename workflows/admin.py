@@ -1,0 +1,103 @@
+"""Admin: dossiers and their history are read-only; calendar overrides are editable."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Dossier, DossierComponent, HistoryEntry, OutgoingEvent, WorkingDayOverride
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class HistoryInline(ReadOnlyInline):
+    model = HistoryEntry
+    fields = ("seq", "at", "actor", "action", "from_status", "to_status", "comment", "hash")
+    readonly_fields = fields
+    ordering = ("seq",)
+
+
+class ComponentInline(ReadOnlyInline):
+    model = DossierComponent
+    fields = ("component_code", "original_name", "content_type", "size", "sha256",
+              "uploaded_at", "superseded_at")
+    readonly_fields = fields
+
+
+@admin.register(Dossier)
+class DossierAdmin(admin.ModelAdmin):
+    """Dossiers change only through services; the admin is a window, not a lever."""
+
+    list_display = ("code", "applicant_name", "procedure_version", "handling_agency", "status",
+                    "channel", "due_date", "created_at")
+    list_filter = ("status", "channel", "handling_agency__province")
+    search_fields = ("code", "applicant_name", "applicant_id_number")
+    date_hierarchy = "created_at"
+    list_select_related = ("procedure_version__procedure", "handling_agency")
+    inlines = [ComponentInline, HistoryInline]
+    readonly_fields = [f.name for f in Dossier._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HistoryEntry)
+class HistoryEntryAdmin(admin.ModelAdmin):
+    list_display = ("dossier", "seq", "at", "actor", "action", "from_status", "to_status")
+    list_filter = ("action",)
+    search_fields = ("dossier__code",)
+    list_select_related = ("dossier", "actor")
+    readonly_fields = [f.name for f in HistoryEntry._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorkingDayOverride)
+class WorkingDayOverrideAdmin(admin.ModelAdmin):
+    list_display = ("date", "is_working_day", "reason", "legal_basis")
+    list_filter = ("is_working_day",)
+    date_hierarchy = "date"
+
+
+@admin.register(OutgoingEvent)
+class OutgoingEventAdmin(admin.ModelAdmin):
+    list_display = ("pk", "name", "dossier", "created_at", "dispatched_at", "attempts")
+    list_filter = ("name", ("dispatched_at", admin.EmptyFieldListFilter))
+    readonly_fields = [f.name for f in OutgoingEvent._meta.fields]
+    actions = ["dispatch_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Dispatch the selected pending events now"))
+    def dispatch_again(self, request, queryset):
+        from .events import event_dispatch
+
+        done = sum(
+            event_dispatch(event_id=pk)
+            for pk in queryset.filter(dispatched_at__isnull=True).values_list("pk", flat=True)
+        )
+        self.message_user(request, _("%(n)d event(s) dispatched.") % {"n": done})

@@ -1,0 +1,240 @@
+"""Demo data for trying motcua out: an agency tree, one account per role, dossiers in
+several states. Everything is made through the real services. Running it again
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+
+from procedures.loader import load_agencies, load_procedures
+from procedures.models import Agency, OfficerRole, Procedure
+from procedures.roles import Role
+
+from . import services
+from .models import Channel, Dossier
+
+DEMO_PASSWORD = "motcua-demo-2026"  # noqa: S105 - printed on purpose, demo only
+DEMO_PROVINCE = "H22"
+DEMO_CENTRAL = "G16"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    full_name: str
+    role: str | None
+    agency: str | None
+
+
+ACCOUNTS = [
+    DemoAccount("citizen", "Lò Thị Mai", None, None),
+    DemoAccount("reception", "Nguyễn Thu Hà", Role.RECEPTION, DEMO_PROVINCE),
+    DemoAccount("specialist", "Vàng A Dính", Role.SPECIALIST, DEMO_PROVINCE),
+    DemoAccount("head", "Hoàng Văn Sơn", Role.HEAD, DEMO_PROVINCE),
+    DemoAccount("signer", "Lù Văn Páo", Role.SIGNER, DEMO_PROVINCE),
+    DemoAccount("supervisor", "Trần Minh Đức", Role.SUPERVISOR, DEMO_CENTRAL),
+]
+
+
+def minimal_pdf(text: str = "motcua demo") -> bytes:
+    """A small, valid one-page PDF (for demo and test uploads)."""
+    stream = f"BT /F1 18 Tf 40 780 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def minimal_png() -> bytes:
+    """A valid 1×1 white PNG."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\xff\xff")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
+            + chunk(b"IEND", b""))
+
+
+def sample_upload(component: dict) -> SimpleUploadedFile:
+    """A small file of a type the component accepts."""
+    if "application/pdf" in component["content_types"]:
+        return SimpleUploadedFile(f"{component['code']}.pdf", minimal_pdf(component["code"]),
+                                  content_type="application/pdf")
+    return SimpleUploadedFile(f"{component['code']}.png", minimal_png(),
+                              content_type="image/png")
+
+
+def sample_form_data(spec: dict) -> dict:
+    """Values that pass the procedure's own validation, one per field."""
+    data = {}
+    for field in spec["fields"]:
+        kind = field["type"]
+        rules = field.get("validation") or {}
+        if kind == "id_number":
+            value = "001190012345"
+        elif kind == "phone":
+            value = "0912345678"
+        elif kind == "email":
+            value = "citizen@example.org"
+        elif kind == "date":
+            value = "1990-05-12"
+        elif kind == "integer":
+            value = str(rules.get("min_value") or 1)
+        elif kind == "decimal":
+            value = str(rules.get("min_value") or "1.5")
+        elif kind == "choice":
+            value = field["choices"][0]["value"]
+        elif kind == "multichoice":
+            value = [field["choices"][0]["value"]]
+        elif kind == "boolean":
+            value = "on"
+        else:
+            value = "Bản Cốc Lếu, xã Cốc San"[: rules.get("max_length") or 200]
+            if rules.get("min_length") and len(value) < rules["min_length"]:
+                value = value.ljust(rules["min_length"], ".")
+        data[field["name"]] = value
+    return data
+
+
+def attach_all(dossier: Dossier, by) -> None:
+    for component in dossier.procedure_version.spec["components"]:
+        upload = sample_upload(component)
+        services.dossier_attach_component(
+            dossier=dossier, by=by, component_code=component["code"], upload=upload
+        )
+
+
+def ensure_accounts() -> dict[str, object]:
+    User = get_user_model()
+    users = {}
+    for account in ACCOUNTS:
+        first, _, last = account.full_name.rpartition(" ")
+        user, created = User.objects.get_or_create(
+            username=account.username,
+            defaults={"first_name": last, "last_name": first,
+                      "email": f"{account.username}@demo.motcua.invalid"},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        if account.role:
+            OfficerRole.objects.get_or_create(
+                user=user, agency=Agency.objects.get(code=account.agency), role=account.role
+            )
+        users[account.username] = user
+    admin, created = User.objects.get_or_create(
+        username="admin", defaults={"is_staff": True, "is_superuser": True,
+                                    "email": "admin@demo.motcua.invalid"})
+    if created:
+        admin.set_password(DEMO_PASSWORD)
+        admin.save(update_fields=["password"])
+    users["admin"] = admin
+    return users
+
+
+def _new_dossier(procedure: Procedure, agency: Agency, users) -> Dossier:
+    citizen = users["citizen"]
+    dossier = services.dossier_create(
+        procedure=procedure, handling_agency=agency, channel=Channel.ONLINE, by=citizen,
+        applicant_user=citizen,
+        applicant={"name": "Lò Thị Mai", "id_number": "001190012345",
+                   "address": "Bản Cốc Lếu, xã Cốc San, tỉnh Lào Cai",
+                   "phone": "0912345678", "email": "citizen@demo.motcua.invalid"},
+        form_data=sample_form_data(procedure.current_version.spec),
+    )
+    attach_all(dossier, citizen)
+    return dossier
+
+
+# Each demo dossier is walked this far along the lifecycle.
+STORYLINES = [
+    "draft", "submitted", "supplement_requested", "received", "in_review", "approved",
+    "issued", "refused", "rejected_at_reception",
+]
+
+
+def _walk(dossier: Dossier, target: str, users) -> Dossier:
+    u = users
+    if target == "draft":
+        return dossier
+    dossier = services.dossier_submit(dossier=dossier, by=u["citizen"])
+    if target == "submitted":
+        return dossier
+    if target == "rejected_at_reception":
+        return services.dossier_reject_at_reception(
+            dossier=dossier, by=u["reception"],
+            reason="Thủ tục này không thuộc thẩm quyền giải quyết của Ban Dân tộc tỉnh.")
+    if target == "supplement_requested":
+        first = dossier.procedure_version.spec["components"][0]["code"]
+        return services.dossier_request_supplement(
+            dossier=dossier, by=u["reception"],
+            items=[{"code": first, "reason": "Bản scan bị mờ, không đọc được."}],
+            reason="Hồ sơ chưa đầy đủ, đề nghị bổ sung.")
+    dossier = services.dossier_receive(dossier=dossier, by=u["reception"])
+    if target == "received":
+        return dossier
+    dossier = services.dossier_start_review(dossier=dossier, by=u["specialist"])
+    decision = "refuse" if target == "refused" else "approve"
+    dossier = services.dossier_propose(
+        dossier=dossier, by=u["specialist"], decision=decision,
+        opinion="Hồ sơ đã được thẩm định." if decision == "approve"
+        else "Người đề nghị chưa đáp ứng tiêu chí cư trú.")
+    if target == "in_review":
+        return dossier
+    if target == "refused":
+        return services.dossier_refuse(dossier=dossier, by=u["head"],
+                                       reason="Chưa đáp ứng tiêu chí cư trú theo quy định.")
+    dossier = services.dossier_approve(dossier=dossier, by=u["head"])
+    if target == "approved":
+        return dossier
+    dossier = services.dossier_sign(dossier=dossier, by=u["signer"])
+    return services.dossier_issue(dossier=dossier)
+
+
+def seed_demo() -> dict:
+    load_agencies()
+    load_procedures()
+    with transaction.atomic():
+        users = ensure_accounts()
+    created = 0
+    # All demo dossiers or none: a failed run leaves nothing half-made to trip the next one.
+    with transaction.atomic():
+        if Dossier.objects.filter(applicant_user=users["citizen"]).exists():
+            return {"users": users, "dossiers_created": 0, "password": DEMO_PASSWORD}
+        province = Agency.objects.get(code=DEMO_PROVINCE)
+        procedures = list(
+            Procedure.objects.filter(is_active=True, current_version__agency_level="province")
+            .select_related("current_version").order_by("code")
+        )
+        for index, target in enumerate(STORYLINES):
+            procedure = procedures[index % len(procedures)]
+            _walk(_new_dossier(procedure, province, users), target, users)
+            created += 1
+    return {"users": users, "dossiers_created": created, "password": DEMO_PASSWORD}

@@ -1,0 +1,393 @@
+"""The dossier and what is recorded about it.
+
+``Dossier.status`` is a protected django-fsm-2 field: it changes only through the
+transitions below, and those are only called by ``workflows.services``. Each transition
+declares its sources, target, conditions and permission; the services add the history
+entry and the outgoing events in the same transaction.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from procedures.models import Agency, ProcedureVersion
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted, waiting for reception")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("Supplement requested")
+    RECEIVED = "received", _("Received")
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved, waiting for signature")
+    SIGNED = "signed", _("Signed")
+    ISSUED = "issued", _("Result issued")
+    REJECTED_AT_RECEPTION = "rejected_at_reception", _("Not accepted at reception")
+    REFUSED = "refused", _("Refused")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("Online")
+    DESK = "desk", _("One-stop desk")
+    POST = "post", _("Post")
+
+
+# States in which the legal clock runs, and in which an apology may reschedule it.
+CLOCK_RUNNING = (Status.RECEIVED, Status.IN_REVIEW, Status.APPROVED, Status.SIGNED)
+# States from which the applicant may still withdraw: anything before a decision.
+WITHDRAWABLE = (
+    Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.RECEIVED, Status.IN_REVIEW,
+)
+FINAL = (Status.ISSUED, Status.REJECTED_AT_RECEPTION, Status.REFUSED, Status.WITHDRAWN)
+
+
+# --- Permission predicates (django-fsm calls them with the dossier and the acting user) ----
+
+
+def is_applicant(dossier: Dossier, user) -> bool:
+    return user.is_authenticated and dossier.applicant_user_id == user.pk
+
+
+def can_file(dossier: Dossier, user) -> bool:
+    """The applicant files online; a reception officer files for a walk-in at the desk."""
+    if dossier.channel == Channel.ONLINE:
+        return is_applicant(dossier, user)
+    return user.has_perm("workflows.file_at_desk", dossier)
+
+
+def can_resubmit(dossier: Dossier, user) -> bool:
+    return is_applicant(dossier, user) or (
+        dossier.channel != Channel.ONLINE and user.has_perm("workflows.file_at_desk", dossier)
+    )
+
+
+# --- Conditions -------------------------------------------------------------------------------
+
+
+def has_mandatory_components(dossier: Dossier) -> bool:
+    present = set(
+        dossier.components.filter(superseded_at__isnull=True).values_list("component_code", flat=True)
+    )
+    mandatory = {c["code"] for c in dossier.procedure_version.spec["components"] if c["mandatory"]}
+    return mandatory <= present
+
+
+def not_yet_rescheduled(dossier: Dossier) -> bool:
+    return dossier.rescheduled_at is None
+
+
+def within_supplement_window(dossier: Dossier) -> bool:
+    """A supplement after appraisal must be asked within N working days of receipt."""
+    from .clock import working_calendar
+
+    if dossier.received_at is None:
+        return False
+    from django.utils import timezone
+
+    days = settings.MOTCUA["SUPPLEMENT_AFTER_REVIEW_DAYS"]
+    received = timezone.localtime(dossier.received_at).date()
+    today = timezone.localdate()
+    return working_calendar().working_days_between(received, today) <= days
+
+
+class Dossier(ConcurrentTransitionMixin, models.Model):
+    code = models.CharField(_("dossier code"), max_length=40, unique=True, null=True, blank=True)
+    procedure_version = models.ForeignKey(
+        ProcedureVersion, on_delete=models.PROTECT, related_name="dossiers",
+        verbose_name=_("procedure version"),
+    )
+    handling_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="dossiers", verbose_name=_("handling agency")
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    # The citizen's account, when there is one (a walk-in at the desk may have none).
+    applicant_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="dossiers", verbose_name=_("applicant account"),
+    )
+    applicant_name = models.CharField(_("applicant name"), max_length=200)
+    applicant_id_number = models.CharField(_("personal ID number"), max_length=20, blank=True)
+    applicant_address = models.CharField(_("address"), max_length=500, blank=True)
+    applicant_phone = models.CharField(_("phone"), max_length=20, blank=True)
+    applicant_email = models.EmailField(_("e-mail"), blank=True)
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("filed by"),
+    )
+    form_data = models.JSONField(_("form data"), default=dict, blank=True)
+
+    status = FSMField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.DRAFT, protected=True,
+        db_index=True,
+    )
+    supplement_round = models.PositiveSmallIntegerField(_("supplement rounds"), default=0)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    due_date = models.DateField(_("appointment date"), null=True, blank=True, db_index=True)
+    rescheduled_at = models.DateTimeField(_("rescheduled"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    # Head of the history chain: the count and hash of the last entry.
+    history_count = models.PositiveIntegerField(default=0, editable=False)
+    history_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("dossier")
+        verbose_name_plural = _("dossiers")
+        ordering = ["-created_at"]
+        permissions = [
+            ("receive_dossier", "Receive dossiers at the one-stop desk"),
+            ("file_at_desk", "File dossiers for walk-in applicants"),
+            ("review_dossier", "Appraise dossiers"),
+            ("approve_dossier", "Approve or refuse dossiers"),
+            ("sign_dossier", "Sign results"),
+            ("supervise_dossier", "Supervise time limits"),
+            ("assign_task", "Assign and reassign tasks"),
+        ]
+        indexes = [
+            models.Index(fields=["handling_agency", "status"]),
+            models.Index(fields=["applicant_user", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.code or f"draft #{self.pk}"
+
+    # --- Transitions. Each only moves the state; services do the rest. ---------------------
+
+    @transition(field=status, source=Status.DRAFT, target=Status.SUBMITTED,
+                conditions=[has_mandatory_components], permission=can_file)
+    def submit(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.RECEIVED,
+                conditions=[has_mandatory_components], permission="workflows.receive_dossier")
+    def receive(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.SUPPLEMENT_REQUESTED,
+                permission="workflows.receive_dossier")
+    def request_supplement_at_reception(self):
+        pass
+
+    @transition(field=status, source=Status.IN_REVIEW, target=Status.SUPPLEMENT_REQUESTED,
+                conditions=[within_supplement_window], permission="workflows.review_dossier")
+    def request_supplement_after_review(self):
+        pass
+
+    @transition(field=status, source=Status.SUPPLEMENT_REQUESTED, target=Status.SUBMITTED,
+                conditions=[has_mandatory_components], permission=can_resubmit)
+    def resubmit(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.REJECTED_AT_RECEPTION,
+                permission="workflows.receive_dossier")
+    def reject_at_reception(self):
+        pass
+
+    @transition(field=status, source=Status.RECEIVED, target=Status.IN_REVIEW,
+                permission="workflows.review_dossier")
+    def start_review(self):
+        pass
+
+    @transition(field=status, source=Status.IN_REVIEW, target=Status.IN_REVIEW,
+                permission="workflows.review_dossier")
+    def propose(self):
+        pass
+
+    @transition(field=status, source=Status.IN_REVIEW, target=Status.IN_REVIEW,
+                permission="workflows.approve_dossier")
+    def send_back(self):
+        pass
+
+    @transition(field=status, source=Status.IN_REVIEW, target=Status.APPROVED,
+                permission="workflows.approve_dossier")
+    def approve(self):
+        pass
+
+    @transition(field=status, source=Status.IN_REVIEW, target=Status.REFUSED,
+                permission="workflows.approve_dossier")
+    def refuse(self):
+        pass
+
+    @transition(field=status, source=Status.APPROVED, target=Status.SIGNED,
+                permission="workflows.sign_dossier")
+    def sign(self):
+        pass
+
+    # Issuing is the system's own step once the result is signed (services pass by=None).
+    @transition(field=status, source=Status.SIGNED, target=Status.ISSUED)
+    def issue(self):
+        pass
+
+    @transition(field=status, source=list(WITHDRAWABLE), target=Status.WITHDRAWN,
+                permission=is_applicant)
+    def withdraw(self):
+        pass
+
+    # The apology letter moves the appointment date, once; the state stays where it is.
+    @transition(field=status, source=list(CLOCK_RUNNING), target=RETURN_VALUE(*CLOCK_RUNNING),
+                conditions=[not_yet_rescheduled], permission="workflows.approve_dossier")
+    def reschedule(self):
+        return self.status
+
+
+def component_upload_to(instance: DossierComponent, filename: str) -> str:
+    # The uploaded name is never part of the path: it is kept only as a label.
+    return f"components/{instance.uploaded_at:%Y/%m}/{instance.storage_key}"
+
+
+def private_storage():
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
+class DossierComponent(models.Model):
+    """One uploaded file for one of the procedure's required components."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="components")
+    component_code = models.CharField(_("component"), max_length=64)
+    file = models.FileField(upload_to=component_upload_to, storage=private_storage, max_length=255)
+    storage_key = models.CharField(max_length=64, unique=True, editable=False)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type (sniffed)"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("uploaded"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    supplement_round = models.PositiveSmallIntegerField(default=0)
+    # A replaced file stays, for the record; only current files count.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dossier component")
+        verbose_name_plural = _("dossier components")
+        ordering = ["component_code", "uploaded_at"]
+        indexes = [models.Index(fields=["dossier", "component_code"])]
+
+    def __str__(self) -> str:
+        return f"{self.component_code}: {self.original_name}"
+
+
+class ImmutableQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("history entries are never updated")
+
+    def delete(self):
+        raise PermissionError("history entries are never deleted")
+
+
+class HistoryEntry(models.Model):
+    """One thing that happened to a dossier. Append-only, and chained by hash.
+
+    ``hash`` is the SHA-256 of the entry's content together with ``prev_hash``, the hash of
+    the entry before it, so an edited, removed or reordered entry breaks the chain
+    (``manage.py verify_history``).
+    """
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="history")
+    seq = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=48)
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24, blank=True)
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("history entry")
+        verbose_name_plural = _("history")
+        ordering = ["dossier", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "seq"], name="uniq_history_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}#{self.seq} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("history entries are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("history entries are never deleted")
+
+
+class DossierCodeSequence(models.Model):
+    """The last daily sequence number used per agency and day, for dossier codes."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    last = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "day"], name="uniq_code_sequence_day"),
+        ]
+
+
+class WorkingDayOverride(models.Model):
+    """A day whose working status differs from what the holiday calendar says.
+
+    Swaps are announced each year (a Saturday worked for a bridge day off), and a
+    province may close for a local event: the override wins over the package calendar.
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    is_working_day = models.BooleanField(_("working day"))
+    reason = models.CharField(_("reason"), max_length=255)
+    legal_basis = models.CharField(_("legal basis"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("working-day override")
+        verbose_name_plural = _("working-day overrides")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {'working' if self.is_working_day else 'day off'}"
+
+
+class OutgoingEvent(models.Model):
+    """An event written in the same transaction as the change that caused it (the outbox).
+
+    It is dispatched after commit to the handlers registered for its name; a periodic sweep
+    picks up any left behind.
+    """
+
+    name = models.CharField(max_length=64, db_index=True)
+    dossier = models.ForeignKey(
+        Dossier, null=True, on_delete=models.CASCADE, related_name="events"
+    )
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="event_pending_idx",
+                condition=models.Q(dispatched_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"
