@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
@@ -65,6 +66,11 @@ def can_resubmit(dossier: Dossier, user) -> bool:
     )
 
 
+def system_only(dossier: Dossier, user) -> bool:
+    """No person takes this step; the services take it as the system (by=None)."""
+    return False
+
+
 # --- Conditions -------------------------------------------------------------------------------
 
 
@@ -82,12 +88,10 @@ def not_yet_rescheduled(dossier: Dossier) -> bool:
 
 def within_supplement_window(dossier: Dossier) -> bool:
     """A supplement after appraisal must be asked within N working days of receipt."""
-    from .clock import working_calendar
+    from .clock import working_calendar  # clock imports models: import here, not at the top
 
     if dossier.received_at is None:
         return False
-    from django.utils import timezone
-
     days = settings.MOTCUA["SUPPLEMENT_AFTER_REVIEW_DAYS"]
     received = timezone.localtime(dossier.received_at).date()
     today = timezone.localdate()
@@ -222,7 +226,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         pass
 
     # Issuing is the system's own step once the result is signed (services pass by=None).
-    @transition(field=status, source=Status.SIGNED, target=Status.ISSUED)
+    @transition(field=status, source=Status.SIGNED, target=Status.ISSUED, permission=system_only)
     def issue(self):
         pass
 
@@ -341,6 +345,9 @@ class DossierCodeSequence(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["agency", "day"], name="uniq_code_sequence_day"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} {self.day}: {self.last}"
 
 
 class WorkingDayOverride(models.Model):

@@ -335,11 +335,7 @@ def dossier_request_supplement(*, dossier: Dossier, by, items: list[dict], reaso
     """Tell the applicant, once and completely, what to add or fix (Decree 61 art. 15)."""
     reason = _require(reason, "reason")
     items = _clean_supplement_items(dossier, items)
-    name = (
-        "request_supplement_at_reception"
-        if dossier.status == Status.SUBMITTED
-        else "request_supplement_after_review"
-    )
+    name = _supplement_transition(dossier, by)
 
     def apply(d: Dossier) -> list[str]:
         d.supplement_round += 1
@@ -347,6 +343,20 @@ def dossier_request_supplement(*, dossier: Dossier, by, items: list[dict], reaso
 
     return _act(dossier, by, name, action="request_supplement", comment=reason,
                 data={"items": items}, apply=apply, event_payload={"items": items})
+
+
+def _supplement_transition(dossier: Dossier, by) -> str:
+    """At the desk before reception, or by the specialist during appraisal."""
+    if dossier.status == Status.SUBMITTED:
+        return "request_supplement_at_reception"
+    if dossier.status == Status.IN_REVIEW:
+        return "request_supplement_after_review"
+    for name in ("request_supplement_at_reception", "request_supplement_after_review"):
+        try:
+            _check_allowed(dossier, by, name)
+        except PermissionDenied:
+            continue
+    raise PermissionDenied("You are not allowed to take this action on this dossier.")
 
 
 def _clean_supplement_items(dossier: Dossier, items: list[dict]) -> list[dict]:

@@ -1,0 +1,62 @@
+# motcua — the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Debian packages motcua needs at run time: libmagic (upload sniffing), Graphviz (state
+# machine SVG), HarfBuzz's subsetter (WeasyPrint font subsetting, 3.5x faster).
+APT_PACKAGES := libmagic1 graphviz libharfbuzz-subset0
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup system-packages db demo lint check constraints bench clean
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+db: setup
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_agencies
+	$(BIN)/python manage.py load_procedures
+
+demo: db
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+
+run: demo
+	@echo ""
+	@echo "motcua is starting at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "Embedded default: SQLite in var/, Celery tasks run in-process, e-mail printed here."
+	@echo ""
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+check: setup
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+constraints: setup
+	@(echo "# Pinned versions for reproducible installs: pip install -c requirements/constraints.txt -e '.[dev]'"; \
+	  echo "# Regenerate with: make constraints"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -vi '^motcua') > requirements/constraints.txt
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

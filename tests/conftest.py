@@ -1,0 +1,158 @@
+"""Shared fixtures: the real agency tree and catalog, officers per role, dossiers made by
+the real services."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from procedures.loader import load_agencies, load_procedures
+from procedures.models import Agency, OfficerRole, Procedure
+from procedures.roles import Role
+from workflows import services
+from workflows.demo import attach_all, sample_form_data
+from workflows.models import Channel, Dossier, Status
+
+PROVINCE = "H22"
+OTHER_PROVINCE = "H23"
+_names = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def catalog(db):
+    load_agencies()
+    load_procedures()
+
+
+@pytest.fixture
+def province(catalog) -> Agency:
+    return Agency.objects.get(code=PROVINCE)
+
+
+@pytest.fixture
+def other_province(catalog) -> Agency:
+    return Agency.objects.get(code=OTHER_PROVINCE)
+
+
+@pytest.fixture
+def procedure(catalog) -> Procedure:
+    """A province-level procedure under the standard flow."""
+    return Procedure.objects.get(code="1.012841")
+
+
+def make_user(username: str | None = None, **extra):
+    username = username or f"user{next(_names)}"
+    return get_user_model().objects.create_user(username=username, password="x-Pass-123!", **extra)
+
+
+def make_officer(role: str, agency: Agency, username: str | None = None):
+    user = make_user(username or f"{role}{next(_names)}")
+    OfficerRole.objects.create(user=user, agency=agency, role=role)
+    return get_user_model().objects.get(pk=user.pk)  # fresh: no cached roles
+
+
+@pytest.fixture
+def officers(province) -> dict:
+    return {role: make_officer(role, province) for role in Role.values}
+
+
+@pytest.fixture
+def outsiders(other_province) -> dict:
+    """The same roles, held in another province."""
+    return {role: make_officer(role, other_province) for role in Role.values}
+
+
+@pytest.fixture
+def citizen(db):
+    return make_user("citizen-test")
+
+
+APPLICANT = {"name": "Lò Thị Mai", "id_number": "001190012345", "address": "Bản Cốc Lếu",
+             "phone": "0912345678", "email": "mai@example.org"}
+
+
+def new_draft(procedure: Procedure, agency: Agency, citizen, *, complete: bool = True) -> Dossier:
+    dossier = services.dossier_create(
+        procedure=procedure, handling_agency=agency, channel=Channel.ONLINE, by=citizen,
+        applicant_user=citizen, applicant=APPLICANT,
+        form_data=sample_form_data(procedure.current_version.spec) if complete else {},
+    )
+    if complete:
+        attach_all(dossier, citizen)
+    return dossier
+
+
+def walk_to(status: str, procedure, agency, citizen, officers) -> Dossier:
+    """A dossier brought to ``status`` through the real services."""
+    o = officers
+    dossier = new_draft(procedure, agency, citizen)
+    if status == Status.DRAFT:
+        return dossier
+    dossier = services.dossier_submit(dossier=dossier, by=citizen)
+    if status == Status.SUBMITTED:
+        return dossier
+    if status == Status.SUPPLEMENT_REQUESTED:
+        return services.dossier_request_supplement(
+            dossier=dossier, by=o["reception"], reason="Thiếu giấy tờ",
+            items=[{"code": procedure.current_version.spec["components"][0]["code"],
+                    "reason": "Bản scan mờ"}])
+    if status == Status.REJECTED_AT_RECEPTION:
+        return services.dossier_reject_at_reception(dossier=dossier, by=o["reception"],
+                                                    reason="Không thuộc thẩm quyền")
+    if status == Status.WITHDRAWN:
+        return services.dossier_withdraw(dossier=dossier, by=citizen)
+    dossier = services.dossier_receive(dossier=dossier, by=o["reception"])
+    if status == Status.RECEIVED:
+        return dossier
+    dossier = services.dossier_start_review(dossier=dossier, by=o["specialist"])
+    if status == Status.IN_REVIEW:
+        return dossier
+    if status == Status.REFUSED:
+        return services.dossier_refuse(dossier=dossier, by=o["head"], reason="Không đủ tiêu chí")
+    dossier = services.dossier_approve(dossier=dossier, by=o["head"])
+    if status == Status.APPROVED:
+        return dossier
+    dossier = services.dossier_sign(dossier=dossier, by=o["signer"])
+    if status == Status.SIGNED:
+        return dossier
+    return services.dossier_issue(dossier=dossier)
+
+
+@pytest.fixture
+def walk(procedure, province, citizen, officers):
+    def _walk(status: str) -> Dossier:
+        return walk_to(status, procedure, province, citizen, officers)
+
+    return _walk
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The test client speaks plain HTTP; production redirects to HTTPS.
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run in-process in unit tests, whatever broker the environment names."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -1,0 +1,134 @@
+"""Due dates, checked against calendars worked out by hand.
+
+2026: Tết holidays Mon 16 – Fri 20 February; Saturday 22 August is a swapped working day
+(for Monday 31 August off); National Day Tue 1 – Wed 2 September; Vietnam Culture Day
+Tue 24 November. Reception cutoff 15:00 local; the first counted day is the working day
+after the reception day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from workflows import services
+from workflows.clock import WorkingCalendar, working_calendar
+from workflows.exceptions import ActionNotAllowed
+from workflows.models import Status, WorkingDayOverride
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+D = dt.date
+
+
+def at(y, m, d, hh=9, mm=0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=VN)
+
+
+CAL = WorkingCalendar()
+
+
+@pytest.mark.parametrize(
+    ("received", "days", "due"),
+    [
+        # Across Tết: Fri 13 Feb counts, then nothing until Mon 23 Feb.
+        (at(2026, 2, 12, 10), 5, D(2026, 2, 26)),
+        # After 15:00 the reception day is the next working day (Fri 13 Feb).
+        (at(2026, 2, 12, 15, 30), 5, D(2026, 2, 27)),
+        # 14:59 is still the same day; 15:00 sharp is not.
+        (at(2026, 2, 12, 14, 59), 1, D(2026, 2, 13)),
+        (at(2026, 2, 12, 15, 0), 1, D(2026, 2, 23)),
+        # Received during Tết: reception day is Mon 23 Feb.
+        (at(2026, 2, 17, 9), 2, D(2026, 2, 25)),
+        # The swapped Saturday 22 Aug is a working day.
+        (at(2026, 8, 21, 9), 3, D(2026, 8, 25)),
+        # Weekend, the substitute day off (31 Aug) and National Day (1–2 Sep).
+        (at(2026, 8, 28, 9), 2, D(2026, 9, 4)),
+        # A Saturday reception counts from Monday; Culture Day (24 Nov) is off.
+        (at(2026, 11, 21, 9), 1, D(2026, 11, 25)),
+        # An ordinary week.
+        (at(2026, 3, 2, 9), 15, D(2026, 3, 23)),
+    ],
+)
+def test_due_dates_by_hand(received, days, due):
+    assert CAL.due_date(received, days) == due
+
+
+def test_the_swap_day_is_what_moves_the_date():
+    without_swap = WorkingCalendar({D(2026, 8, 22): False})
+    assert without_swap.due_date(at(2026, 8, 21, 9), 3) == D(2026, 8, 26)
+
+
+@pytest.mark.django_db
+def test_the_override_table_wins_over_the_package():
+    WorkingDayOverride.objects.create(date=D(2026, 11, 25), is_working_day=False,
+                                      reason="Provincial day of mourning")
+    WorkingDayOverride.objects.create(date=D(2026, 11, 28), is_working_day=True,
+                                      reason="Swapped Saturday")
+    cal = working_calendar()
+    assert not cal.is_working_day(D(2026, 11, 25))
+    assert cal.is_working_day(D(2026, 11, 28))
+    # Mon 23 reception; 24 Culture Day, 25 overridden off: 26, 27, Sat 28 (swapped).
+    assert cal.due_date(at(2026, 11, 23, 9), 3) == D(2026, 11, 28)
+
+
+def test_working_days_between():
+    assert CAL.working_days_between(D(2026, 2, 12), D(2026, 2, 12)) == 0
+    assert CAL.working_days_between(D(2026, 2, 12), D(2026, 2, 23)) == 2
+    assert CAL.working_days_between(D(2026, 2, 23), D(2026, 2, 12)) == 0
+
+
+@pytest.mark.django_db
+def test_the_clock_restarts_when_a_supplemented_dossier_comes_back(walk, officers, citizen):
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        dossier = walk(Status.RECEIVED)
+        assert dossier.due_date == D(2026, 3, 23)
+        dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
+    # Three working days after receipt: still allowed.
+    with time_machine.travel(at(2026, 3, 5, 10), tick=False):
+        code = dossier.procedure_version.spec["components"][0]["code"]
+        dossier = services.dossier_request_supplement(
+            dossier=dossier, by=officers["specialist"], reason="Cần bổ sung",
+            items=[{"code": code, "reason": "Thiếu chữ ký"}])
+    with time_machine.travel(at(2026, 3, 16, 10), tick=False):
+        dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
+        dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    # Restart from zero: 15 working days from Mon 16 March, not what was left of the first run.
+    assert dossier.due_date == D(2026, 4, 6)
+    assert dossier.supplement_round == 1
+    entry = dossier.history.order_by("-seq").first()
+    assert entry.action == "receive" and entry.data["due_date"] == "2026-04-06"
+
+
+@pytest.mark.django_db
+def test_no_supplement_after_the_window(walk, officers):
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        dossier = walk(Status.IN_REVIEW)
+    with time_machine.travel(at(2026, 3, 6, 10), tick=False):  # four working days later
+        code = dossier.procedure_version.spec["components"][0]["code"]
+        with pytest.raises(ActionNotAllowed, match="within"):
+            services.dossier_request_supplement(
+                dossier=dossier, by=officers["specialist"], reason="Cần bổ sung",
+                items=[{"code": code, "reason": "Thiếu"}])
+
+
+@pytest.mark.django_db
+def test_reschedule_only_once_and_only_later(walk, officers):
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        dossier = walk(Status.IN_REVIEW)
+        with pytest.raises(Exception, match="later than"):
+            services.dossier_reschedule(dossier=dossier, by=officers["head"],
+                                        new_due_date=D(2026, 3, 20), reason="Xác minh")
+        with pytest.raises(Exception, match="working day"):
+            services.dossier_reschedule(dossier=dossier, by=officers["head"],
+                                        new_due_date=D(2026, 3, 28), reason="Xác minh")
+        dossier = services.dossier_reschedule(dossier=dossier, by=officers["head"],
+                                              new_due_date=D(2026, 3, 30), reason="Xác minh")
+        assert dossier.due_date == D(2026, 3, 30) and dossier.rescheduled_at
+        with pytest.raises(ActionNotAllowed, match="already been rescheduled"):
+            services.dossier_reschedule(dossier=dossier, by=officers["head"],
+                                        new_due_date=D(2026, 4, 6), reason="Lần nữa")
+    entry = dossier.history.order_by("-seq").first()
+    assert entry.data == {"new_due_date": "2026-03-30", "old_due_date": "2026-03-23"}

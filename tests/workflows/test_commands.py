@@ -1,0 +1,60 @@
+"""Management commands: seed_demo (twice), graph_procedure, load commands."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from procedures.models import OfficerRole
+from workflows.history import verify_all
+from workflows.models import Dossier, Status
+
+
+@pytest.mark.django_db
+def test_seed_demo_runs_twice_without_error(settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "motcua-demo-2026" in out and "reception" in out and "supervisor" in out
+    dossiers = Dossier.objects.count()
+    roles = OfficerRole.objects.count()
+    statuses = set(Dossier.objects.values_list("status", flat=True))
+    assert {Status.DRAFT, Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.IN_REVIEW,
+            Status.ISSUED, Status.REFUSED} <= statuses
+    call_command("seed_demo")
+    assert Dossier.objects.count() == dossiers
+    assert OfficerRole.objects.count() == roles
+    assert list(verify_all()) == []
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_to_run_in_production(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo")
+    assert not Dossier.objects.exists()
+
+
+def test_graph_procedure_mermaid(procedure, capsys):
+    call_command("graph_procedure", procedure.code)
+    out = capsys.readouterr().out
+    assert out.splitlines()[3] == "stateDiagram-v2"
+    assert "submitted --> received: receive (reception, 10%)" in out
+    assert "in_review --> approved: approve (head, 20%)" in out
+    assert "signed --> issued: issue (system)" in out
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_graph_procedure_svg(procedure, tmp_path):
+    target = tmp_path / "graph.svg"
+    call_command("graph_procedure", procedure.code, "--format", "svg", "-o", str(target))
+    svg = target.read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "received" in svg
+
+
+def test_graph_procedure_unknown_code(catalog):
+    with pytest.raises(CommandError, match="no procedure"):
+        call_command("graph_procedure", "9.999999")

@@ -1,0 +1,250 @@
+"""Services: input checks, uploads, drafts, desk filing, outbox rows, atomicity."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+
+from tests.conftest import APPLICANT, make_user, new_draft
+from workflows import services
+from workflows.demo import minimal_pdf, minimal_png
+from workflows.exceptions import ActionNotAllowed
+from workflows.models import Channel, DossierComponent, OutgoingEvent, Status
+
+
+@pytest.fixture
+def draft(procedure, province, citizen):
+    return new_draft(procedure, province, citizen, complete=False)
+
+
+def first_component(dossier) -> dict:
+    return dossier.procedure_version.spec["components"][0]
+
+
+def pdf(name="scan.pdf", data=None):
+    return SimpleUploadedFile(name, data if data is not None else minimal_pdf(),
+                              content_type="application/pdf")
+
+
+def test_submit_lists_every_missing_field_and_component(draft, citizen):
+    with pytest.raises(ValidationError) as info:
+        services.dossier_submit(dossier=draft, by=citizen)
+    errors = info.value.message_dict
+    spec = draft.procedure_version.spec
+    required_fields = {f["name"] for f in spec["fields"] if f.get("required")}
+    mandatory = {c["code"] for c in spec["components"] if c["mandatory"]}
+    assert required_fields | mandatory <= set(errors)
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT and draft.code is None
+
+
+def test_a_draft_keeps_what_was_typed_even_when_invalid(draft, citizen):
+    saved = services.dossier_save_draft(dossier=draft, by=citizen,
+                                        form_data={"citizen_id": "12ab"})
+    assert saved.form_data["citizen_id"] == "12ab"
+    with pytest.raises(ValidationError) as info:
+        services.dossier_submit(dossier=saved, by=citizen)
+    assert "citizen_id" in info.value.message_dict
+    saved.refresh_from_db()
+    assert saved.form_data["citizen_id"] == "12ab"
+
+
+@pytest.mark.parametrize("bad", [{"no_such_field": "x"}, {"citizen_id": {"nested": 1}},
+                                 {"citizen_id": "9" * 6000}, ["not", "a", "mapping"]])
+def test_draft_data_is_bounded(draft, citizen, bad):
+    with pytest.raises(ValidationError):
+        services.dossier_save_draft(dossier=draft, by=citizen, form_data=bad)
+
+
+def test_upload_is_sniffed_sized_and_hashed(draft, citizen):
+    component = first_component(draft)
+    data = minimal_pdf("hello") if "application/pdf" in component["content_types"] else minimal_png()
+    stored = services.dossier_attach_component(
+        dossier=draft, by=citizen, component_code=component["code"],
+        upload=SimpleUploadedFile("../../etc/passwd", data, content_type="text/plain"))
+    import hashlib
+
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.size == len(data)
+    assert stored.content_type in component["content_types"]
+    assert stored.original_name == "passwd"  # a label only, the path part dropped
+    assert "passwd" not in stored.file.name and ".." not in stored.file.name
+    with stored.file.open("rb") as handle:
+        assert handle.read() == data
+
+
+def test_a_disguised_file_is_refused(draft, citizen):
+    component = first_component(draft)
+    fake = SimpleUploadedFile("scan.pdf", b"MZ\x90\x00" + b"\x00" * 200,
+                              content_type="application/pdf")
+    with pytest.raises(ValidationError) as info:
+        services.dossier_attach_component(dossier=draft, by=citizen,
+                                          component_code=component["code"], upload=fake)
+    assert "content" in str(info.value)
+    assert not DossierComponent.objects.exists()
+
+
+def test_an_oversized_or_empty_file_is_refused(draft, citizen):
+    component = first_component(draft)
+    limit = component["max_size_mb"] * 1_048_576
+    big = SimpleUploadedFile("big.pdf", minimal_pdf() + b"0" * limit,
+                             content_type="application/pdf")
+    with pytest.raises(ValidationError, match="limit"):
+        services.dossier_attach_component(dossier=draft, by=citizen,
+                                          component_code=component["code"], upload=big)
+    with pytest.raises(ValidationError, match="empty"):
+        services.dossier_attach_component(dossier=draft, by=citizen,
+                                          component_code=component["code"],
+                                          upload=SimpleUploadedFile("e.pdf", b""))
+    with pytest.raises(ValidationError, match="no such component"):
+        services.dossier_attach_component(dossier=draft, by=citizen,
+                                          component_code="NOPE", upload=pdf())
+
+
+def test_a_new_upload_supersedes_the_old(procedure, province, citizen):
+    dossier = new_draft(procedure, province, citizen)
+    component = first_component(dossier)
+    before = dossier.components.get(component_code=component["code"])
+    upload = pdf() if "application/pdf" in component["content_types"] else SimpleUploadedFile(
+        "x.png", minimal_png())
+    services.dossier_attach_component(dossier=dossier, by=citizen,
+                                      component_code=component["code"], upload=upload)
+    current = dossier.components.filter(component_code=component["code"],
+                                        superseded_at__isnull=True)
+    assert current.count() == 1 and current.get().pk != before.pk
+
+
+def test_another_users_dossier_is_out_of_reach(draft, officers):
+    stranger = make_user()
+    for call in (
+        lambda: services.dossier_save_draft(dossier=draft, by=stranger, form_data={}),
+        lambda: services.dossier_attach_component(dossier=draft, by=stranger,
+                                                  component_code="x", upload=pdf()),
+        lambda: services.dossier_submit(dossier=draft, by=stranger),
+        lambda: services.dossier_submit(dossier=draft, by=officers["reception"]),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
+
+
+def test_filed_dossiers_cannot_be_edited(walk, citizen):
+    dossier = walk(Status.RECEIVED)
+    with pytest.raises(ActionNotAllowed):
+        services.dossier_save_draft(dossier=dossier, by=citizen, form_data={})
+
+
+def test_reasons_are_required(walk, officers):
+    dossier = walk(Status.SUBMITTED)
+    with pytest.raises(ValidationError):
+        services.dossier_reject_at_reception(dossier=dossier, by=officers["reception"], reason=" ")
+    with pytest.raises(ValidationError):
+        services.dossier_request_supplement(dossier=dossier, by=officers["reception"],
+                                            reason="Thiếu", items=[])
+    with pytest.raises(ValidationError):
+        services.dossier_request_supplement(dossier=dossier, by=officers["reception"],
+                                            reason="Thiếu",
+                                            items=[{"code": "unknown", "reason": "x"}])
+    in_review = walk(Status.IN_REVIEW)
+    with pytest.raises(ValidationError):
+        services.dossier_refuse(dossier=in_review, by=officers["head"], reason="")
+    with pytest.raises(ValidationError):
+        services.dossier_send_back(dossier=in_review, by=officers["head"], reason="")
+    with pytest.raises(ValidationError):
+        services.dossier_propose(dossier=in_review, by=officers["specialist"],
+                                 decision="maybe", opinion="?")
+
+
+def test_desk_filing_by_reception(procedure, province, officers, other_province, outsiders):
+    desk = officers["reception"]
+    dossier = services.dossier_create(
+        procedure=procedure, handling_agency=province, channel=Channel.DESK, by=desk,
+        applicant=APPLICANT, form_data={})
+    assert dossier.channel == Channel.DESK and dossier.applicant_user is None
+    assert dossier.filed_by == desk
+    with pytest.raises(PermissionDenied):
+        services.dossier_create(procedure=procedure, handling_agency=province,
+                                channel=Channel.DESK, by=outsiders["reception"],
+                                applicant=APPLICANT)
+    with pytest.raises(PermissionDenied):
+        services.dossier_create(procedure=procedure, handling_agency=province,
+                                channel=Channel.DESK, by=officers["specialist"],
+                                applicant=APPLICANT)
+
+
+def test_create_checks_its_inputs(procedure, province, citizen, catalog):
+    from procedures.models import Agency
+
+    with pytest.raises(ValidationError):
+        services.dossier_create(procedure=procedure, handling_agency=province, channel="fax",
+                                by=citizen, applicant_user=citizen, applicant=APPLICANT)
+    with pytest.raises(ValidationError):
+        services.dossier_create(procedure=procedure, handling_agency=Agency.objects.get(code="G16"),
+                                channel=Channel.ONLINE, by=citizen, applicant_user=citizen,
+                                applicant=APPLICANT)
+    with pytest.raises(ValidationError) as info:
+        services.dossier_create(procedure=procedure, handling_agency=province,
+                                channel=Channel.ONLINE, by=citizen, applicant_user=citizen,
+                                applicant={"name": "", "email": "not-an-email"})
+    assert {"applicant.name", "applicant.email"} <= set(info.value.message_dict)
+    with pytest.raises(PermissionDenied):
+        services.dossier_create(procedure=procedure, handling_agency=province,
+                                channel=Channel.ONLINE, by=citizen, applicant_user=make_user(),
+                                applicant=APPLICANT)
+
+
+def test_each_action_writes_its_event_in_the_same_transaction(
+    walk, officers, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        dossier = walk(Status.SUBMITTED)
+    assert OutgoingEvent.objects.filter(dossier=dossier, name="dossier.submit").exists()
+    # Eager Celery dispatches after commit; with no handler registered it is marked done.
+    assert not OutgoingEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        services.dossier_receive(dossier=dossier, by=officers["reception"])
+        raise Boom
+    dossier.refresh_from_db()
+    assert dossier.status == Status.SUBMITTED
+    assert not OutgoingEvent.objects.filter(name="dossier.receive").exists()
+    assert dossier.history.count() == dossier.history_count
+
+
+def test_a_failing_handler_keeps_the_event_pending(
+    walk, officers, monkeypatch, django_capture_on_commit_callbacks
+):
+    from workflows import events
+    from workflows.tasks import dispatch_pending_events
+
+    calls = []
+
+    def flaky(event):
+        calls.append(event.pk)
+        if len(calls) == 1:
+            raise RuntimeError("provider down")
+
+    monkeypatch.setitem(events._handlers, "dossier.receive", [flaky])
+    dossier = walk(Status.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dossier_receive(dossier=dossier, by=officers["reception"])
+    event = OutgoingEvent.objects.get(name="dossier.receive")
+    assert event.dispatched_at is None and "provider down" in event.last_error
+    assert event.attempts == 1
+    done = dispatch_pending_events()
+    event.refresh_from_db()
+    assert done >= 1
+    assert event.dispatched_at is not None and event.attempts == 2
+    assert calls == [event.pk, event.pk]
+
+
+def test_status_cannot_be_assigned_directly(walk):
+    from django_fsm import TransitionNotAllowed  # noqa: F401 - documents the library in use
+
+    dossier = walk(Status.SUBMITTED)
+    with pytest.raises(AttributeError):
+        dossier.status = Status.ISSUED

@@ -1,0 +1,173 @@
+"""Every transition from every state: allowed where declared, refused everywhere else,
+and each one only for the actor its permission names."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from tests.conftest import make_user
+from workflows import services
+from workflows.exceptions import ActionNotAllowed
+from workflows.graph import transitions
+from workflows.models import CLOCK_RUNNING, WITHDRAWABLE, Status
+
+
+@dataclass(frozen=True)
+class Action:
+    run: object  # (dossier, by) -> dossier
+    actor: str | dict  # key in the actors mapping ("system" = by None), or one per state
+    sources: tuple
+    target: str | None  # None: stays where it is
+    fsm_names: tuple
+
+
+def _supplement(d, by):
+    code = d.procedure_version.spec["components"][0]["code"]
+    return services.dossier_request_supplement(
+        dossier=d, by=by, reason="Thiếu", items=[{"code": code, "reason": "mờ"}])
+
+
+ACTIONS = {
+    "submit": Action(lambda d, by: services.dossier_submit(dossier=d, by=by), "citizen",
+                     (Status.DRAFT,), Status.SUBMITTED, ("submit",)),
+    "receive": Action(lambda d, by: services.dossier_receive(dossier=d, by=by), "reception",
+                      (Status.SUBMITTED,), Status.RECEIVED, ("receive",)),
+    # One service, two transitions: at the desk before reception, or during appraisal.
+    "request_supplement": Action(
+        _supplement, {Status.SUBMITTED: "reception", Status.IN_REVIEW: "specialist"},
+        (Status.SUBMITTED, Status.IN_REVIEW), Status.SUPPLEMENT_REQUESTED,
+        ("request_supplement_at_reception", "request_supplement_after_review")),
+    "resubmit": Action(lambda d, by: services.dossier_resubmit(dossier=d, by=by), "citizen",
+                       (Status.SUPPLEMENT_REQUESTED,), Status.SUBMITTED, ("resubmit",)),
+    "reject_at_reception": Action(
+        lambda d, by: services.dossier_reject_at_reception(dossier=d, by=by, reason="Sai thẩm quyền"),
+        "reception", (Status.SUBMITTED,), Status.REJECTED_AT_RECEPTION, ("reject_at_reception",)),
+    "withdraw": Action(lambda d, by: services.dossier_withdraw(dossier=d, by=by), "citizen",
+                       tuple(WITHDRAWABLE), Status.WITHDRAWN, ("withdraw",)),
+    "start_review": Action(lambda d, by: services.dossier_start_review(dossier=d, by=by),
+                           "specialist", (Status.RECEIVED,), Status.IN_REVIEW, ("start_review",)),
+    "propose": Action(lambda d, by: services.dossier_propose(dossier=d, by=by, decision="approve",
+                                                             opinion="Đủ điều kiện"),
+                      "specialist", (Status.IN_REVIEW,), None, ("propose",)),
+    "send_back": Action(lambda d, by: services.dossier_send_back(dossier=d, by=by,
+                                                                 reason="Thẩm định lại"),
+                        "head", (Status.IN_REVIEW,), None, ("send_back",)),
+    "approve": Action(lambda d, by: services.dossier_approve(dossier=d, by=by), "head",
+                      (Status.IN_REVIEW,), Status.APPROVED, ("approve",)),
+    "refuse": Action(lambda d, by: services.dossier_refuse(dossier=d, by=by, reason="Không đủ"),
+                     "head", (Status.IN_REVIEW,), Status.REFUSED, ("refuse",)),
+    "sign": Action(lambda d, by: services.dossier_sign(dossier=d, by=by), "signer",
+                   (Status.APPROVED,), Status.SIGNED, ("sign",)),
+    "issue": Action(lambda d, by: services.dossier_issue(dossier=d, by=by), "system",
+                    (Status.SIGNED,), Status.ISSUED, ("issue",)),
+    "reschedule": Action(
+        lambda d, by: services.dossier_reschedule(
+            dossier=d, by=by, new_due_date=dt.date(2099, 12, 31), reason="Cần xác minh thêm"),
+        "head", tuple(CLOCK_RUNNING), None, ("reschedule",)),
+}
+
+
+def test_the_table_matches_the_declared_state_machine():
+    declared: dict[str, set[str]] = {}
+    for source, _target, name in transitions():
+        declared.setdefault(name, set()).add(source)
+    tabled: dict[str, set[str]] = {}
+    for action in ACTIONS.values():
+        for name in action.fsm_names:
+            tabled.setdefault(name, set()).update(action.sources)
+    assert tabled == declared
+
+
+def actor_for(action: Action, state: str) -> str:
+    return action.actor[state] if isinstance(action.actor, dict) else action.actor
+
+
+@pytest.fixture
+def actors(officers, citizen, province):
+    from django.contrib.auth import get_user_model
+
+    from procedures.models import OfficerRole
+    from procedures.roles import Role
+
+    every_role = make_user()
+    for role in Role.values:
+        OfficerRole.objects.create(user=every_role, agency=province, role=role)
+    every_role = get_user_model().objects.get(pk=every_role.pk)
+    return {**officers, "citizen": citizen, "system": None, "every_role": every_role}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", Status.values)
+@pytest.mark.parametrize("name", ACTIONS)
+def test_every_action_from_every_state(name, state, walk, actors, monkeypatch):
+    action = ACTIONS[name]
+    if name == "reschedule":
+        # Any working day after the due date will do; the test is about the state.
+        monkeypatch.setattr("workflows.clock.WorkingCalendar.is_working_day", lambda s, d: True)
+    dossier = walk(state)
+    history_before = dossier.history_count
+    if state in action.sources:
+        by = actors[actor_for(action, state)]
+        after = action.run(dossier, by)
+        assert after.status == (action.target or state)
+        assert after.history_count == history_before + 1
+        entry = after.history.order_by("-seq").first()
+        assert (entry.from_status, entry.to_status) == (state, after.status)
+    else:
+        # Someone who may do anything here, so only the state can be what stops them.
+        by = {"citizen": actors["citizen"], "system": None}.get(
+            actor_for(action, action.sources[0]), actors["every_role"])
+        with pytest.raises(ActionNotAllowed):
+            action.run(dossier, by)
+        dossier.refresh_from_db()
+        assert dossier.status == state
+        assert dossier.history_count == history_before
+
+
+ROLES_AND_PEOPLE = ["reception", "specialist", "head", "signer", "supervisor", "citizen",
+                    "other_citizen"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ACTIONS)
+def test_each_action_only_for_its_actor(name, walk, actors, outsiders, monkeypatch):
+    monkeypatch.setattr("workflows.clock.WorkingCalendar.is_working_day", lambda s, d: True)
+    action = ACTIONS[name]
+    people = {**actors, "other_citizen": make_user()}
+    states = action.sources if isinstance(action.actor, dict) else action.sources[:1]
+    for state in states:
+        dossier = walk(state)
+        actor = actor_for(action, state)
+        wrong = [p for p in ROLES_AND_PEOPLE if p != actor]
+        if actor != "system":
+            wrong.append("system")
+        for who in wrong:
+            with pytest.raises(PermissionDenied):
+                action.run(dossier, people[who])
+        if actor in outsiders:
+            # The right role, but in another province.
+            with pytest.raises(PermissionDenied):
+                action.run(dossier, outsiders[actor])
+        dossier.refresh_from_db()
+        assert dossier.status == state
+        assert dossier.history_count == dossier.history.count()
+        after = action.run(dossier, people[actor])
+        assert after.status == (action.target or state)
+
+
+@pytest.mark.django_db
+def test_supervisor_of_the_parent_agency_reaches_the_subtree(walk, catalog):
+    from procedures.models import Agency
+    from tests.conftest import make_officer
+
+    dossier = walk(Status.SUBMITTED)
+    central_supervisor = make_officer("supervisor", Agency.objects.get(code="G16"))
+    assert central_supervisor.has_perm("workflows.view_dossier", dossier)
+    assert not central_supervisor.has_perm("workflows.receive_dossier", dossier)
+    central_reception = make_officer("reception", Agency.objects.get(code="G16"))
+    # Reception is not a subtree role: the central desk does not receive provincial dossiers.
+    assert not central_reception.has_perm("workflows.receive_dossier", dossier)
