@@ -72,7 +72,15 @@ class ProcedureAdmin(ReadOnlyAdmin):
 
 @admin.register(ProcedureVersion)
 class ProcedureVersionAdmin(ReadOnlyAdmin):
-    list_display = ("procedure", "number", "name", "time_limit_days", "online_level", "flow",
-                    "effective_from", "loaded_at")
+    list_display = (
+        "procedure",
+        "number",
+        "name",
+        "time_limit_days",
+        "online_level",
+        "flow",
+        "effective_from",
+        "loaded_at",
+    )
     list_filter = ("online_level", "flow", "agency_level")
     search_fields = ("procedure__code", "name", "name_en")

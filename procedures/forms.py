@@ -40,11 +40,18 @@ def _field(spec: dict) -> forms.Field:
     lengths = {k: rules[k] for k in ("min_length", "max_length") if rules.get(k) is not None}
     values = {k: rules[k] for k in ("min_value", "max_value") if rules.get(k) is not None}
     if kind in ("text", "id_number"):
-        field = forms.CharField(max_length=lengths.get("max_length", 255),
-                                min_length=lengths.get("min_length"), **common)
+        field = forms.CharField(
+            max_length=lengths.get("max_length", 255),
+            min_length=lengths.get("min_length"),
+            **common,
+        )
     elif kind == "textarea":
-        field = forms.CharField(widget=forms.Textarea, max_length=lengths.get("max_length", 5000),
-                                min_length=lengths.get("min_length"), **common)
+        field = forms.CharField(
+            widget=forms.Textarea,
+            max_length=lengths.get("max_length", 5000),
+            min_length=lengths.get("min_length"),
+            **common,
+        )
     elif kind == "integer":
         field = forms.IntegerField(**values, **common)
     elif kind == "decimal":
@@ -56,8 +63,9 @@ def _field(spec: dict) -> forms.Field:
         field = forms.ChoiceField(choices=[("", "---------"), *choices], **common)
     elif kind == "multichoice":
         choices = [(c["value"], _text(c["label"])) for c in spec["choices"]]
-        field = forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple,
-                                          **common)
+        field = forms.MultipleChoiceField(
+            choices=choices, widget=forms.CheckboxSelectMultiple, **common
+        )
     elif kind == "boolean":
         field = forms.BooleanField(**common)
     elif kind == "email":

@@ -79,7 +79,9 @@ def _validate(model: type[BaseModel], data, file: str, problems: list[Problem]):
 
 
 def content_hash(spec: ProcedureSpec) -> str:
-    canonical = json.dumps(spec.to_json(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(
+        spec.to_json(), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -113,13 +115,17 @@ def read_catalog(directory: Path) -> list[tuple[str, ProcedureSpec]]:
             )
         if spec.flow not in settings.MOTCUA["FLOWS"]:
             known = ", ".join(settings.MOTCUA["FLOWS"])
-            problems.append(Problem(path.name, "flow", f"unknown flow {spec.flow!r}; known: {known}"))
+            problems.append(
+                Problem(path.name, "flow", f"unknown flow {spec.flow!r}; known: {known}")
+            )
         specs.append((path.name, spec))
     seen: dict[str, str] = {}
     for file, spec in specs:
         if spec.code in seen:
             problems.append(
-                Problem(file, "code", f"duplicate code {spec.code!r}, also used in {seen[spec.code]}")
+                Problem(
+                    file, "code", f"duplicate code {spec.code!r}, also used in {seen[spec.code]}"
+                )
             )
         seen.setdefault(spec.code, file)
     if problems:
@@ -137,7 +143,9 @@ def load_procedures(directory: Path | None = None) -> LoadReport:
             procedure, created = Procedure.objects.select_for_update().get_or_create(code=spec.code)
             version = procedure.versions.filter(content_hash=digest).first()
             if version is None:
-                last = procedure.versions.order_by("-number").values_list("number", flat=True).first()
+                last = (
+                    procedure.versions.order_by("-number").values_list("number", flat=True).first()
+                )
                 version = ProcedureVersion.objects.create(
                     procedure=procedure,
                     number=(last or 0) + 1,

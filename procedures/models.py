@@ -23,7 +23,11 @@ class Agency(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     province = models.CharField(_("province"), max_length=100, blank=True)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
         verbose_name=_("parent"),
     )
     # Materialised path of ids ("/1/4/9/"), kept by the loader, for subtree queries.
@@ -52,7 +56,9 @@ class OfficerRole(models.Model):
     """An officer holds a role in one agency. Permissions come from the role's group."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agency_roles",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="agency_roles",
         verbose_name=_("officer"),
     )
     agency = models.ForeignKey(
@@ -77,7 +83,11 @@ class Procedure(models.Model):
 
     code = models.CharField(_("national code"), max_length=64, unique=True)
     current_version = models.ForeignKey(
-        "ProcedureVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        "ProcedureVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("current version"),
     )
     is_active = models.BooleanField(_("published"), default=True)

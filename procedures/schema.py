@@ -73,8 +73,17 @@ class Validation(Strict):
 
 
 FieldType = Literal[
-    "text", "textarea", "integer", "decimal", "date", "choice", "multichoice",
-    "boolean", "email", "phone", "id_number",
+    "text",
+    "textarea",
+    "integer",
+    "decimal",
+    "date",
+    "choice",
+    "multichoice",
+    "boolean",
+    "email",
+    "phone",
+    "id_number",
 ]
 
 

@@ -81,14 +81,23 @@ def citizen(db):
     return make_user("citizen-test")
 
 
-APPLICANT = {"name": "Lò Thị Mai", "id_number": "001190012345", "address": "Bản Cốc Lếu",
-             "phone": "0912345678", "email": "mai@example.org"}
+APPLICANT = {
+    "name": "Lò Thị Mai",
+    "id_number": "001190012345",
+    "address": "Bản Cốc Lếu",
+    "phone": "0912345678",
+    "email": "mai@example.org",
+}
 
 
 def new_draft(procedure: Procedure, agency: Agency, citizen, *, complete: bool = True) -> Dossier:
     dossier = services.dossier_create(
-        procedure=procedure, handling_agency=agency, channel=Channel.ONLINE, by=citizen,
-        applicant_user=citizen, applicant=APPLICANT,
+        procedure=procedure,
+        handling_agency=agency,
+        channel=Channel.ONLINE,
+        by=citizen,
+        applicant_user=citizen,
+        applicant=APPLICANT,
         form_data=sample_form_data(procedure.current_version.spec) if complete else {},
     )
     if complete:
@@ -107,12 +116,20 @@ def walk_to(status: str, procedure, agency, citizen, officers) -> Dossier:
         return dossier
     if status == Status.SUPPLEMENT_REQUESTED:
         return services.dossier_request_supplement(
-            dossier=dossier, by=o["reception"], reason="Thiếu giấy tờ",
-            items=[{"code": procedure.current_version.spec["components"][0]["code"],
-                    "reason": "Bản scan mờ"}])
+            dossier=dossier,
+            by=o["reception"],
+            reason="Thiếu giấy tờ",
+            items=[
+                {
+                    "code": procedure.current_version.spec["components"][0]["code"],
+                    "reason": "Bản scan mờ",
+                }
+            ],
+        )
     if status == Status.REJECTED_AT_RECEPTION:
-        return services.dossier_reject_at_reception(dossier=dossier, by=o["reception"],
-                                                    reason="Không thuộc thẩm quyền")
+        return services.dossier_reject_at_reception(
+            dossier=dossier, by=o["reception"], reason="Không thuộc thẩm quyền"
+        )
     if status == Status.WITHDRAWN:
         return services.dossier_withdraw(dossier=dossier, by=citizen)
     dossier = services.dossier_receive(dossier=dossier, by=o["reception"])

@@ -26,8 +26,15 @@ class HistoryInline(ReadOnlyInline):
 
 class ComponentInline(ReadOnlyInline):
     model = DossierComponent
-    fields = ("component_code", "original_name", "content_type", "size", "sha256",
-              "uploaded_at", "superseded_at")
+    fields = (
+        "component_code",
+        "original_name",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_at",
+        "superseded_at",
+    )
     readonly_fields = fields
 
 
@@ -35,8 +42,16 @@ class ComponentInline(ReadOnlyInline):
 class DossierAdmin(admin.ModelAdmin):
     """Dossiers change only through services; the admin is a window, not a lever."""
 
-    list_display = ("code", "applicant_name", "procedure_version", "handling_agency", "status",
-                    "channel", "due_date", "created_at")
+    list_display = (
+        "code",
+        "applicant_name",
+        "procedure_version",
+        "handling_agency",
+        "status",
+        "channel",
+        "due_date",
+        "created_at",
+    )
     list_filter = ("status", "channel", "handling_agency__province")
     search_fields = ("code", "applicant_name", "applicant_id_number")
     date_hierarchy = "created_at"

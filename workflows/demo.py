@@ -65,30 +65,39 @@ def minimal_pdf(text: str = "motcua demo") -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
     return out.getvalue()
 
 
 def minimal_png() -> bytes:
     """A valid 1×1 white PNG."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     pixels = zlib.compress(b"\x00\xff\xff\xff")
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def sample_upload(component: dict) -> SimpleUploadedFile:
     """A small file of a type the component accepts."""
     if "application/pdf" in component["content_types"]:
-        return SimpleUploadedFile(f"{component['code']}.pdf", minimal_pdf(component["code"]),
-                                  content_type="application/pdf")
-    return SimpleUploadedFile(f"{component['code']}.png", minimal_png(),
-                              content_type="image/png")
+        return SimpleUploadedFile(
+            f"{component['code']}.pdf",
+            minimal_pdf(component["code"]),
+            content_type="application/pdf",
+        )
+    return SimpleUploadedFile(f"{component['code']}.png", minimal_png(), content_type="image/png")
 
 
 def sample_form_data(spec: dict) -> dict:
@@ -138,8 +147,11 @@ def ensure_accounts() -> dict[str, object]:
         first, _, last = account.full_name.rpartition(" ")
         user, created = User.objects.get_or_create(
             username=account.username,
-            defaults={"first_name": last, "last_name": first,
-                      "email": f"{account.username}@demo.motcua.invalid"},
+            defaults={
+                "first_name": last,
+                "last_name": first,
+                "email": f"{account.username}@demo.motcua.invalid",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -150,8 +162,9 @@ def ensure_accounts() -> dict[str, object]:
             )
         users[account.username] = user
     admin, created = User.objects.get_or_create(
-        username="admin", defaults={"is_staff": True, "is_superuser": True,
-                                    "email": "admin@demo.motcua.invalid"})
+        username="admin",
+        defaults={"is_staff": True, "is_superuser": True, "email": "admin@demo.motcua.invalid"},
+    )
     if created:
         admin.set_password(DEMO_PASSWORD)
         admin.save(update_fields=["password"])
@@ -162,11 +175,18 @@ def ensure_accounts() -> dict[str, object]:
 def _new_dossier(procedure: Procedure, agency: Agency, users) -> Dossier:
     citizen = users["citizen"]
     dossier = services.dossier_create(
-        procedure=procedure, handling_agency=agency, channel=Channel.ONLINE, by=citizen,
+        procedure=procedure,
+        handling_agency=agency,
+        channel=Channel.ONLINE,
+        by=citizen,
         applicant_user=citizen,
-        applicant={"name": "Lò Thị Mai", "id_number": "001190012345",
-                   "address": "Bản Cốc Lếu, xã Cốc San, tỉnh Lào Cai",
-                   "phone": "0912345678", "email": "citizen@demo.motcua.invalid"},
+        applicant={
+            "name": "Lò Thị Mai",
+            "id_number": "001190012345",
+            "address": "Bản Cốc Lếu, xã Cốc San, tỉnh Lào Cai",
+            "phone": "0912345678",
+            "email": "citizen@demo.motcua.invalid",
+        },
         form_data=sample_form_data(procedure.current_version.spec),
     )
     attach_all(dossier, citizen)
@@ -175,8 +195,15 @@ def _new_dossier(procedure: Procedure, agency: Agency, users) -> Dossier:
 
 # Each demo dossier is walked this far along the lifecycle.
 STORYLINES = [
-    "draft", "submitted", "supplement_requested", "received", "in_review", "approved",
-    "issued", "refused", "rejected_at_reception",
+    "draft",
+    "submitted",
+    "supplement_requested",
+    "received",
+    "in_review",
+    "approved",
+    "issued",
+    "refused",
+    "rejected_at_reception",
 ]
 
 
@@ -189,28 +216,37 @@ def _walk(dossier: Dossier, target: str, users) -> Dossier:
         return dossier
     if target == "rejected_at_reception":
         return services.dossier_reject_at_reception(
-            dossier=dossier, by=u["reception"],
-            reason="Thủ tục này không thuộc thẩm quyền giải quyết của Ban Dân tộc tỉnh.")
+            dossier=dossier,
+            by=u["reception"],
+            reason="Thủ tục này không thuộc thẩm quyền giải quyết của Ban Dân tộc tỉnh.",
+        )
     if target == "supplement_requested":
         first = dossier.procedure_version.spec["components"][0]["code"]
         return services.dossier_request_supplement(
-            dossier=dossier, by=u["reception"],
+            dossier=dossier,
+            by=u["reception"],
             items=[{"code": first, "reason": "Bản scan bị mờ, không đọc được."}],
-            reason="Hồ sơ chưa đầy đủ, đề nghị bổ sung.")
+            reason="Hồ sơ chưa đầy đủ, đề nghị bổ sung.",
+        )
     dossier = services.dossier_receive(dossier=dossier, by=u["reception"])
     if target == "received":
         return dossier
     dossier = services.dossier_start_review(dossier=dossier, by=u["specialist"])
     decision = "refuse" if target == "refused" else "approve"
     dossier = services.dossier_propose(
-        dossier=dossier, by=u["specialist"], decision=decision,
-        opinion="Hồ sơ đã được thẩm định." if decision == "approve"
-        else "Người đề nghị chưa đáp ứng tiêu chí cư trú.")
+        dossier=dossier,
+        by=u["specialist"],
+        decision=decision,
+        opinion="Hồ sơ đã được thẩm định."
+        if decision == "approve"
+        else "Người đề nghị chưa đáp ứng tiêu chí cư trú.",
+    )
     if target == "in_review":
         return dossier
     if target == "refused":
-        return services.dossier_refuse(dossier=dossier, by=u["head"],
-                                       reason="Chưa đáp ứng tiêu chí cư trú theo quy định.")
+        return services.dossier_refuse(
+            dossier=dossier, by=u["head"], reason="Chưa đáp ứng tiêu chí cư trú theo quy định."
+        )
     dossier = services.dossier_approve(dossier=dossier, by=u["head"])
     if target == "approved":
         return dossier
@@ -231,7 +267,8 @@ def seed_demo() -> dict:
         province = Agency.objects.get(code=DEMO_PROVINCE)
         procedures = list(
             Procedure.objects.filter(is_active=True, current_version__agency_level="province")
-            .select_related("current_version").order_by("code")
+            .select_related("current_version")
+            .order_by("code")
         )
         for index, target in enumerate(STORYLINES):
             procedure = procedures[index % len(procedures)]

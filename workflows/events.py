@@ -34,7 +34,9 @@ def handlers_for(name: str) -> list[Handler]:
     return list(_handlers.get(name, ()))
 
 
-def event_record(*, name: str, dossier: Dossier | None, payload: dict | None = None) -> OutgoingEvent:
+def event_record(
+    *, name: str, dossier: Dossier | None, payload: dict | None = None
+) -> OutgoingEvent:
     """Write an event in the current transaction and dispatch it once that commits."""
     event = OutgoingEvent.objects.create(name=name, dossier=dossier, payload=payload or {})
 

@@ -24,8 +24,7 @@ TRANSITION_STAGE = {
     "reschedule": "approval",
     "sign": "signing",
 }
-ACTOR = {"submit": "applicant", "resubmit": "applicant", "withdraw": "applicant",
-         "issue": "system"}
+ACTOR = {"submit": "applicant", "resubmit": "applicant", "withdraw": "applicant", "issue": "system"}
 
 
 def transitions() -> list[tuple[str, str, str]]:
@@ -53,8 +52,12 @@ def _label(version: ProcedureVersion, name: str) -> str:
 
 
 def mermaid(version: ProcedureVersion) -> str:
-    lines = ["---", f"title: {version.procedure.code} v{version.number} {version.name}", "---",
-             "stateDiagram-v2"]
+    lines = [
+        "---",
+        f"title: {version.procedure.code} v{version.number} {version.name}",
+        "---",
+        "stateDiagram-v2",
+    ]
     for value, label in Status.choices:
         lines.append(f"    {value}: {label}")
     lines.append(f"    [*] --> {Status.DRAFT}")

@@ -15,8 +15,9 @@ from .models import Dossier, HistoryEntry
 
 
 def _canonical(value) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      cls=DjangoJSONEncoder)
+    return json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder
+    )
 
 
 def normalise(data: dict) -> dict:
@@ -24,9 +25,19 @@ def normalise(data: dict) -> dict:
     return json.loads(_canonical(data or {}))
 
 
-def entry_hash(*, dossier_id: int, seq: int, at: dt.datetime, actor_id: int | None,
-               action: str, from_status: str, to_status: str, comment: str, data: dict,
-               prev_hash: str) -> str:
+def entry_hash(
+    *,
+    dossier_id: int,
+    seq: int,
+    at: dt.datetime,
+    actor_id: int | None,
+    action: str,
+    from_status: str,
+    to_status: str,
+    comment: str,
+    data: dict,
+    prev_hash: str,
+) -> str:
     content = {
         "dossier": dossier_id,
         "seq": seq,
@@ -44,14 +55,29 @@ def entry_hash(*, dossier_id: int, seq: int, at: dt.datetime, actor_id: int | No
 
 def hash_of(entry: HistoryEntry) -> str:
     return entry_hash(
-        dossier_id=entry.dossier_id, seq=entry.seq, at=entry.at, actor_id=entry.actor_id,
-        action=entry.action, from_status=entry.from_status, to_status=entry.to_status,
-        comment=entry.comment, data=entry.data, prev_hash=entry.prev_hash,
+        dossier_id=entry.dossier_id,
+        seq=entry.seq,
+        at=entry.at,
+        actor_id=entry.actor_id,
+        action=entry.action,
+        from_status=entry.from_status,
+        to_status=entry.to_status,
+        comment=entry.comment,
+        data=entry.data,
+        prev_hash=entry.prev_hash,
     )
 
 
-def history_append(*, dossier: Dossier, actor, action: str, from_status: str, to_status: str,
-                   comment: str = "", data: dict | None = None) -> HistoryEntry:
+def history_append(
+    *,
+    dossier: Dossier,
+    actor,
+    action: str,
+    from_status: str,
+    to_status: str,
+    comment: str = "",
+    data: dict | None = None,
+) -> HistoryEntry:
     """Append an entry and move the dossier's chain head (the caller saves the dossier).
 
     Call it with the dossier row locked, inside the transaction of the change it records.
@@ -99,7 +125,8 @@ def verify_dossier(dossier: Dossier, entries: list[HistoryEntry]) -> Break | Non
         prev, expected_seq = entry.hash, expected_seq + 1
     if dossier.history_count != expected_seq - 1 or dossier.history_hash != prev:
         return Break(
-            label, expected_seq,
+            label,
+            expected_seq,
             f"chain ends at entry {expected_seq - 1} but the dossier records "
             f"{dossier.history_count} entries (entries removed from the end)",
         )

@@ -41,7 +41,10 @@ class Channel(models.TextChoices):
 CLOCK_RUNNING = (Status.RECEIVED, Status.IN_REVIEW, Status.APPROVED, Status.SIGNED)
 # States from which the applicant may still withdraw: anything before a decision.
 WITHDRAWABLE = (
-    Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.RECEIVED, Status.IN_REVIEW,
+    Status.SUBMITTED,
+    Status.SUPPLEMENT_REQUESTED,
+    Status.RECEIVED,
+    Status.IN_REVIEW,
 )
 FINAL = (Status.ISSUED, Status.REJECTED_AT_RECEPTION, Status.REFUSED, Status.WITHDRAWN)
 
@@ -76,7 +79,9 @@ def system_only(dossier: Dossier, user) -> bool:
 
 def has_mandatory_components(dossier: Dossier) -> bool:
     present = set(
-        dossier.components.filter(superseded_at__isnull=True).values_list("component_code", flat=True)
+        dossier.components.filter(superseded_at__isnull=True).values_list(
+            "component_code", flat=True
+        )
     )
     mandatory = {c["code"] for c in dossier.procedure_version.spec["components"] if c["mandatory"]}
     return mandatory <= present
@@ -101,7 +106,9 @@ def within_supplement_window(dossier: Dossier) -> bool:
 class Dossier(ConcurrentTransitionMixin, models.Model):
     code = models.CharField(_("dossier code"), max_length=40, unique=True, null=True, blank=True)
     procedure_version = models.ForeignKey(
-        ProcedureVersion, on_delete=models.PROTECT, related_name="dossiers",
+        ProcedureVersion,
+        on_delete=models.PROTECT,
+        related_name="dossiers",
         verbose_name=_("procedure version"),
     )
     handling_agency = models.ForeignKey(
@@ -110,8 +117,12 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     # The citizen's account, when there is one (a walk-in at the desk may have none).
     applicant_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="dossiers", verbose_name=_("applicant account"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dossiers",
+        verbose_name=_("applicant account"),
     )
     applicant_name = models.CharField(_("applicant name"), max_length=200)
     applicant_id_number = models.CharField(_("personal ID number"), max_length=20, blank=True)
@@ -119,13 +130,20 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     applicant_phone = models.CharField(_("phone"), max_length=20, blank=True)
     applicant_email = models.EmailField(_("e-mail"), blank=True)
     filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("filed by"),
     )
     form_data = models.JSONField(_("form data"), default=dict, blank=True)
 
     status = FSMField(
-        _("status"), max_length=24, choices=Status.choices, default=Status.DRAFT, protected=True,
+        _("status"),
+        max_length=24,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        protected=True,
         db_index=True,
     )
     supplement_round = models.PositiveSmallIntegerField(_("supplement rounds"), default=0)
@@ -165,63 +183,115 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
 
     # --- Transitions. Each only moves the state; services do the rest. ---------------------
 
-    @transition(field=status, source=Status.DRAFT, target=Status.SUBMITTED,
-                conditions=[has_mandatory_components], permission=can_file)
+    @transition(
+        field=status,
+        source=Status.DRAFT,
+        target=Status.SUBMITTED,
+        conditions=[has_mandatory_components],
+        permission=can_file,
+    )
     def submit(self):
         pass
 
-    @transition(field=status, source=Status.SUBMITTED, target=Status.RECEIVED,
-                conditions=[has_mandatory_components], permission="workflows.receive_dossier")
+    @transition(
+        field=status,
+        source=Status.SUBMITTED,
+        target=Status.RECEIVED,
+        conditions=[has_mandatory_components],
+        permission="workflows.receive_dossier",
+    )
     def receive(self):
         pass
 
-    @transition(field=status, source=Status.SUBMITTED, target=Status.SUPPLEMENT_REQUESTED,
-                permission="workflows.receive_dossier")
+    @transition(
+        field=status,
+        source=Status.SUBMITTED,
+        target=Status.SUPPLEMENT_REQUESTED,
+        permission="workflows.receive_dossier",
+    )
     def request_supplement_at_reception(self):
         pass
 
-    @transition(field=status, source=Status.IN_REVIEW, target=Status.SUPPLEMENT_REQUESTED,
-                conditions=[within_supplement_window], permission="workflows.review_dossier")
+    @transition(
+        field=status,
+        source=Status.IN_REVIEW,
+        target=Status.SUPPLEMENT_REQUESTED,
+        conditions=[within_supplement_window],
+        permission="workflows.review_dossier",
+    )
     def request_supplement_after_review(self):
         pass
 
-    @transition(field=status, source=Status.SUPPLEMENT_REQUESTED, target=Status.SUBMITTED,
-                conditions=[has_mandatory_components], permission=can_resubmit)
+    @transition(
+        field=status,
+        source=Status.SUPPLEMENT_REQUESTED,
+        target=Status.SUBMITTED,
+        conditions=[has_mandatory_components],
+        permission=can_resubmit,
+    )
     def resubmit(self):
         pass
 
-    @transition(field=status, source=Status.SUBMITTED, target=Status.REJECTED_AT_RECEPTION,
-                permission="workflows.receive_dossier")
+    @transition(
+        field=status,
+        source=Status.SUBMITTED,
+        target=Status.REJECTED_AT_RECEPTION,
+        permission="workflows.receive_dossier",
+    )
     def reject_at_reception(self):
         pass
 
-    @transition(field=status, source=Status.RECEIVED, target=Status.IN_REVIEW,
-                permission="workflows.review_dossier")
+    @transition(
+        field=status,
+        source=Status.RECEIVED,
+        target=Status.IN_REVIEW,
+        permission="workflows.review_dossier",
+    )
     def start_review(self):
         pass
 
-    @transition(field=status, source=Status.IN_REVIEW, target=Status.IN_REVIEW,
-                permission="workflows.review_dossier")
+    @transition(
+        field=status,
+        source=Status.IN_REVIEW,
+        target=Status.IN_REVIEW,
+        permission="workflows.review_dossier",
+    )
     def propose(self):
         pass
 
-    @transition(field=status, source=Status.IN_REVIEW, target=Status.IN_REVIEW,
-                permission="workflows.approve_dossier")
+    @transition(
+        field=status,
+        source=Status.IN_REVIEW,
+        target=Status.IN_REVIEW,
+        permission="workflows.approve_dossier",
+    )
     def send_back(self):
         pass
 
-    @transition(field=status, source=Status.IN_REVIEW, target=Status.APPROVED,
-                permission="workflows.approve_dossier")
+    @transition(
+        field=status,
+        source=Status.IN_REVIEW,
+        target=Status.APPROVED,
+        permission="workflows.approve_dossier",
+    )
     def approve(self):
         pass
 
-    @transition(field=status, source=Status.IN_REVIEW, target=Status.REFUSED,
-                permission="workflows.approve_dossier")
+    @transition(
+        field=status,
+        source=Status.IN_REVIEW,
+        target=Status.REFUSED,
+        permission="workflows.approve_dossier",
+    )
     def refuse(self):
         pass
 
-    @transition(field=status, source=Status.APPROVED, target=Status.SIGNED,
-                permission="workflows.sign_dossier")
+    @transition(
+        field=status,
+        source=Status.APPROVED,
+        target=Status.SIGNED,
+        permission="workflows.sign_dossier",
+    )
     def sign(self):
         pass
 
@@ -230,14 +300,20 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def issue(self):
         pass
 
-    @transition(field=status, source=list(WITHDRAWABLE), target=Status.WITHDRAWN,
-                permission=is_applicant)
+    @transition(
+        field=status, source=list(WITHDRAWABLE), target=Status.WITHDRAWN, permission=is_applicant
+    )
     def withdraw(self):
         pass
 
     # The apology letter moves the appointment date, once; the state stays where it is.
-    @transition(field=status, source=list(CLOCK_RUNNING), target=RETURN_VALUE(*CLOCK_RUNNING),
-                conditions=[not_yet_rescheduled], permission="workflows.approve_dossier")
+    @transition(
+        field=status,
+        source=list(CLOCK_RUNNING),
+        target=RETURN_VALUE(*CLOCK_RUNNING),
+        conditions=[not_yet_rescheduled],
+        permission="workflows.approve_dossier",
+    )
     def reschedule(self):
         return self.status
 
@@ -379,9 +455,7 @@ class OutgoingEvent(models.Model):
     """
 
     name = models.CharField(max_length=64, db_index=True)
-    dossier = models.ForeignKey(
-        Dossier, null=True, on_delete=models.CASCADE, related_name="events"
-    )
+    dossier = models.ForeignKey(Dossier, null=True, on_delete=models.CASCADE, related_name="events")
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -391,7 +465,8 @@ class OutgoingEvent(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["created_at"], name="event_pending_idx",
+                fields=["created_at"],
+                name="event_pending_idx",
                 condition=models.Q(dispatched_at__isnull=True),
             )
         ]

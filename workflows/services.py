@@ -116,8 +116,13 @@ def _act(
         if callable(data):
             data = data(locked)
         history_append(
-            dossier=locked, actor=by, action=action or name, from_status=from_status,
-            to_status=locked.status, comment=comment, data=data,
+            dossier=locked,
+            actor=by,
+            action=action or name,
+            from_status=from_status,
+            to_status=locked.status,
+            comment=comment,
+            data=data,
         )
         locked.save(update_fields=changed)
         event_record(
@@ -186,9 +191,7 @@ def dossier_create(
     if not procedure.is_active or version is None:
         raise ActionNotAllowed("This procedure is not open for applications.")
     if handling_agency.kind != version.agency_level:
-        raise ValidationError(
-            {"handling_agency": ["This agency does not handle this procedure."]}
-        )
+        raise ValidationError({"handling_agency": ["This agency does not handle this procedure."]})
     if channel == Channel.ONLINE:
         if not by.is_authenticated or applicant_user is None or applicant_user.pk != by.pk:
             raise PermissionDenied("An online application is filed by the applicant.")
@@ -210,15 +213,21 @@ def dossier_create(
             filed_by=by,
             form_data=data,
         )
-        history_append(dossier=dossier, actor=by, action="create", from_status="",
-                       to_status=dossier.status, data={"channel": channel})
+        history_append(
+            dossier=dossier,
+            actor=by,
+            action="create",
+            from_status="",
+            to_status=dossier.status,
+            data={"channel": channel},
+        )
         dossier.save(update_fields=["history_count", "history_hash"])
     return dossier
 
 
 def _editable(dossier: Dossier, by) -> Dossier:
-    locked = Dossier.objects.select_for_update().select_related("procedure_version").get(
-        pk=dossier.pk
+    locked = (
+        Dossier.objects.select_for_update().select_related("procedure_version").get(pk=dossier.pk)
     )
     name = "resubmit" if locked.status == Status.SUPPLEMENT_REQUESTED else "submit"
     _check_allowed(locked, by, name)
@@ -229,8 +238,10 @@ def dossier_save_draft(*, dossier: Dossier, by, form_data: dict) -> Dossier:
     """Keep what was typed so far (a draft, or the answer to a supplement request)."""
     with transaction.atomic():
         locked = _editable(dossier, by)
-        locked.form_data = {**locked.form_data, **_clean_draft_data(
-            locked.procedure_version.spec, form_data)}
+        locked.form_data = {
+            **locked.form_data,
+            **_clean_draft_data(locked.procedure_version.spec, form_data),
+        }
         locked.save(update_fields=["form_data"])
     return locked
 
@@ -251,7 +262,9 @@ def dossier_attach_component(
         except ValidationError as exc:
             raise ValidationError({component_code: exc.messages}) from exc
         now = timezone.now()
-        current = locked.components.filter(component_code=component_code, superseded_at__isnull=True)
+        current = locked.components.filter(
+            component_code=component_code, superseded_at__isnull=True
+        )
         if replace:
             current.update(superseded_at=now)
         elif current.count() >= spec.get("count", 1):
@@ -290,7 +303,8 @@ def _validate_for_filing(dossier: Dossier) -> dict:
     if not has_mandatory_components(dossier):
         present = set(
             dossier.components.filter(superseded_at__isnull=True).values_list(
-                "component_code", flat=True)
+                "component_code", flat=True
+            )
         )
         for component in spec["components"]:
             if component["mandatory"] and component["code"] not in present:
@@ -326,9 +340,15 @@ def dossier_receive(*, dossier: Dossier, by, comment: str = "") -> Dossier:
         d.due_date = working_calendar().due_date(now, d.procedure_version.time_limit_days)
         return ["received_at", "due_date"]
 
-    return _act(dossier, by, "receive", comment=comment, apply=apply,
-                data=lambda d: {"due_date": d.due_date, "round": d.supplement_round},
-                event_payload={"restart": dossier.supplement_round > 0})
+    return _act(
+        dossier,
+        by,
+        "receive",
+        comment=comment,
+        apply=apply,
+        data=lambda d: {"due_date": d.due_date, "round": d.supplement_round},
+        event_payload={"restart": dossier.supplement_round > 0},
+    )
 
 
 def dossier_request_supplement(*, dossier: Dossier, by, items: list[dict], reason: str) -> Dossier:
@@ -341,8 +361,16 @@ def dossier_request_supplement(*, dossier: Dossier, by, items: list[dict], reaso
         d.supplement_round += 1
         return ["supplement_round"]
 
-    return _act(dossier, by, name, action="request_supplement", comment=reason,
-                data={"items": items}, apply=apply, event_payload={"items": items})
+    return _act(
+        dossier,
+        by,
+        name,
+        action="request_supplement",
+        comment=reason,
+        data={"items": items},
+        apply=apply,
+        event_payload={"items": items},
+    )
 
 
 def _supplement_transition(dossier: Dossier, by) -> str:
@@ -367,8 +395,9 @@ def _clean_supplement_items(dossier: Dossier, items: list[dict]) -> list[dict]:
     cleaned = []
     for item in items:
         if not isinstance(item, dict) or item.get("code") not in known:
-            raise ValidationError({"items": ["Each item must name a component or field of this "
-                                             "procedure."]})
+            raise ValidationError(
+                {"items": ["Each item must name a component or field of this procedure."]}
+            )
         cleaned.append({"code": item["code"], "reason": _require(item.get("reason", ""), "items")})
     return cleaned
 
@@ -385,8 +414,14 @@ def dossier_resubmit(*, dossier: Dossier, by, comment: str = "") -> Dossier:
             d.submitted_at = timezone.now()
             return ["form_data", "submitted_at"]
 
-        return _act(locked, by, "resubmit", comment=comment, apply=apply,
-                    data={"round": locked.supplement_round})
+        return _act(
+            locked,
+            by,
+            "resubmit",
+            comment=comment,
+            apply=apply,
+            data={"round": locked.supplement_round},
+        )
 
 
 def dossier_reject_at_reception(*, dossier: Dossier, by, reason: str) -> Dossier:
@@ -415,8 +450,14 @@ def dossier_propose(*, dossier: Dossier, by, decision: str, opinion: str) -> Dos
     if decision not in ("approve", "refuse"):
         raise ValidationError({"decision": ["Propose either approve or refuse."]})
     opinion = _require(opinion, "opinion")
-    return _act(dossier, by, "propose", comment=opinion, data={"proposal": decision},
-                event_payload={"proposal": decision})
+    return _act(
+        dossier,
+        by,
+        "propose",
+        comment=opinion,
+        data={"proposal": decision},
+        event_payload={"proposal": decision},
+    )
 
 
 def dossier_send_back(*, dossier: Dossier, by, reason: str) -> Dossier:
@@ -472,6 +513,12 @@ def dossier_reschedule(*, dossier: Dossier, by, new_due_date: dt.date, reason: s
         d.due_date = new_due_date
         return ["rescheduled_at", "due_date"]
 
-    return _act(dossier, by, "reschedule", comment=reason,
-                data=lambda d: {"new_due_date": new_due_date, "old_due_date": old_due["date"]},
-                apply=apply, event_payload={"new_due_date": new_due_date.isoformat()})
+    return _act(
+        dossier,
+        by,
+        "reschedule",
+        comment=reason,
+        data=lambda d: {"new_due_date": new_due_date, "old_due_date": old_due["date"]},
+        apply=apply,
+        event_payload={"new_due_date": new_due_date.isoformat()},
+    )

@@ -11,22 +11,36 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY")
+    }
     return subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def test_production_settings_pass_check_deploy(tmp_path):
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env={
-        "SECRET_KEY": "x" * 20 + "-production-secret-that-is-long-and-random-enough-0123456789",
-        "ALLOWED_HOSTS": "motcua.example.gov.vn",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-        "MOTCUA_VAR_DIR": str(tmp_path),
-    })
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={
+            "SECRET_KEY": "x" * 20 + "-production-secret-that-is-long-and-random-enough-0123456789",
+            "ALLOWED_HOSTS": "motcua.example.gov.vn",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+            "MOTCUA_VAR_DIR": str(tmp_path),
+        },
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -49,11 +63,16 @@ def test_environment_selects_postgres_and_broker(tmp_path):
         "from django.conf import settings as s;"
         "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
     )
-    result = run_manage("shell", "-c", code, env={
-        "MOTCUA_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-    })
+    result = run_manage(
+        "shell",
+        "-c",
+        code,
+        env={
+            "MOTCUA_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        },
+    )
     assert result.returncode == 0, result.stderr
     engine, eager = result.stdout.split()[-2:]
     assert engine == "django.db.backends.postgresql" and eager == "False"

@@ -36,10 +36,14 @@ def test_home_in_english(client, demo):
 
 
 ADMIN_PAGES = [
-    "admin:procedures_agency_changelist", "admin:procedures_officerrole_changelist",
-    "admin:auth_user_changelist", "admin:procedures_procedure_changelist",
-    "admin:procedures_procedureversion_changelist", "admin:workflows_dossier_changelist",
-    "admin:workflows_historyentry_changelist", "admin:workflows_workingdayoverride_changelist",
+    "admin:procedures_agency_changelist",
+    "admin:procedures_officerrole_changelist",
+    "admin:auth_user_changelist",
+    "admin:procedures_procedure_changelist",
+    "admin:procedures_procedureversion_changelist",
+    "admin:workflows_dossier_changelist",
+    "admin:workflows_historyentry_changelist",
+    "admin:workflows_workingdayoverride_changelist",
     "admin:workflows_outgoingevent_changelist",
 ]
 

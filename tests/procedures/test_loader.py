@@ -81,8 +81,17 @@ def _set(path: str, value):
         (_set("fields.0.type", "colour"), "fields.0.type", "Input should be"),
         (_set("surprise", 1), "surprise", "Extra inputs are not permitted"),
     ],
-    ids=["missing-field", "wrong-type", "wrong-type-nested", "unknown-role", "shares-not-100",
-         "unknown-template", "unknown-flow", "unknown-field-type", "unknown-key"],
+    ids=[
+        "missing-field",
+        "wrong-type",
+        "wrong-type-nested",
+        "unknown-role",
+        "shares-not-100",
+        "unknown-template",
+        "unknown-flow",
+        "unknown-field-type",
+        "unknown-key",
+    ],
 )
 def test_each_kind_of_error_is_reported_and_nothing_is_loaded(
     db, catalog_dir, change, path, fragment
@@ -156,7 +165,9 @@ def test_agencies_load_as_a_tree_and_reload_idempotently(db):
     assert lao_cai.parent == central
     assert Agency.objects.filter(central.subtree_q()).count() == count
     assert set(Agency.objects.filter(lao_cai.subtree_q()).values_list("code", flat=True)) >= {
-        "H22", "H22.01"}
+        "H22",
+        "H22.01",
+    }
 
 
 def test_agency_file_errors_load_nothing(db, tmp_path):

@@ -63,10 +63,12 @@ def test_the_swap_day_is_what_moves_the_date():
 
 @pytest.mark.django_db
 def test_the_override_table_wins_over_the_package():
-    WorkingDayOverride.objects.create(date=D(2026, 11, 25), is_working_day=False,
-                                      reason="Provincial day of mourning")
-    WorkingDayOverride.objects.create(date=D(2026, 11, 28), is_working_day=True,
-                                      reason="Swapped Saturday")
+    WorkingDayOverride.objects.create(
+        date=D(2026, 11, 25), is_working_day=False, reason="Provincial day of mourning"
+    )
+    WorkingDayOverride.objects.create(
+        date=D(2026, 11, 28), is_working_day=True, reason="Swapped Saturday"
+    )
     cal = working_calendar()
     assert not cal.is_working_day(D(2026, 11, 25))
     assert cal.is_working_day(D(2026, 11, 28))
@@ -90,8 +92,11 @@ def test_the_clock_restarts_when_a_supplemented_dossier_comes_back(walk, officer
     with time_machine.travel(at(2026, 3, 5, 10), tick=False):
         code = dossier.procedure_version.spec["components"][0]["code"]
         dossier = services.dossier_request_supplement(
-            dossier=dossier, by=officers["specialist"], reason="Cần bổ sung",
-            items=[{"code": code, "reason": "Thiếu chữ ký"}])
+            dossier=dossier,
+            by=officers["specialist"],
+            reason="Cần bổ sung",
+            items=[{"code": code, "reason": "Thiếu chữ ký"}],
+        )
     with time_machine.travel(at(2026, 3, 16, 10), tick=False):
         dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
         dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
@@ -110,8 +115,11 @@ def test_no_supplement_after_the_window(walk, officers):
         code = dossier.procedure_version.spec["components"][0]["code"]
         with pytest.raises(ActionNotAllowed, match="within"):
             services.dossier_request_supplement(
-                dossier=dossier, by=officers["specialist"], reason="Cần bổ sung",
-                items=[{"code": code, "reason": "Thiếu"}])
+                dossier=dossier,
+                by=officers["specialist"],
+                reason="Cần bổ sung",
+                items=[{"code": code, "reason": "Thiếu"}],
+            )
 
 
 @pytest.mark.django_db
@@ -119,16 +127,20 @@ def test_reschedule_only_once_and_only_later(walk, officers):
     with time_machine.travel(at(2026, 3, 2, 9), tick=False):
         dossier = walk(Status.IN_REVIEW)
         with pytest.raises(Exception, match="later than"):
-            services.dossier_reschedule(dossier=dossier, by=officers["head"],
-                                        new_due_date=D(2026, 3, 20), reason="Xác minh")
+            services.dossier_reschedule(
+                dossier=dossier, by=officers["head"], new_due_date=D(2026, 3, 20), reason="Xác minh"
+            )
         with pytest.raises(Exception, match="working day"):
-            services.dossier_reschedule(dossier=dossier, by=officers["head"],
-                                        new_due_date=D(2026, 3, 28), reason="Xác minh")
-        dossier = services.dossier_reschedule(dossier=dossier, by=officers["head"],
-                                              new_due_date=D(2026, 3, 30), reason="Xác minh")
+            services.dossier_reschedule(
+                dossier=dossier, by=officers["head"], new_due_date=D(2026, 3, 28), reason="Xác minh"
+            )
+        dossier = services.dossier_reschedule(
+            dossier=dossier, by=officers["head"], new_due_date=D(2026, 3, 30), reason="Xác minh"
+        )
         assert dossier.due_date == D(2026, 3, 30) and dossier.rescheduled_at
         with pytest.raises(ActionNotAllowed, match="already been rescheduled"):
-            services.dossier_reschedule(dossier=dossier, by=officers["head"],
-                                        new_due_date=D(2026, 4, 6), reason="Lần nữa")
+            services.dossier_reschedule(
+                dossier=dossier, by=officers["head"], new_due_date=D(2026, 4, 6), reason="Lần nữa"
+            )
     entry = dossier.history.order_by("-seq").first()
     assert entry.data == {"new_due_date": "2026-03-30", "old_due_date": "2026-03-23"}

@@ -69,7 +69,9 @@ def test_concurrent_submits_get_distinct_codes(procedure, province, citizen, off
     for t in threads:
         t.join()
     assert errors == []
-    codes = list(Dossier.objects.filter(pk__in=[d.pk for d in drafts]).values_list("code", flat=True))
+    codes = list(
+        Dossier.objects.filter(pk__in=[d.pk for d in drafts]).values_list("code", flat=True)
+    )
     assert len(codes) == count and len(set(codes)) == count
     sequences = sorted(int(code.rsplit("-", 1)[1]) for code in codes)
     assert sequences == list(range(1, count + 1))

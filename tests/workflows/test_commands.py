@@ -22,8 +22,14 @@ def test_seed_demo_runs_twice_without_error(settings, capsys):
     dossiers = Dossier.objects.count()
     roles = OfficerRole.objects.count()
     statuses = set(Dossier.objects.values_list("status", flat=True))
-    assert {Status.DRAFT, Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.IN_REVIEW,
-            Status.ISSUED, Status.REFUSED} <= statuses
+    assert {
+        Status.DRAFT,
+        Status.SUBMITTED,
+        Status.SUPPLEMENT_REQUESTED,
+        Status.IN_REVIEW,
+        Status.ISSUED,
+        Status.REFUSED,
+    } <= statuses
     call_command("seed_demo")
     assert Dossier.objects.count() == dossiers
     assert OfficerRole.objects.count() == roles

@@ -25,7 +25,14 @@ def _raw(sql: str, params) -> None:
 def test_every_step_is_recorded_in_order(issued):
     entries = list(issued.history.order_by("seq"))
     assert [e.action for e in entries] == [
-        "create", "submit", "receive", "start_review", "approve", "sign", "issue"]
+        "create",
+        "submit",
+        "receive",
+        "start_review",
+        "approve",
+        "sign",
+        "issue",
+    ]
     assert [e.seq for e in entries] == list(range(1, 8))
     assert entries[0].prev_hash == ""
     for previous, entry in zip(entries, entries[1:], strict=False):
@@ -81,8 +88,10 @@ def test_a_recomputed_hash_still_breaks_the_next_link(issued):
     entry = issued.history.get(seq=2)
     entry.comment = "forged"
     forged_hash = hash_of(entry)
-    _raw("UPDATE {table} SET comment = %s, hash = %s WHERE id = %s",
-         ["forged", forged_hash, entry.pk])
+    _raw(
+        "UPDATE {table} SET comment = %s, hash = %s WHERE id = %s",
+        ["forged", forged_hash, entry.pk],
+    )
     broken = list(verify_all())
     assert broken[0].seq == 3 and "link" in broken[0].problem
 
@@ -90,8 +99,10 @@ def test_a_recomputed_hash_still_breaks_the_next_link(issued):
 def test_verify_history_command(issued, capsys):
     call_command("verify_history")
     assert "history intact" in capsys.readouterr().out
-    _raw("UPDATE {table} SET to_status = %s WHERE dossier_id = %s AND seq = %s",
-         ["signed", issued.pk, 5])
+    _raw(
+        "UPDATE {table} SET to_status = %s WHERE dossier_id = %s AND seq = %s",
+        ["signed", issued.pk, 5],
+    )
     with pytest.raises(CommandError):
         call_command("verify_history")
     err = capsys.readouterr().err

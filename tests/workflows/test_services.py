@@ -24,8 +24,9 @@ def first_component(dossier) -> dict:
 
 
 def pdf(name="scan.pdf", data=None):
-    return SimpleUploadedFile(name, data if data is not None else minimal_pdf(),
-                              content_type="application/pdf")
+    return SimpleUploadedFile(
+        name, data if data is not None else minimal_pdf(), content_type="application/pdf"
+    )
 
 
 def test_submit_lists_every_missing_field_and_component(draft, citizen):
@@ -41,8 +42,7 @@ def test_submit_lists_every_missing_field_and_component(draft, citizen):
 
 
 def test_a_draft_keeps_what_was_typed_even_when_invalid(draft, citizen):
-    saved = services.dossier_save_draft(dossier=draft, by=citizen,
-                                        form_data={"citizen_id": "12ab"})
+    saved = services.dossier_save_draft(dossier=draft, by=citizen, form_data={"citizen_id": "12ab"})
     assert saved.form_data["citizen_id"] == "12ab"
     with pytest.raises(ValidationError) as info:
         services.dossier_submit(dossier=saved, by=citizen)
@@ -51,8 +51,15 @@ def test_a_draft_keeps_what_was_typed_even_when_invalid(draft, citizen):
     assert saved.form_data["citizen_id"] == "12ab"
 
 
-@pytest.mark.parametrize("bad", [{"no_such_field": "x"}, {"citizen_id": {"nested": 1}},
-                                 {"citizen_id": "9" * 6000}, ["not", "a", "mapping"]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"no_such_field": "x"},
+        {"citizen_id": {"nested": 1}},
+        {"citizen_id": "9" * 6000},
+        ["not", "a", "mapping"],
+    ],
+)
 def test_draft_data_is_bounded(draft, citizen, bad):
     with pytest.raises(ValidationError):
         services.dossier_save_draft(dossier=draft, by=citizen, form_data=bad)
@@ -60,10 +67,15 @@ def test_draft_data_is_bounded(draft, citizen, bad):
 
 def test_upload_is_sniffed_sized_and_hashed(draft, citizen):
     component = first_component(draft)
-    data = minimal_pdf("hello") if "application/pdf" in component["content_types"] else minimal_png()
+    data = (
+        minimal_pdf("hello") if "application/pdf" in component["content_types"] else minimal_png()
+    )
     stored = services.dossier_attach_component(
-        dossier=draft, by=citizen, component_code=component["code"],
-        upload=SimpleUploadedFile("../../etc/passwd", data, content_type="text/plain"))
+        dossier=draft,
+        by=citizen,
+        component_code=component["code"],
+        upload=SimpleUploadedFile("../../etc/passwd", data, content_type="text/plain"),
+    )
     import hashlib
 
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
@@ -77,11 +89,13 @@ def test_upload_is_sniffed_sized_and_hashed(draft, citizen):
 
 def test_a_disguised_file_is_refused(draft, citizen):
     component = first_component(draft)
-    fake = SimpleUploadedFile("scan.pdf", b"MZ\x90\x00" + b"\x00" * 200,
-                              content_type="application/pdf")
+    fake = SimpleUploadedFile(
+        "scan.pdf", b"MZ\x90\x00" + b"\x00" * 200, content_type="application/pdf"
+    )
     with pytest.raises(ValidationError) as info:
-        services.dossier_attach_component(dossier=draft, by=citizen,
-                                          component_code=component["code"], upload=fake)
+        services.dossier_attach_component(
+            dossier=draft, by=citizen, component_code=component["code"], upload=fake
+        )
     assert "content" in str(info.value)
     assert not DossierComponent.objects.exists()
 
@@ -89,30 +103,41 @@ def test_a_disguised_file_is_refused(draft, citizen):
 def test_an_oversized_or_empty_file_is_refused(draft, citizen):
     component = first_component(draft)
     limit = component["max_size_mb"] * 1_048_576
-    big = SimpleUploadedFile("big.pdf", minimal_pdf() + b"0" * limit,
-                             content_type="application/pdf")
+    big = SimpleUploadedFile(
+        "big.pdf", minimal_pdf() + b"0" * limit, content_type="application/pdf"
+    )
     with pytest.raises(ValidationError, match="limit"):
-        services.dossier_attach_component(dossier=draft, by=citizen,
-                                          component_code=component["code"], upload=big)
+        services.dossier_attach_component(
+            dossier=draft, by=citizen, component_code=component["code"], upload=big
+        )
     with pytest.raises(ValidationError, match="empty"):
-        services.dossier_attach_component(dossier=draft, by=citizen,
-                                          component_code=component["code"],
-                                          upload=SimpleUploadedFile("e.pdf", b""))
+        services.dossier_attach_component(
+            dossier=draft,
+            by=citizen,
+            component_code=component["code"],
+            upload=SimpleUploadedFile("e.pdf", b""),
+        )
     with pytest.raises(ValidationError, match="no such component"):
-        services.dossier_attach_component(dossier=draft, by=citizen,
-                                          component_code="NOPE", upload=pdf())
+        services.dossier_attach_component(
+            dossier=draft, by=citizen, component_code="NOPE", upload=pdf()
+        )
 
 
 def test_a_new_upload_supersedes_the_old(procedure, province, citizen):
     dossier = new_draft(procedure, province, citizen)
     component = first_component(dossier)
     before = dossier.components.get(component_code=component["code"])
-    upload = pdf() if "application/pdf" in component["content_types"] else SimpleUploadedFile(
-        "x.png", minimal_png())
-    services.dossier_attach_component(dossier=dossier, by=citizen,
-                                      component_code=component["code"], upload=upload)
-    current = dossier.components.filter(component_code=component["code"],
-                                        superseded_at__isnull=True)
+    upload = (
+        pdf()
+        if "application/pdf" in component["content_types"]
+        else SimpleUploadedFile("x.png", minimal_png())
+    )
+    services.dossier_attach_component(
+        dossier=dossier, by=citizen, component_code=component["code"], upload=upload
+    )
+    current = dossier.components.filter(
+        component_code=component["code"], superseded_at__isnull=True
+    )
     assert current.count() == 1 and current.get().pk != before.pk
 
 
@@ -120,8 +145,9 @@ def test_another_users_dossier_is_out_of_reach(draft, officers):
     stranger = make_user()
     for call in (
         lambda: services.dossier_save_draft(dossier=draft, by=stranger, form_data={}),
-        lambda: services.dossier_attach_component(dossier=draft, by=stranger,
-                                                  component_code="x", upload=pdf()),
+        lambda: services.dossier_attach_component(
+            dossier=draft, by=stranger, component_code="x", upload=pdf()
+        ),
         lambda: services.dossier_submit(dossier=draft, by=stranger),
         lambda: services.dossier_submit(dossier=draft, by=officers["reception"]),
     ):
@@ -140,58 +166,97 @@ def test_reasons_are_required(walk, officers):
     with pytest.raises(ValidationError):
         services.dossier_reject_at_reception(dossier=dossier, by=officers["reception"], reason=" ")
     with pytest.raises(ValidationError):
-        services.dossier_request_supplement(dossier=dossier, by=officers["reception"],
-                                            reason="Thiếu", items=[])
+        services.dossier_request_supplement(
+            dossier=dossier, by=officers["reception"], reason="Thiếu", items=[]
+        )
     with pytest.raises(ValidationError):
-        services.dossier_request_supplement(dossier=dossier, by=officers["reception"],
-                                            reason="Thiếu",
-                                            items=[{"code": "unknown", "reason": "x"}])
+        services.dossier_request_supplement(
+            dossier=dossier,
+            by=officers["reception"],
+            reason="Thiếu",
+            items=[{"code": "unknown", "reason": "x"}],
+        )
     in_review = walk(Status.IN_REVIEW)
     with pytest.raises(ValidationError):
         services.dossier_refuse(dossier=in_review, by=officers["head"], reason="")
     with pytest.raises(ValidationError):
         services.dossier_send_back(dossier=in_review, by=officers["head"], reason="")
     with pytest.raises(ValidationError):
-        services.dossier_propose(dossier=in_review, by=officers["specialist"],
-                                 decision="maybe", opinion="?")
+        services.dossier_propose(
+            dossier=in_review, by=officers["specialist"], decision="maybe", opinion="?"
+        )
 
 
 def test_desk_filing_by_reception(procedure, province, officers, other_province, outsiders):
     desk = officers["reception"]
     dossier = services.dossier_create(
-        procedure=procedure, handling_agency=province, channel=Channel.DESK, by=desk,
-        applicant=APPLICANT, form_data={})
+        procedure=procedure,
+        handling_agency=province,
+        channel=Channel.DESK,
+        by=desk,
+        applicant=APPLICANT,
+        form_data={},
+    )
     assert dossier.channel == Channel.DESK and dossier.applicant_user is None
     assert dossier.filed_by == desk
     with pytest.raises(PermissionDenied):
-        services.dossier_create(procedure=procedure, handling_agency=province,
-                                channel=Channel.DESK, by=outsiders["reception"],
-                                applicant=APPLICANT)
+        services.dossier_create(
+            procedure=procedure,
+            handling_agency=province,
+            channel=Channel.DESK,
+            by=outsiders["reception"],
+            applicant=APPLICANT,
+        )
     with pytest.raises(PermissionDenied):
-        services.dossier_create(procedure=procedure, handling_agency=province,
-                                channel=Channel.DESK, by=officers["specialist"],
-                                applicant=APPLICANT)
+        services.dossier_create(
+            procedure=procedure,
+            handling_agency=province,
+            channel=Channel.DESK,
+            by=officers["specialist"],
+            applicant=APPLICANT,
+        )
 
 
 def test_create_checks_its_inputs(procedure, province, citizen, catalog):
     from procedures.models import Agency
 
     with pytest.raises(ValidationError):
-        services.dossier_create(procedure=procedure, handling_agency=province, channel="fax",
-                                by=citizen, applicant_user=citizen, applicant=APPLICANT)
+        services.dossier_create(
+            procedure=procedure,
+            handling_agency=province,
+            channel="fax",
+            by=citizen,
+            applicant_user=citizen,
+            applicant=APPLICANT,
+        )
     with pytest.raises(ValidationError):
-        services.dossier_create(procedure=procedure, handling_agency=Agency.objects.get(code="G16"),
-                                channel=Channel.ONLINE, by=citizen, applicant_user=citizen,
-                                applicant=APPLICANT)
+        services.dossier_create(
+            procedure=procedure,
+            handling_agency=Agency.objects.get(code="G16"),
+            channel=Channel.ONLINE,
+            by=citizen,
+            applicant_user=citizen,
+            applicant=APPLICANT,
+        )
     with pytest.raises(ValidationError) as info:
-        services.dossier_create(procedure=procedure, handling_agency=province,
-                                channel=Channel.ONLINE, by=citizen, applicant_user=citizen,
-                                applicant={"name": "", "email": "not-an-email"})
+        services.dossier_create(
+            procedure=procedure,
+            handling_agency=province,
+            channel=Channel.ONLINE,
+            by=citizen,
+            applicant_user=citizen,
+            applicant={"name": "", "email": "not-an-email"},
+        )
     assert {"applicant.name", "applicant.email"} <= set(info.value.message_dict)
     with pytest.raises(PermissionDenied):
-        services.dossier_create(procedure=procedure, handling_agency=province,
-                                channel=Channel.ONLINE, by=citizen, applicant_user=make_user(),
-                                applicant=APPLICANT)
+        services.dossier_create(
+            procedure=procedure,
+            handling_agency=province,
+            channel=Channel.ONLINE,
+            by=citizen,
+            applicant_user=make_user(),
+            applicant=APPLICANT,
+        )
 
 
 def test_each_action_writes_its_event_in_the_same_transaction(

@@ -28,7 +28,9 @@ class Command(BaseCommand):
         ):
             for item in items:
                 self.stdout.write(f"{label}: {item}")
-        self.stdout.write(self.style.SUCCESS(
-            f"catalog loaded: {len(report.created)} created, {len(report.new_versions)} new "
-            f"version(s), {len(report.unchanged)} unchanged, {len(report.unpublished)} unpublished"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"catalog loaded: {len(report.created)} created, {len(report.new_versions)} new "
+                f"version(s), {len(report.unchanged)} unchanged, {len(report.unpublished)} unpublished"
+            )
+        )

@@ -28,8 +28,10 @@ class Command(BaseCommand):
         else:
             binary = shutil.which("dot")
             if binary is None:
-                raise CommandError("SVG needs Graphviz's 'dot' (apt-get install graphviz); "
-                                   "use --format mermaid instead")
+                raise CommandError(
+                    "SVG needs Graphviz's 'dot' (apt-get install graphviz); "
+                    "use --format mermaid instead"
+                )
             text = subprocess.run(  # noqa: S603 - fixed binary, our own DOT on stdin
                 [binary, "-Tsvg"], input=dot(version).encode(), capture_output=True, check=True
             ).stdout

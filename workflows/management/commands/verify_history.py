@@ -7,8 +7,9 @@ class Command(BaseCommand):
     help = "Check every dossier's hash-chained history and report the first broken link."
 
     def add_arguments(self, parser):
-        parser.add_argument("--all", action="store_true",
-                            help="report every broken dossier, not only the first")
+        parser.add_argument(
+            "--all", action="store_true", help="report every broken dossier, not only the first"
+        )
 
     def handle(self, *args, all=False, **options):
         broken = 0
