@@ -103,6 +103,14 @@ def within_supplement_window(dossier: Dossier) -> bool:
     return working_calendar().working_days_between(received, today) <= days
 
 
+class DossierQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # A bulk update would skip every transition guard, the history and the outbox.
+        if "status" in kwargs:
+            raise PermissionError("a dossier's status changes only through its services")
+        return super().update(**kwargs)
+
+
 class Dossier(ConcurrentTransitionMixin, models.Model):
     code = models.CharField(_("dossier code"), max_length=40, unique=True, null=True, blank=True)
     procedure_version = models.ForeignKey(
@@ -159,6 +167,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     # Head of the history chain: the count and hash of the last entry.
     history_count = models.PositiveIntegerField(default=0, editable=False)
     history_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = DossierQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("dossier")

@@ -17,9 +17,15 @@ def issued(walk):
 
 
 def _raw(sql: str, params) -> None:
+    """Tamper behind the application's back, as a database superuser could."""
     table = HistoryEntry._meta.db_table
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Superusers can switch triggers off; the hash chain must still catch them.
+            cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(sql.format(table=table), params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
 
 
 def test_every_step_is_recorded_in_order(issued):
@@ -54,6 +60,25 @@ def test_entries_refuse_update_and_delete_through_the_orm(issued):
         HistoryEntry.objects.filter(pk=entry.pk).update(comment="x")
     with pytest.raises(PermissionError):
         HistoryEntry.objects.filter(pk=entry.pk).delete()
+
+
+def test_postgres_refuses_raw_updates_and_deletes(issued):
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    from django.db import DatabaseError, transaction
+
+    entry = issued.history.first()
+    for sql in (
+        "UPDATE {table} SET comment = 'x' WHERE id = %s",
+        "DELETE FROM {table} WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="never updated or deleted"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql.format(table=HistoryEntry._meta.db_table), [entry.pk])
+    assert list(verify_all()) == []
 
 
 def test_an_edited_entry_is_detected(issued):

@@ -313,3 +313,9 @@ def test_status_cannot_be_assigned_directly(walk):
     dossier = walk(Status.SUBMITTED)
     with pytest.raises(AttributeError):
         dossier.status = Status.ISSUED
+    from workflows.models import Dossier
+
+    with pytest.raises(PermissionError):
+        Dossier.objects.filter(pk=dossier.pk).update(status=Status.ISSUED)
+    dossier.refresh_from_db()
+    assert dossier.status == Status.SUBMITTED
