@@ -100,6 +100,21 @@ def sample_upload(component: dict) -> SimpleUploadedFile:
     return SimpleUploadedFile(f"{component['code']}.png", minimal_png(), content_type="image/png")
 
 
+SAMPLE_TEXT = {
+    "full_name": "Lò Thị Mai",
+    "village": "Bản Cốc Lếu",
+    "commune": "Xã Cốc San",
+    "organization": "Ủy ban nhân dân xã Cốc San",
+    "position": "Trưởng bản",
+    "school_name": "Trường Phổ thông Dân tộc nội trú tỉnh Lào Cai",
+    "text": "Cốc San",
+    "textarea": (
+        "Nhiều năm vận động bà con trong bản giữ gìn an ninh trật tự, phát triển sản xuất "
+        "và bảo tồn văn hóa truyền thống của dân tộc."
+    ),
+}
+
+
 def sample_form_data(spec: dict) -> dict:
     """Values that pass the procedure's own validation, one per field."""
     data = {}
@@ -125,9 +140,12 @@ def sample_form_data(spec: dict) -> dict:
         elif kind == "boolean":
             value = "on"
         else:
-            value = "Bản Cốc Lếu, xã Cốc San"[: rules.get("max_length") or 200]
+            value = SAMPLE_TEXT.get(
+                field["name"], SAMPLE_TEXT["textarea" if kind == "textarea" else "text"]
+            )
+            value = value[: rules.get("max_length") or 5000]
             if rules.get("min_length") and len(value) < rules["min_length"]:
-                value = value.ljust(rules["min_length"], ".")
+                value = (value + " " + SAMPLE_TEXT["textarea"])[: rules.get("max_length") or 5000]
         data[field["name"]] = value
     return data
 

@@ -29,6 +29,12 @@ def test_home_search(client, demo):
     assert "<script>" not in body and "&lt;script&gt;" in body
 
 
+def test_home_in_vietnamese_by_default(client, demo):
+    body = client.get("/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "Thủ tục hành chính" in body and "15 ngày làm việc" in body
+    assert client.get("/").content.decode().count("Thủ tục hành chính") >= 1
+
+
 def test_home_in_english(client, demo):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     body = client.get("/").content.decode()
