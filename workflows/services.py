@@ -141,14 +141,50 @@ class ApplicantForm(forms.Form):
     id_number = forms.RegexField(r"^[0-9]{9,12}$", required=False, max_length=12)
     address = forms.CharField(max_length=500, required=False)
     phone = forms.RegexField(r"^\+?[0-9 .-]{8,15}$", required=False, max_length=20)
-    email = forms.EmailField(required=False)
+    email = forms.EmailField(required=False, max_length=254)
 
 
-def _clean_applicant(applicant: dict) -> dict:
-    form = ApplicantForm(data=applicant or {})
+APPLICANT_COLUMNS = {
+    "name": "applicant_name",
+    "id_number": "applicant_id_number",
+    "address": "applicant_address",
+    "phone": "applicant_phone",
+    "email": "applicant_email",
+}
+
+
+def _bounded_applicant(applicant: dict | None) -> dict:
+    """What was typed about the applicant, kept as typed: known keys, text, column-sized."""
+    if applicant is None:
+        return {}
+    if not isinstance(applicant, dict):
+        raise ValidationError("Applicant data must be a mapping.")
+    errors, kept = {}, {}
+    for key, value in applicant.items():
+        if key not in APPLICANT_COLUMNS:
+            errors[f"applicant.{key}"] = ["Unknown applicant field."]
+            continue
+        value = "" if value is None else value
+        limit = Dossier._meta.get_field(APPLICANT_COLUMNS[key]).max_length
+        if not isinstance(value, str):
+            errors[f"applicant.{key}"] = ["Enter text."]
+        elif len(value.strip()) > limit:
+            errors[f"applicant.{key}"] = [f"Keep it under {limit} characters."]
+        else:
+            kept[APPLICANT_COLUMNS[key]] = value.strip()
+    if errors:
+        raise ValidationError(errors)
+    return kept
+
+
+def _clean_applicant(dossier: Dossier) -> dict:
+    """The applicant's details, fully validated, as column values (at filing)."""
+    form = ApplicantForm(
+        data={key: getattr(dossier, column) for key, column in APPLICANT_COLUMNS.items()}
+    )
     if not form.is_valid():
         raise ValidationError({f"applicant.{k}": v for k, v in form.errors.items()})
-    return form.cleaned_data
+    return {APPLICANT_COLUMNS[k]: v for k, v in form.cleaned_data.items()}
 
 
 def _clean_draft_data(spec: dict, form_data: dict) -> dict:
@@ -197,7 +233,7 @@ def dossier_create(
             raise PermissionDenied("An online application is filed by the applicant.")
     elif not by.has_perm("workflows.file_at_desk", handling_agency):
         raise PermissionDenied("Only reception officers of this agency file at the desk.")
-    person = _clean_applicant(applicant)
+    person = _bounded_applicant(applicant)
     data = _clean_draft_data(version.spec, form_data or {})
     with transaction.atomic():
         dossier = Dossier.objects.create(
@@ -205,13 +241,9 @@ def dossier_create(
             handling_agency=handling_agency,
             channel=channel,
             applicant_user=applicant_user,
-            applicant_name=person["name"],
-            applicant_id_number=person["id_number"],
-            applicant_address=person["address"],
-            applicant_phone=person["phone"],
-            applicant_email=person["email"],
             filed_by=by,
             form_data=data,
+            **person,
         )
         history_append(
             dossier=dossier,
@@ -234,15 +266,18 @@ def _editable(dossier: Dossier, by) -> Dossier:
     return locked
 
 
-def dossier_save_draft(*, dossier: Dossier, by, form_data: dict) -> Dossier:
+def dossier_save_draft(
+    *, dossier: Dossier, by, form_data: dict, applicant: dict | None = None
+) -> Dossier:
     """Keep what was typed so far (a draft, or the answer to a supplement request)."""
     with transaction.atomic():
         locked = _editable(dossier, by)
-        locked.form_data = {
-            **locked.form_data,
-            **_clean_draft_data(locked.procedure_version.spec, form_data),
-        }
-        locked.save(update_fields=["form_data"])
+        data = _clean_draft_data(locked.procedure_version.spec, form_data)
+        person = _bounded_applicant(applicant)
+        locked.form_data = {**locked.form_data, **data}
+        for column, value in person.items():
+            setattr(locked, column, value)
+        locked.save(update_fields=["form_data", *person])
     return locked
 
 
@@ -296,6 +331,11 @@ def _validate_for_filing(dossier: Dossier) -> dict:
     spec = dossier.procedure_version.spec
     errors: dict[str, list[str]] = {}
     cleaned: dict = {}
+    person: dict = {}
+    try:
+        person = _clean_applicant(dossier)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     try:
         cleaned = clean_form_data(spec, dossier.form_data)
     except ValidationError as exc:
@@ -311,7 +351,7 @@ def _validate_for_filing(dossier: Dossier) -> dict:
                 errors[component["code"]] = [f"“{component['name']['vi']}” is required."]
     if errors:
         raise ValidationError(errors)
-    return cleaned
+    return {"form_data": cleaned, **person}
 
 
 def dossier_submit(*, dossier: Dossier, by) -> Dossier:
@@ -323,10 +363,11 @@ def dossier_submit(*, dossier: Dossier, by) -> Dossier:
 
         def apply(d: Dossier) -> list[str]:
             now = timezone.now()
-            d.form_data = cleaned
+            for column, value in cleaned.items():
+                setattr(d, column, value)
             d.submitted_at = now
             d.code = dossier_code(d.handling_agency, timezone.localtime(now).date())
-            return ["form_data", "submitted_at", "code"]
+            return [*cleaned, "submitted_at", "code"]
 
         return _act(locked, by, "submit", apply=apply, data={"channel": locked.channel})
 
@@ -410,9 +451,10 @@ def dossier_resubmit(*, dossier: Dossier, by, comment: str = "") -> Dossier:
         cleaned = _validate_for_filing(locked)
 
         def apply(d: Dossier) -> list[str]:
-            d.form_data = cleaned
+            for column, value in cleaned.items():
+                setattr(d, column, value)
             d.submitted_at = timezone.now()
-            return ["form_data", "submitted_at"]
+            return [*cleaned, "submitted_at"]
 
         return _act(
             locked,

@@ -238,16 +238,28 @@ def test_create_checks_its_inputs(procedure, province, citizen, catalog):
             applicant_user=citizen,
             applicant=APPLICANT,
         )
+    # A draft keeps what was typed; filing checks it.
+    draft = services.dossier_create(
+        procedure=procedure,
+        handling_agency=province,
+        channel=Channel.ONLINE,
+        by=citizen,
+        applicant_user=citizen,
+        applicant={"name": "", "email": "not-an-email"},
+    )
+    assert draft.applicant_email == "not-an-email"
     with pytest.raises(ValidationError) as info:
+        services.dossier_submit(dossier=draft, by=citizen)
+    assert {"applicant.name", "applicant.email"} <= set(info.value.message_dict)
+    with pytest.raises(ValidationError):
         services.dossier_create(
             procedure=procedure,
             handling_agency=province,
             channel=Channel.ONLINE,
             by=citizen,
             applicant_user=citizen,
-            applicant={"name": "", "email": "not-an-email"},
+            applicant={"name": "x" * 500, "nickname": "y"},
         )
-    assert {"applicant.name", "applicant.email"} <= set(info.value.message_dict)
     with pytest.raises(PermissionDenied):
         services.dossier_create(
             procedure=procedure,
