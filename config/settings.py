@@ -5,6 +5,7 @@ Celery tasks run eagerly in-process, e-mail goes to the console. Production sets
 DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and friends.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -20,16 +21,22 @@ DEBUG = env.bool("DEBUG", default=False)
 VAR_DIR = Path(env.str("MOTCUA_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # The embedded default has no secret configured: use a per-checkout key kept under var/,
-# so sessions survive restarts without a secret ever being committed.
+# so sessions survive restarts without a secret ever being committed. A deployment must
+# set SECRET_KEY: `check --deploy` fails without it (config.checks).
 _secret = env.str("SECRET_KEY", default="")
+SECRET_KEY_FROM_ENVIRONMENT = bool(_secret)
 if not _secret:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     _key_file = VAR_DIR / "secret_key"
     if not _key_file.exists():
         from django.core.management.utils import get_random_secret_key
 
-        _key_file.write_text(get_random_secret_key())
-        _key_file.chmod(0o600)
+        try:  # O_EXCL: two processes starting at once must not write two different keys
+            fd = os.open(_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(get_random_secret_key())
+        except FileExistsError:
+            pass
     _secret = _key_file.read_text().strip()
 SECRET_KEY = _secret
 
@@ -37,6 +44,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "config",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -137,8 +145,8 @@ PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "p
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
+        "BACKEND": "workflows.storage.PrivateFileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT)},
     },
     "staticfiles": {
         "BACKEND": env.str(

@@ -7,16 +7,26 @@ from .models import Agency, OfficerRole, Procedure, ProcedureVersion
 
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
+    """The tree comes from procedures/data/agencies.yaml (load_agencies); here only names
+    can be corrected, so codes, parents and subtree paths never drift from the file."""
+
     list_display = ("code", "name", "kind", "province", "parent")
     list_filter = ("kind", "province")
+    list_select_related = ("parent",)
     search_fields = ("code", "name", "name_en")
-    readonly_fields = ("path",)
-    autocomplete_fields = ("parent",)
+    readonly_fields = ("code", "kind", "parent", "path")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(OfficerRole)
 class OfficerRoleAdmin(admin.ModelAdmin):
     list_display = ("user", "role", "agency")
+    list_select_related = ("user", "agency")
     list_filter = ("role", "agency__kind")
     search_fields = ("user__username", "user__last_name", "agency__code", "agency__name")
     autocomplete_fields = ("user", "agency")
@@ -65,6 +75,7 @@ class VersionInline(admin.TabularInline):
 @admin.register(Procedure)
 class ProcedureAdmin(ReadOnlyAdmin):
     list_display = ("code", "current_version", "is_active")
+    list_select_related = ("current_version__procedure",)
     list_filter = ("is_active",)
     search_fields = ("code", "versions__name")
     inlines = [VersionInline]
@@ -83,4 +94,5 @@ class ProcedureVersionAdmin(ReadOnlyAdmin):
         "loaded_at",
     )
     list_filter = ("online_level", "flow", "agency_level")
+    list_select_related = ("procedure",)
     search_fields = ("procedure__code", "name", "name_en")

@@ -2,18 +2,33 @@
 
 A role's permissions are the permissions of its Django group (``role:<role>``), set up
 by workflows' post-migrate hook and editable in the admin. An officer holds roles per
-agency (OfficerRole); ``user.has_perm(perm, obj)`` is true when the officer holds, in the
-object's agency, a role whose group has ``perm``. A supervisor's role reaches the whole
-subtree below its agency. Users are never put in the role groups themselves, so no role
-grants anything outside its agency.
+agency (OfficerRole). ``has_agency_perm(user, perm, obj)`` is true when the officer holds,
+in the object's agency, a role whose group has ``perm``:
+
+- a role held in the agency itself, or in one of its departments, acts for that agency;
+- a supervisor's role reaches the whole subtree below the agency where it is held.
+
+Only this check decides who acts on a dossier. A global permission, a group membership
+or superuser status grants nothing here: a site administrator is not an officer.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Permission
 
 from .models import Agency, OfficerRole
-from .roles import SUBTREE_ROLES, group_name
+from .roles import SUBTREE_ROLES
+
+
+@dataclass(frozen=True)
+class HeldRole:
+    agency_id: int
+    parent_id: int | None
+    kind: str
+    path: str
+    role: str
 
 
 def agency_of(obj) -> Agency | None:
@@ -23,55 +38,60 @@ def agency_of(obj) -> Agency | None:
 
 
 def role_permissions() -> dict[str, set[str]]:
-    """Map role → set of "app_label.codename" its group grants."""
+    """Map role → set of "app_label.codename" its group grants (one query)."""
     mapping: dict[str, set[str]] = {}
-    groups = Group.objects.filter(name__startswith="role:").prefetch_related(
-        "permissions__content_type"
+    rows = Permission.objects.filter(group__name__startswith="role:").values_list(
+        "group__name", "content_type__app_label", "codename"
     )
-    for group in groups:
-        role = group.name.removeprefix("role:")
-        mapping[role] = {
-            f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()
-        }
+    for group, app_label, codename in rows:
+        mapping.setdefault(group.removeprefix("role:"), set()).add(f"{app_label}.{codename}")
     return mapping
 
 
-def held_roles(user) -> list[tuple[int, str, str]]:
-    """(agency id, agency path, role) for every role the user holds; cached on the user."""
+def held_roles(user) -> list[HeldRole]:
+    """Every role the user holds, with where; cached on the user object (one request)."""
     if not hasattr(user, "_motcua_roles"):
-        user._motcua_roles = list(
-            OfficerRole.objects.filter(user=user).values_list("agency_id", "agency__path", "role")
+        rows = OfficerRole.objects.filter(user=user).values_list(
+            "agency_id", "agency__parent_id", "agency__kind", "agency__path", "role"
         )
+        user._motcua_roles = [HeldRole(*row) for row in rows]
     return user._motcua_roles
+
+
+def _reaches(held: HeldRole, agency: Agency) -> bool:
+    if held.agency_id == agency.pk:
+        return True
+    if held.kind == Agency.Kind.DEPARTMENT and held.parent_id == agency.pk:
+        return True
+    return held.role in SUBTREE_ROLES and agency.path.startswith(held.path)
 
 
 def roles_in(user, agency: Agency) -> set[str]:
     """The roles the user can act in for ``agency``."""
-    roles = set()
-    for agency_id, path, role in held_roles(user):
-        if agency_id == agency.pk or (role in SUBTREE_ROLES and agency.path.startswith(path)):
-            roles.add(role)
-    return roles
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    return {held.role for held in held_roles(user) if _reaches(held, agency)}
+
+
+def has_agency_perm(user, perm: str, obj) -> bool:
+    agency = agency_of(obj)
+    if agency is None or not agency.path:
+        return False
+    roles = roles_in(user, agency)
+    if not roles:
+        return False
+    if not hasattr(user, "_motcua_role_perms"):
+        user._motcua_role_perms = role_permissions()
+    return any(perm in user._motcua_role_perms.get(role, ()) for role in roles)
 
 
 class AgencyRoleBackend:
-    """Authorisation only: it never authenticates anybody."""
+    """Authorisation only: it never authenticates anybody, and grants nothing globally."""
 
     def authenticate(self, request, **credentials):
         return None
 
     def has_perm(self, user, perm: str, obj=None) -> bool:
-        if obj is None or not user.is_active or user.is_anonymous:
+        if obj is None:
             return False
-        agency = agency_of(obj)
-        if agency is None:
-            return False
-        roles = roles_in(user, agency)
-        if not roles:
-            return False
-        if not hasattr(user, "_motcua_role_perms"):
-            user._motcua_role_perms = role_permissions()
-        return any(perm in user._motcua_role_perms.get(role, ()) for role in roles)
-
-
-__all__ = ["AgencyRoleBackend", "group_name", "roles_in", "held_roles"]
+        return has_agency_perm(user, perm, obj)

@@ -232,11 +232,9 @@ def load_agencies(path: Path | None = None) -> int:
                         "kind": node.kind,
                         "province": node.province or "",
                         "parent": parent,
-                        "path": "",
+                        "path": f"{parent.path if parent else '/'}{node.code}/",
                     },
                 )
-                agency.path = f"{parent.path if parent else '/'}{agency.pk}/"
-                agency.save(update_fields=["path"])
                 count += 1
                 save(node.children, agency)
 

@@ -30,13 +30,23 @@ class Agency(models.Model):
         related_name="children",
         verbose_name=_("parent"),
     )
-    # Materialised path of ids ("/1/4/9/"), kept by the loader, for subtree queries.
+    # Materialised path of codes ("/G16/H22/H22.01/"), set by the loader from the data
+    # file, for subtree queries. Codes hold no "/", so a prefix is always a whole ancestor.
     path = models.CharField(max_length=255, db_index=True, editable=False)
 
     class Meta:
         verbose_name = _("agency")
         verbose_name_plural = _("agencies")
         ordering = ["path"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(path__startswith="/", path__endswith="/") & ~models.Q(path="/"),
+                name="agency_path_is_set",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(code__contains="/"), name="agency_code_no_slash"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.display_name}"
@@ -99,6 +109,10 @@ class Procedure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.current_version.name if self.current_version else ''}".strip()
+
+    def version_in_force(self, day) -> ProcedureVersion | None:
+        """The newest version whose effective date has come: new dossiers are filed under it."""
+        return self.versions.filter(effective_from__lte=day).order_by("-number").first()
 
 
 class ProcedureVersion(models.Model):

@@ -130,6 +130,14 @@ class Result(Strict):
     template: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
+def _unique(items: list, attribute: str) -> list:
+    codes = [getattr(item, attribute) for item in items]
+    dupes = sorted({c for c in codes if codes.count(c) > 1})
+    if dupes:
+        raise ValueError(f"duplicate {attribute}(s): {', '.join(dupes)}")
+    return items
+
+
 class ProcedureSpec(Strict):
     code: Code
     name: Text
@@ -148,20 +156,24 @@ class ProcedureSpec(Strict):
     result: Result
     flow: str
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> ProcedureSpec:
-        for label, codes in (
-            ("components", [c.code for c in self.components]),
-            ("fields", [f.name for f in self.fields]),
-            ("stages", [s.code for s in self.stages]),
-        ):
-            dupes = sorted({c for c in codes if codes.count(c) > 1})
-            if dupes:
-                raise ValueError(f"{label}: duplicate code(s) {', '.join(dupes)}")
-        total = sum(s.share for s in self.stages)
+    @field_validator("components")
+    @classmethod
+    def _unique_components(cls, value: list[Component]) -> list[Component]:
+        return _unique(value, "code")
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_fields(cls, value: list[FormField]) -> list[FormField]:
+        return _unique(value, "name")
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, value: list[Stage]) -> list[Stage]:
+        _unique(value, "code")
+        total = sum(s.share for s in value)
         if total != 100:
-            raise ValueError(f"stages: shares sum to {total}%, they must sum to 100%")
-        return self
+            raise ValueError(f"shares sum to {total}%, they must sum to 100%")
+        return value
 
     def to_json(self) -> dict:
         return self.model_dump(mode="json")

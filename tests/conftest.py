@@ -136,6 +136,12 @@ def walk_to(status: str, procedure, agency, citizen, officers) -> Dossier:
     if status == Status.RECEIVED:
         return dossier
     dossier = services.dossier_start_review(dossier=dossier, by=o["specialist"])
+    dossier = services.dossier_propose(
+        dossier=dossier,
+        by=o["specialist"],
+        decision="refuse" if status == Status.REFUSED else "approve",
+        opinion="Đã thẩm định hồ sơ.",
+    )
     if status == Status.IN_REVIEW:
         return dossier
     if status == Status.REFUSED:

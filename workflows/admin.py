@@ -96,8 +96,13 @@ class WorkingDayOverrideAdmin(admin.ModelAdmin):
 
 @admin.register(OutgoingEvent)
 class OutgoingEventAdmin(admin.ModelAdmin):
-    list_display = ("pk", "name", "dossier", "created_at", "dispatched_at", "attempts")
-    list_filter = ("name", ("dispatched_at", admin.EmptyFieldListFilter))
+    list_display = ("pk", "name", "dossier", "created_at", "dispatched_at", "failed_at", "attempts")
+    list_filter = (
+        "name",
+        ("dispatched_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+    )
+    list_select_related = ("dossier",)
     readonly_fields = [f.name for f in OutgoingEvent._meta.fields]
     actions = ["dispatch_again"]
 
@@ -107,12 +112,12 @@ class OutgoingEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Dispatch the selected pending events now"))
+    @admin.action(description=_("Dispatch the selected pending or failed events now"))
     def dispatch_again(self, request, queryset):
-        from .events import event_dispatch
+        from .events import event_retry
 
         done = sum(
-            event_dispatch(event_id=pk)
+            event_retry(event_id=pk)
             for pk in queryset.filter(dispatched_at__isnull=True).values_list("pk", flat=True)
         )
         self.message_user(request, _("%(n)d event(s) dispatched.") % {"n": done})

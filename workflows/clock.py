@@ -4,9 +4,9 @@ Working days are Monday to Friday, less Vietnam's public holidays (the ``holiday
 package: Tết from the lunar calendar, substitutes, and published weekend swaps), with the
 admin-editable ``WorkingDayOverride`` table on top: an override always wins.
 
-Granularity is the working day. A dossier received on a working day before the reception
-cutoff (15:00 by default, Decree 61/2018 art. 19) is received that day; later, or on a
-day off, it counts as received on the next working day. As the Civil Code counts periods
+Granularity is the working day. A dossier received on a working day up to the reception
+cutoff (15:00:00 by default, Decree 61/2018 art. 19) is received that day; after it, or
+on a day off, it counts as received on the next working day. As the Civil Code counts periods
 (art. 147), the first counted day is the working day *after* reception, so the appointment
 date is the N-th working day after the reception day.
 """
@@ -15,10 +15,20 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
 from django.conf import settings
 from django.utils import timezone
+
+
+def local_zone() -> ZoneInfo:
+    """The agency's time zone; the clock never depends on the request's active zone."""
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment, local_zone()).date()
 
 
 @lru_cache(maxsize=64)
@@ -60,12 +70,16 @@ class WorkingCalendar:
             count += self.is_working_day(day)
         return count
 
+    def today(self) -> dt.date:
+        return local_date(timezone.now())
+
     def reception_day(self, received_at: dt.datetime) -> dt.date:
-        """The day a dossier counts as received, after the cutoff rule."""
-        local = timezone.localtime(received_at)
+        """The day a dossier counts as received: received *after* the cutoff (or on a day
+        off), it counts from the next working day."""
+        local = timezone.localtime(received_at, local_zone())
         cutoff = dt.time.fromisoformat(settings.MOTCUA["RECEPTION_CUTOFF"])
         day = local.date()
-        if self.is_working_day(day) and local.time() < cutoff:
+        if self.is_working_day(day) and local.time() <= cutoff:
             return day
         return self.next_working_day(day)
 

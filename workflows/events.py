@@ -7,6 +7,7 @@ to it again after a crash between the handler's work and the dispatch mark.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -34,6 +35,14 @@ def handlers_for(name: str) -> list[Handler]:
     return list(_handlers.get(name, ()))
 
 
+MAX_ATTEMPTS = 8
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """1, 2, 4, … minutes after each failed attempt, at most six hours."""
+    return dt.timedelta(minutes=min(2 ** (attempts - 1), 360))
+
+
 def event_record(
     *, name: str, dossier: Dossier | None, payload: dict | None = None
 ) -> OutgoingEvent:
@@ -45,7 +54,9 @@ def event_record(
 
         dispatch_event.delay(event.pk)
 
-    transaction.on_commit(_dispatch)
+    # robust: the change is already committed; a broker outage must not turn it into an
+    # error page. The sweep dispatches what was not handed over.
+    transaction.on_commit(_dispatch, robust=True)
     return event
 
 
@@ -54,7 +65,7 @@ def event_dispatch(*, event_id: int) -> bool:
     with transaction.atomic():
         event = (
             OutgoingEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, dispatched_at__isnull=True)
+            .filter(pk=event_id, dispatched_at__isnull=True, failed_at__isnull=True)
             .first()
         )
         if event is None:
@@ -65,8 +76,13 @@ def event_dispatch(*, event_id: int) -> bool:
                 with transaction.atomic():
                     handler(event)
         except Exception as exc:  # a failing handler must not lose the event
+            now = timezone.now()
             event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            event.save(update_fields=["attempts", "last_error"])
+            if event.attempts >= MAX_ATTEMPTS:
+                event.failed_at = now
+            else:
+                event.next_attempt_at = now + backoff(event.attempts)
+            event.save(update_fields=["attempts", "last_error", "failed_at", "next_attempt_at"])
             log.warning("event %s (%s) failed on attempt %s", event.pk, event.name, event.attempts)
             return False
         event.dispatched_at = timezone.now()
@@ -75,9 +91,20 @@ def event_dispatch(*, event_id: int) -> bool:
     return True
 
 
-def pending_event_ids(limit: int = 500) -> list[int]:
+def event_retry(*, event_id: int) -> bool:
+    """An administrator's retry of a failed event: it gets a fresh round of attempts."""
+    OutgoingEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).update(
+        failed_at=None, attempts=0, next_attempt_at=timezone.now()
+    )
+    return event_dispatch(event_id=event_id)
+
+
+def due_event_ids(limit: int = 500) -> list[int]:
+    """Pending events whose next attempt is due, soonest first."""
     return list(
-        OutgoingEvent.objects.filter(dispatched_at__isnull=True)
-        .order_by("created_at")
+        OutgoingEvent.objects.filter(
+            dispatched_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from procedures.auth import has_agency_perm
 from procedures.models import Agency, ProcedureVersion
 
 
@@ -50,6 +51,25 @@ FINAL = (Status.ISSUED, Status.REJECTED_AT_RECEPTION, Status.REFUSED, Status.WIT
 
 
 # --- Permission predicates (django-fsm calls them with the dossier and the acting user) ----
+# Every transition names a callable, never a bare permission string: django-fsm would
+# also accept a *global* permission for a string, which would reach across agencies.
+
+
+def agency_perm(perm: str):
+    """The officer holds ``perm`` through a role in the dossier's agency (and only so)."""
+
+    def check(dossier: Dossier, user) -> bool:
+        return has_agency_perm(user, perm, dossier)
+
+    check.__name__ = f"agency_perm({perm})"
+    return check
+
+
+RECEIVE = agency_perm("workflows.receive_dossier")
+REVIEW = agency_perm("workflows.review_dossier")
+APPROVE = agency_perm("workflows.approve_dossier")
+SIGN = agency_perm("workflows.sign_dossier")
+FILE_AT_DESK = agency_perm("workflows.file_at_desk")
 
 
 def is_applicant(dossier: Dossier, user) -> bool:
@@ -60,12 +80,13 @@ def can_file(dossier: Dossier, user) -> bool:
     """The applicant files online; a reception officer files for a walk-in at the desk."""
     if dossier.channel == Channel.ONLINE:
         return is_applicant(dossier, user)
-    return user.has_perm("workflows.file_at_desk", dossier)
+    return FILE_AT_DESK(dossier, user)
 
 
-def can_resubmit(dossier: Dossier, user) -> bool:
+def acts_for_applicant(dossier: Dossier, user) -> bool:
+    """The applicant; for a dossier filed at the desk or by post, also the desk officer."""
     return is_applicant(dossier, user) or (
-        dossier.channel != Channel.ONLINE and user.has_perm("workflows.file_at_desk", dossier)
+        dossier.channel != Channel.ONLINE and FILE_AT_DESK(dossier, user)
     )
 
 
@@ -97,10 +118,22 @@ def within_supplement_window(dossier: Dossier) -> bool:
 
     if dossier.received_at is None:
         return False
+    calendar = working_calendar()
     days = settings.MOTCUA["SUPPLEMENT_AFTER_REVIEW_DAYS"]
-    received = timezone.localtime(dossier.received_at).date()
-    today = timezone.localdate()
-    return working_calendar().working_days_between(received, today) <= days
+    received = calendar.reception_day(dossier.received_at)
+    return calendar.working_days_between(received, calendar.today()) <= days
+
+
+def has_proposal(dossier: Dossier) -> bool:
+    """The head decides on the specialist's proposal: one must be on record since the
+    review (re)started."""
+    last = (
+        dossier.history.filter(action__in=("start_review", "propose", "send_back"))
+        .order_by("-seq")
+        .values_list("action", flat=True)
+        .first()
+    )
+    return last == "propose"
 
 
 class DossierQuerySet(models.QuerySet):
@@ -208,7 +241,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         source=Status.SUBMITTED,
         target=Status.RECEIVED,
         conditions=[has_mandatory_components],
-        permission="workflows.receive_dossier",
+        permission=RECEIVE,
     )
     def receive(self):
         pass
@@ -217,7 +250,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.SUBMITTED,
         target=Status.SUPPLEMENT_REQUESTED,
-        permission="workflows.receive_dossier",
+        permission=RECEIVE,
     )
     def request_supplement_at_reception(self):
         pass
@@ -227,7 +260,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         source=Status.IN_REVIEW,
         target=Status.SUPPLEMENT_REQUESTED,
         conditions=[within_supplement_window],
-        permission="workflows.review_dossier",
+        permission=REVIEW,
     )
     def request_supplement_after_review(self):
         pass
@@ -237,7 +270,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         source=Status.SUPPLEMENT_REQUESTED,
         target=Status.SUBMITTED,
         conditions=[has_mandatory_components],
-        permission=can_resubmit,
+        permission=acts_for_applicant,
     )
     def resubmit(self):
         pass
@@ -246,7 +279,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.SUBMITTED,
         target=Status.REJECTED_AT_RECEPTION,
-        permission="workflows.receive_dossier",
+        permission=RECEIVE,
     )
     def reject_at_reception(self):
         pass
@@ -255,7 +288,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.RECEIVED,
         target=Status.IN_REVIEW,
-        permission="workflows.review_dossier",
+        permission=REVIEW,
     )
     def start_review(self):
         pass
@@ -264,7 +297,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_REVIEW,
         target=Status.IN_REVIEW,
-        permission="workflows.review_dossier",
+        permission=REVIEW,
     )
     def propose(self):
         pass
@@ -273,7 +306,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_REVIEW,
         target=Status.IN_REVIEW,
-        permission="workflows.approve_dossier",
+        permission=APPROVE,
     )
     def send_back(self):
         pass
@@ -282,7 +315,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_REVIEW,
         target=Status.APPROVED,
-        permission="workflows.approve_dossier",
+        conditions=[has_proposal],
+        permission=APPROVE,
     )
     def approve(self):
         pass
@@ -291,7 +325,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_REVIEW,
         target=Status.REFUSED,
-        permission="workflows.approve_dossier",
+        conditions=[has_proposal],
+        permission=APPROVE,
     )
     def refuse(self):
         pass
@@ -300,7 +335,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.APPROVED,
         target=Status.SIGNED,
-        permission="workflows.sign_dossier",
+        permission=SIGN,
     )
     def sign(self):
         pass
@@ -311,7 +346,10 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         pass
 
     @transition(
-        field=status, source=list(WITHDRAWABLE), target=Status.WITHDRAWN, permission=is_applicant
+        field=status,
+        source=list(WITHDRAWABLE),
+        target=Status.WITHDRAWN,
+        permission=acts_for_applicant,
     )
     def withdraw(self):
         pass
@@ -322,7 +360,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         source=list(CLOCK_RUNNING),
         target=RETURN_VALUE(*CLOCK_RUNNING),
         conditions=[not_yet_rescheduled],
-        permission="workflows.approve_dossier",
+        permission=APPROVE,
     )
     def reschedule(self):
         return self.status
@@ -460,24 +498,27 @@ class WorkingDayOverride(models.Model):
 class OutgoingEvent(models.Model):
     """An event written in the same transaction as the change that caused it (the outbox).
 
-    It is dispatched after commit to the handlers registered for its name; a periodic sweep
-    picks up any left behind.
+    It is dispatched after commit to the handlers registered for its name. A failed
+    dispatch is retried with exponential backoff by the periodic sweep; after the last
+    attempt it is marked failed, and an administrator can dispatch it again.
     """
 
     name = models.CharField(max_length=64, db_index=True)
     dossier = models.ForeignKey(Dossier, null=True, on_delete=models.CASCADE, related_name="events")
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["created_at"],
+                fields=["next_attempt_at"],
                 name="event_pending_idx",
-                condition=models.Q(dispatched_at__isnull=True),
+                condition=models.Q(dispatched_at__isnull=True, failed_at__isnull=True),
             )
         ]
 

@@ -1,9 +1,9 @@
 """Business actions on dossiers. Views, admin, tasks and flows call these and nothing else.
 
-Each action is one transaction: it locks the dossier row, checks the actor's permission
-and the transition's conditions, moves the state, appends the history entry and writes
-the outgoing event. ``by=None`` means the system itself, which may only take the
-system's own steps (issuing a signed result).
+Each action is one transaction: it locks the dossier row, checks the actor's permission,
+the state and the transition's conditions, moves the state, appends the history entry
+and writes the outgoing event. ``by=None`` means the system itself, which may only take
+the system's own steps (issuing a signed result).
 
 Every function returns the dossier as it is after the action; the instance passed in is
 not refreshed.
@@ -12,28 +12,38 @@ not refreshed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable
 
-from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
+from procedures.auth import has_agency_perm
 from procedures.forms import clean_form_data
 from procedures.models import Agency, Procedure
 
-from .clock import working_calendar
+from .clock import local_date, working_calendar
 from .codes import dossier_code
 from .events import event_record
 from .exceptions import ActionNotAllowed
 from .history import history_append
+from .inputs import (
+    APPLICANT_COLUMNS,
+    bounded_applicant,
+    bounded_form_data,
+    clean_text,
+    validated_applicant,
+)
 from .models import (
     Channel,
     Dossier,
     DossierComponent,
     Status,
     has_mandatory_components,
+    has_proposal,
     not_yet_rescheduled,
     within_supplement_window,
 )
@@ -48,24 +58,23 @@ CONDITION_MESSAGES = {
         "A supplement after appraisal can only be requested within the legal number of "
         "working days after receipt."
     ),
+    has_proposal: "The specialist has not proposed a decision yet.",
 }
 
-MAX_DRAFT_VALUE = 5000
+Changes = dict[str, object]
 
 
-def _require(text: str, what: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise ValidationError({what: ["A reason is required for this action."]})
-    if len(text) > 5000:
-        raise ValidationError({what: ["Keep it under 5000 characters."]})
-    return text
+def _lock(dossier: Dossier) -> Dossier:
+    return (
+        Dossier.objects.select_for_update()
+        .select_related("procedure_version", "handling_agency")
+        .get(pk=dossier.pk)
+    )
 
 
 def _check_allowed(dossier: Dossier, by, name: str):
     """Permission first (an outsider learns nothing), then whether the state allows it."""
-    method = getattr(dossier, name)
-    meta = method._django_fsm
+    meta = getattr(dossier, name)._django_fsm
     if by is None:
         if name not in SYSTEM_TRANSITIONS:
             raise PermissionDenied("Only a person can take this action.")
@@ -79,13 +88,6 @@ def _check_allowed(dossier: Dossier, by, name: str):
     return transition
 
 
-def _check_transition(dossier: Dossier, by, name: str) -> None:
-    transition = _check_allowed(dossier, by, name)
-    for condition in transition.conditions:
-        if not condition(dossier):
-            raise ActionNotAllowed(CONDITION_MESSAGES.get(condition, "A condition is not met."))
-
-
 def _act(
     dossier: Dossier,
     by,
@@ -93,28 +95,36 @@ def _act(
     *,
     action: str | None = None,
     comment: str = "",
-    data: dict | Callable[[Dossier], dict] | None = None,
-    apply: Callable[[Dossier], list[str]] | None = None,
-    event_payload: dict | None = None,
+    validate: Callable[[Dossier], Changes] | None = None,
+    apply: Callable[[Dossier], Changes] | None = None,
+    data: Callable[[Dossier], dict] | dict | None = None,
+    event_payload: Callable[[Dossier], dict] | dict | None = None,
 ) -> Dossier:
-    """Run transition ``name`` on a locked copy of ``dossier`` and record it."""
+    """Run transition ``name`` on a locked copy of ``dossier`` and record it.
+
+    ``validate`` runs after the permission and state checks and before the conditions, so
+    it can report field by field what a generic condition would only say in one line;
+    ``apply`` runs after the transition. Both return the columns to change.
+    """
     with transaction.atomic():
-        locked = (
-            Dossier.objects.select_for_update()
-            .select_related("procedure_version", "handling_agency")
-            .get(pk=dossier.pk)
-        )
-        _check_transition(locked, by, name)
+        locked = _lock(dossier)
+        transition = _check_allowed(locked, by, name)
+        changes: Changes = validate(locked) if validate else {}
+        for column, value in changes.items():
+            setattr(locked, column, value)
+        for condition in transition.conditions:
+            if not condition(locked):
+                raise ActionNotAllowed(CONDITION_MESSAGES.get(condition, "A condition is not met."))
         from_status = locked.status
         try:
             getattr(locked, name)()
         except TransitionNotAllowed as exc:  # checked above; kept as a last guard
             raise ActionNotAllowed(str(exc)) from exc
-        changed = ["status", "history_count", "history_hash"]
         if apply:
-            changed += apply(locked)
-        if callable(data):
-            data = data(locked)
+            extra = apply(locked)
+            for column, value in extra.items():
+                setattr(locked, column, value)
+            changes.update(extra)
         history_append(
             dossier=locked,
             actor=by,
@@ -122,13 +132,14 @@ def _act(
             from_status=from_status,
             to_status=locked.status,
             comment=comment,
-            data=data,
+            data=data(locked) if callable(data) else data,
         )
-        locked.save(update_fields=changed)
+        locked.save(update_fields=["status", "history_count", "history_hash", *changes])
+        payload = event_payload(locked) if callable(event_payload) else event_payload
         event_record(
             name=f"dossier.{action or name}",
             dossier=locked,
-            payload={"code": locked.code, "status": locked.status, **(event_payload or {})},
+            payload={"code": locked.code, "status": locked.status, **(payload or {})},
         )
     return locked
 
@@ -136,78 +147,8 @@ def _act(
 # --- Filing ------------------------------------------------------------------------------------
 
 
-class ApplicantForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    id_number = forms.RegexField(r"^[0-9]{9,12}$", required=False, max_length=12)
-    address = forms.CharField(max_length=500, required=False)
-    phone = forms.RegexField(r"^\+?[0-9 .-]{8,15}$", required=False, max_length=20)
-    email = forms.EmailField(required=False, max_length=254)
-
-
-APPLICANT_COLUMNS = {
-    "name": "applicant_name",
-    "id_number": "applicant_id_number",
-    "address": "applicant_address",
-    "phone": "applicant_phone",
-    "email": "applicant_email",
-}
-
-
-def _bounded_applicant(applicant: dict | None) -> dict:
-    """What was typed about the applicant, kept as typed: known keys, text, column-sized."""
-    if applicant is None:
-        return {}
-    if not isinstance(applicant, dict):
-        raise ValidationError("Applicant data must be a mapping.")
-    errors, kept = {}, {}
-    for key, value in applicant.items():
-        if key not in APPLICANT_COLUMNS:
-            errors[f"applicant.{key}"] = ["Unknown applicant field."]
-            continue
-        value = "" if value is None else value
-        limit = Dossier._meta.get_field(APPLICANT_COLUMNS[key]).max_length
-        if not isinstance(value, str):
-            errors[f"applicant.{key}"] = ["Enter text."]
-        elif len(value.strip()) > limit:
-            errors[f"applicant.{key}"] = [f"Keep it under {limit} characters."]
-        else:
-            kept[APPLICANT_COLUMNS[key]] = value.strip()
-    if errors:
-        raise ValidationError(errors)
-    return kept
-
-
-def _clean_applicant(dossier: Dossier) -> dict:
-    """The applicant's details, fully validated, as column values (at filing)."""
-    form = ApplicantForm(
-        data={key: getattr(dossier, column) for key, column in APPLICANT_COLUMNS.items()}
-    )
-    if not form.is_valid():
-        raise ValidationError({f"applicant.{k}": v for k, v in form.errors.items()})
-    return {APPLICANT_COLUMNS[k]: v for k, v in form.cleaned_data.items()}
-
-
-def _clean_draft_data(spec: dict, form_data: dict) -> dict:
-    """Drafts keep what was typed, unvalidated but bounded: only known fields, only text."""
-    if not isinstance(form_data, dict):
-        raise ValidationError("Form data must be a mapping of field names to values.")
-    known = {f["name"] for f in spec["fields"]}
-    errors = {}
-    cleaned = {}
-    for key, value in form_data.items():
-        if key not in known:
-            errors[key] = ["This procedure has no such field."]
-            continue
-        values = value if isinstance(value, list) else [value]
-        if not all(isinstance(v, str | int | float | bool) or v is None for v in values):
-            errors[key] = ["Unsupported value."]
-        elif any(len(str(v)) > MAX_DRAFT_VALUE for v in values):
-            errors[key] = [f"Keep it under {MAX_DRAFT_VALUE} characters."]
-        else:
-            cleaned[key] = value
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
+def _column_limits() -> dict[str, int]:
+    return {c: Dossier._meta.get_field(c).max_length for c in APPLICANT_COLUMNS.values()}
 
 
 def dossier_create(
@@ -216,25 +157,27 @@ def dossier_create(
     handling_agency: Agency,
     channel: str,
     by,
-    applicant: dict,
+    applicant: dict | None = None,
     applicant_user=None,
     form_data: dict | None = None,
 ) -> Dossier:
-    """Start a draft under the procedure's current version."""
+    """Start a draft under the procedure version in force today."""
     if channel not in Channel.values:
         raise ValidationError({"channel": ["Unknown channel."]})
-    version = procedure.current_version
-    if not procedure.is_active or version is None:
-        raise ActionNotAllowed("This procedure is not open for applications.")
-    if handling_agency.kind != version.agency_level:
-        raise ValidationError({"handling_agency": ["This agency does not handle this procedure."]})
     if channel == Channel.ONLINE:
         if not by.is_authenticated or applicant_user is None or applicant_user.pk != by.pk:
             raise PermissionDenied("An online application is filed by the applicant.")
-    elif not by.has_perm("workflows.file_at_desk", handling_agency):
+    elif not has_agency_perm(by, "workflows.file_at_desk", handling_agency):
         raise PermissionDenied("Only reception officers of this agency file at the desk.")
-    person = _bounded_applicant(applicant)
-    data = _clean_draft_data(version.spec, form_data or {})
+    version = (
+        procedure.version_in_force(working_calendar().today()) if procedure.is_active else None
+    )
+    if version is None:
+        raise ActionNotAllowed("This procedure is not open for applications.")
+    if handling_agency.kind != version.agency_level:
+        raise ValidationError({"handling_agency": ["This agency does not handle this procedure."]})
+    person = bounded_applicant(applicant, _column_limits())
+    data = bounded_form_data(version.spec, form_data or {})
     with transaction.atomic():
         dossier = Dossier.objects.create(
             procedure_version=version,
@@ -251,29 +194,36 @@ def dossier_create(
             action="create",
             from_status="",
             to_status=dossier.status,
-            data={"channel": channel},
+            data={"channel": channel, "version": version.number},
         )
         dossier.save(update_fields=["history_count", "history_hash"])
     return dossier
 
 
-def _editable(dossier: Dossier, by) -> Dossier:
-    locked = (
-        Dossier.objects.select_for_update().select_related("procedure_version").get(pk=dossier.pk)
+def _editable(dossier: Dossier, by, *, lock: bool = True) -> Dossier:
+    """The dossier, fresh (and locked), if ``by`` may still change it: a draft, or the
+    answer to a supplement request."""
+    fresh = (
+        _lock(dossier)
+        if lock
+        else Dossier.objects.select_related("procedure_version", "handling_agency").get(
+            pk=dossier.pk
+        )
     )
-    name = "resubmit" if locked.status == Status.SUPPLEMENT_REQUESTED else "submit"
-    _check_allowed(locked, by, name)
-    return locked
+    name = "resubmit" if fresh.status == Status.SUPPLEMENT_REQUESTED else "submit"
+    _check_allowed(fresh, by, name)
+    return fresh
 
 
 def dossier_save_draft(
     *, dossier: Dossier, by, form_data: dict, applicant: dict | None = None
 ) -> Dossier:
     """Keep what was typed so far (a draft, or the answer to a supplement request)."""
+    dossier = _editable(dossier, by, lock=False)
+    data = bounded_form_data(dossier.procedure_version.spec, form_data)
+    person = bounded_applicant(applicant, _column_limits())
     with transaction.atomic():
         locked = _editable(dossier, by)
-        data = _clean_draft_data(locked.procedure_version.spec, form_data)
-        person = _bounded_applicant(applicant)
         locked.form_data = {**locked.form_data, **data}
         for column, value in person.items():
             setattr(locked, column, value)
@@ -284,18 +234,23 @@ def dossier_save_draft(
 def dossier_attach_component(
     *, dossier: Dossier, by, component_code: str, upload, replace: bool = True
 ) -> DossierComponent:
-    """Check and store one file for a component; by default it replaces the current one."""
+    """Check and store one file for a component; by default it replaces the current one.
+
+    The file is checked and hashed before the dossier row is locked: a slow upload never
+    holds up an officer acting on the same dossier.
+    """
+    dossier = _editable(dossier, by, lock=False)  # who may, before anything about the file
+    spec = dossier.procedure_version.component(component_code)
+    if spec is None:
+        raise ValidationError({component_code: ["This procedure has no such component."]})
+    try:
+        checked = check_upload(
+            upload, accepted=spec["content_types"], max_bytes=spec["max_size_mb"] * 1_048_576
+        )
+    except ValidationError as exc:
+        raise ValidationError({component_code: exc.messages}) from exc
     with transaction.atomic():
         locked = _editable(dossier, by)
-        spec = locked.procedure_version.component(component_code)
-        if spec is None:
-            raise ValidationError({component_code: ["This procedure has no such component."]})
-        try:
-            checked = check_upload(
-                upload, accepted=spec["content_types"], max_bytes=spec["max_size_mb"] * 1_048_576
-            )
-        except ValidationError as exc:
-            raise ValidationError({component_code: exc.messages}) from exc
         now = timezone.now()
         current = locked.components.filter(
             component_code=component_code, superseded_at__isnull=True
@@ -310,7 +265,9 @@ def dossier_attach_component(
             dossier=locked,
             component_code=component_code,
             storage_key=checked.storage_key,
-            original_name=(getattr(upload, "name", "") or "file")[-255:],
+            original_name=clean_text(getattr(upload, "name", "") or "file", "name", limit=10**6)[
+                -255:
+            ],
             content_type=checked.content_type,
             size=checked.size,
             sha256=checked.sha256,
@@ -327,90 +284,98 @@ def dossier_attach_component(
     return component
 
 
-def _validate_for_filing(dossier: Dossier) -> dict:
-    spec = dossier.procedure_version.spec
-    errors: dict[str, list[str]] = {}
-    cleaned: dict = {}
-    person: dict = {}
-    try:
-        person = _clean_applicant(dossier)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    try:
-        cleaned = clean_form_data(spec, dossier.form_data)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if not has_mandatory_components(dossier):
-        present = set(
-            dossier.components.filter(superseded_at__isnull=True).values_list(
-                "component_code", flat=True
-            )
-        )
-        for component in spec["components"]:
-            if component["mandatory"] and component["code"] not in present:
-                errors[component["code"]] = [f"“{component['name']['vi']}” is required."]
-    if errors:
-        raise ValidationError(errors)
-    return {"form_data": cleaned, **person}
-
-
-def dossier_submit(*, dossier: Dossier, by) -> Dossier:
-    """File the dossier: it gets its code and waits for the one-stop desk."""
-    with transaction.atomic():
-        locked = Dossier.objects.select_for_update().get(pk=dossier.pk)
-        _check_allowed(locked, by, "submit")
-        cleaned = _validate_for_filing(locked)
-
-        def apply(d: Dossier) -> list[str]:
-            now = timezone.now()
-            for column, value in cleaned.items():
-                setattr(d, column, value)
-            d.submitted_at = now
-            d.code = dossier_code(d.handling_agency, timezone.localtime(now).date())
-            return [*cleaned, "submitted_at", "code"]
-
-        return _act(locked, by, "submit", apply=apply, data={"channel": locked.channel})
-
-
-def dossier_receive(*, dossier: Dossier, by, comment: str = "") -> Dossier:
-    """Accept a complete dossier: the legal clock starts (again, after a supplement)."""
-
-    def apply(d: Dossier) -> list[str]:
-        now = timezone.now()
-        d.received_at = now
-        d.due_date = working_calendar().due_date(now, d.procedure_version.time_limit_days)
-        return ["received_at", "due_date"]
-
-    return _act(
-        dossier,
-        by,
-        "receive",
-        comment=comment,
-        apply=apply,
-        data=lambda d: {"due_date": d.due_date, "round": d.supplement_round},
-        event_payload={"restart": dossier.supplement_round > 0},
+def _current_components(dossier: Dossier) -> list[tuple[str, str]]:
+    return list(
+        dossier.components.filter(superseded_at__isnull=True)
+        .order_by("component_code", "uploaded_at")
+        .values_list("component_code", "sha256")
     )
 
 
-def dossier_request_supplement(*, dossier: Dossier, by, items: list[dict], reason: str) -> Dossier:
-    """Tell the applicant, once and completely, what to add or fix (Decree 61 art. 15)."""
-    reason = _require(reason, "reason")
-    items = _clean_supplement_items(dossier, items)
-    name = _supplement_transition(dossier, by)
+def _validate_for_filing(dossier: Dossier) -> Changes:
+    """Everything a filing needs, checked at once; every problem named by its field."""
+    spec = dossier.procedure_version.spec
+    errors: dict[str, list[str]] = {}
+    changes: Changes = {}
+    try:
+        changes.update(
+            validated_applicant(
+                {key: getattr(dossier, column) for key, column in APPLICANT_COLUMNS.items()}
+            )
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        changes["form_data"] = clean_form_data(spec, dossier.form_data)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    present = {code for code, _ in _current_components(dossier)}
+    for component in spec["components"]:
+        if component["mandatory"] and component["code"] not in present:
+            errors[component["code"]] = [f"“{component['name']['vi']}” is required."]
+    if errors:
+        raise ValidationError(errors)
+    return changes
 
-    def apply(d: Dossier) -> list[str]:
-        d.supplement_round += 1
-        return ["supplement_round"]
+
+def _manifest(dossier: Dossier) -> dict:
+    """What was filed, sealed into the history chain: the form's hash and each file's."""
+    form = json.dumps(dossier.form_data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "channel": dossier.channel,
+        "form_sha256": hashlib.sha256(form.encode("utf-8")).hexdigest(),
+        "components": [{"code": c, "sha256": h} for c, h in _current_components(dossier)],
+    }
+
+
+def _file(dossier: Dossier, by, name: str, comment: str = "") -> Dossier:
+    def apply(d: Dossier) -> Changes:
+        now = timezone.now()
+        changes: Changes = {"submitted_at": now}
+        if d.code is None:
+            changes["code"] = dossier_code(d.handling_agency, local_date(now))
+        return changes
 
     return _act(
         dossier,
         by,
         name,
-        action="request_supplement",
-        comment=reason,
-        data={"items": items},
+        comment=comment,
+        validate=_validate_for_filing,
         apply=apply,
-        event_payload={"items": items},
+        data=lambda d: {**_manifest(d), "round": d.supplement_round},
+    )
+
+
+def dossier_submit(*, dossier: Dossier, by) -> Dossier:
+    """File the dossier: it gets its code and waits for the one-stop desk."""
+    return _file(dossier, by, "submit")
+
+
+def dossier_resubmit(*, dossier: Dossier, by, comment: str = "") -> Dossier:
+    """The applicant answers a supplement request; the desk checks the dossier again."""
+    return _file(dossier, by, "resubmit", clean_text(comment, "comment"))
+
+
+def dossier_receive(*, dossier: Dossier, by, comment: str = "") -> Dossier:
+    """Accept a complete dossier: the legal clock starts (again, after a supplement)."""
+
+    def apply(d: Dossier) -> Changes:
+        now = timezone.now()
+        due = working_calendar().due_date(now, d.procedure_version.time_limit_days)
+        return {"received_at": now, "due_date": due}
+
+    return _act(
+        dossier,
+        by,
+        "receive",
+        comment=clean_text(comment, "comment"),
+        apply=apply,
+        data=lambda d: {"due_date": d.due_date, "round": d.supplement_round},
+        event_payload=lambda d: {
+            "due_date": d.due_date.isoformat(),
+            "restart": d.supplement_round > 0,
+        },
     )
 
 
@@ -428,7 +393,7 @@ def _supplement_transition(dossier: Dossier, by) -> str:
     raise PermissionDenied("You are not allowed to take this action on this dossier.")
 
 
-def _clean_supplement_items(dossier: Dossier, items: list[dict]) -> list[dict]:
+def _clean_supplement_items(dossier: Dossier, items) -> list[dict]:
     spec = dossier.procedure_version.spec
     known = {c["code"] for c in spec["components"]} | {f["name"] for f in spec["fields"]}
     if not isinstance(items, list) or not items:
@@ -439,45 +404,52 @@ def _clean_supplement_items(dossier: Dossier, items: list[dict]) -> list[dict]:
             raise ValidationError(
                 {"items": ["Each item must name a component or field of this procedure."]}
             )
-        cleaned.append({"code": item["code"], "reason": _require(item.get("reason", ""), "items")})
+        reason = clean_text(item.get("reason"), "items", required=True)
+        cleaned.append({"code": item["code"], "reason": reason})
     return cleaned
 
 
-def dossier_resubmit(*, dossier: Dossier, by, comment: str = "") -> Dossier:
-    """The applicant answers a supplement request; the desk checks the dossier again."""
-    with transaction.atomic():
-        locked = Dossier.objects.select_for_update().get(pk=dossier.pk)
-        _check_allowed(locked, by, "resubmit")
-        cleaned = _validate_for_filing(locked)
+def dossier_request_supplement(*, dossier: Dossier, by, items: list[dict], reason: str) -> Dossier:
+    """Tell the applicant, once and completely, what to add or fix (Decree 61 art. 15).
 
-        def apply(d: Dossier) -> list[str]:
-            for column, value in cleaned.items():
-                setattr(d, column, value)
-            d.submitted_at = timezone.now()
-            return [*cleaned, "submitted_at"]
+    The clock stops: the appointment date is cleared, and a new one is set from zero when
+    the complete dossier is received again.
+    """
+    reason = clean_text(reason, "reason", required=True)
+    items = _clean_supplement_items(dossier, items)
+    previous_due: dict = {}
 
-        return _act(
-            locked,
-            by,
-            "resubmit",
-            comment=comment,
-            apply=apply,
-            data={"round": locked.supplement_round},
-        )
+    def apply(d: Dossier) -> Changes:
+        previous_due["date"] = d.due_date
+        return {"supplement_round": d.supplement_round + 1, "due_date": None}
+
+    return _act(
+        dossier,
+        by,
+        _supplement_transition(dossier, by),
+        action="request_supplement",
+        comment=reason,
+        apply=apply,
+        data=lambda d: {"items": items, "cleared_due_date": previous_due["date"]},
+        event_payload={"items": items},
+    )
+
+
+def _close(d: Dossier) -> Changes:
+    return {"closed_at": timezone.now()}
+
+
+def _decided(d: Dossier) -> Changes:
+    return {"decided_at": timezone.now()}
 
 
 def dossier_reject_at_reception(*, dossier: Dossier, by, reason: str) -> Dossier:
-    reason = _require(reason, "reason")
+    reason = clean_text(reason, "reason", required=True)
     return _act(dossier, by, "reject_at_reception", comment=reason, apply=_close)
 
 
-def _close(d: Dossier) -> list[str]:
-    d.closed_at = timezone.now()
-    return ["closed_at"]
-
-
 def dossier_withdraw(*, dossier: Dossier, by, reason: str = "") -> Dossier:
-    return _act(dossier, by, "withdraw", comment=(reason or "").strip()[:5000], apply=_close)
+    return _act(dossier, by, "withdraw", comment=clean_text(reason, "reason"), apply=_close)
 
 
 # --- Processing --------------------------------------------------------------------------------
@@ -491,7 +463,7 @@ def dossier_propose(*, dossier: Dossier, by, decision: str, opinion: str) -> Dos
     """The specialist's appraisal: a proposal to approve or refuse, with an opinion."""
     if decision not in ("approve", "refuse"):
         raise ValidationError({"decision": ["Propose either approve or refuse."]})
-    opinion = _require(opinion, "opinion")
+    opinion = clean_text(opinion, "opinion", required=True)
     return _act(
         dossier,
         by,
@@ -503,31 +475,22 @@ def dossier_propose(*, dossier: Dossier, by, decision: str, opinion: str) -> Dos
 
 
 def dossier_send_back(*, dossier: Dossier, by, reason: str) -> Dossier:
-    reason = _require(reason, "reason")
+    reason = clean_text(reason, "reason", required=True)
     return _act(dossier, by, "send_back", comment=reason)
 
 
-def _decided(d: Dossier) -> list[str]:
-    d.decided_at = timezone.now()
-    return ["decided_at"]
-
-
 def dossier_approve(*, dossier: Dossier, by, comment: str = "") -> Dossier:
-    return _act(dossier, by, "approve", comment=(comment or "").strip()[:5000], apply=_decided)
+    return _act(dossier, by, "approve", comment=clean_text(comment, "comment"), apply=_decided)
 
 
 def dossier_refuse(*, dossier: Dossier, by, reason: str) -> Dossier:
     """A written refusal with reasons (Decree 61 art. 17)."""
-    reason = _require(reason, "reason")
-
-    def apply(d: Dossier) -> list[str]:
-        return _decided(d) + _close(d)
-
-    return _act(dossier, by, "refuse", comment=reason, apply=apply)
+    reason = clean_text(reason, "reason", required=True)
+    return _act(dossier, by, "refuse", comment=reason, apply=lambda d: {**_decided(d), **_close(d)})
 
 
 def dossier_sign(*, dossier: Dossier, by, comment: str = "") -> Dossier:
-    return _act(dossier, by, "sign", comment=(comment or "").strip()[:5000])
+    return _act(dossier, by, "sign", comment=clean_text(comment, "comment"))
 
 
 def dossier_issue(*, dossier: Dossier, by=None) -> Dossier:
@@ -537,30 +500,27 @@ def dossier_issue(*, dossier: Dossier, by=None) -> Dossier:
 
 def dossier_reschedule(*, dossier: Dossier, by, new_due_date: dt.date, reason: str) -> Dossier:
     """The apology letter: a new appointment date, with the reason, once per dossier."""
-    reason = _require(reason, "reason")
-    if not isinstance(new_due_date, dt.date):
+    reason = clean_text(reason, "reason", required=True)
+    if type(new_due_date) is not dt.date:
         raise ValidationError({"new_due_date": ["Enter a date."]})
+    previous_due: dict = {}
 
-    old_due: dict = {}
-
-    def apply(d: Dossier) -> list[str]:
-        old_due["date"] = d.due_date
+    def apply(d: Dossier) -> Changes:
         if d.due_date is None or new_due_date <= d.due_date:
             raise ValidationError(
                 {"new_due_date": ["The new date must be later than the current appointment."]}
             )
         if not working_calendar().is_working_day(new_due_date):
             raise ValidationError({"new_due_date": ["The new date must be a working day."]})
-        d.rescheduled_at = timezone.now()
-        d.due_date = new_due_date
-        return ["rescheduled_at", "due_date"]
+        previous_due["date"] = d.due_date
+        return {"rescheduled_at": timezone.now(), "due_date": new_due_date}
 
     return _act(
         dossier,
         by,
         "reschedule",
         comment=reason,
-        data=lambda d: {"new_due_date": new_due_date, "old_due_date": old_due["date"]},
         apply=apply,
+        data=lambda d: {"new_due_date": new_due_date, "old_due_date": previous_due["date"]},
         event_payload={"new_due_date": new_due_date.isoformat()},
     )

@@ -2,18 +2,17 @@
 
 from celery import shared_task
 
-from .events import event_dispatch, pending_event_ids
+from .events import due_event_ids, event_dispatch
 
 
-@shared_task(acks_late=True, max_retries=5)
+@shared_task(acks_late=True)
 def dispatch_event(event_id: int) -> bool:
+    """Failures are retried by the sweep below, with backoff (workflows.events)."""
     return event_dispatch(event_id=event_id)
 
 
 @shared_task
 def dispatch_pending_events() -> int:
-    """The sweeper: dispatch whatever the after-commit hook did not get to."""
-    done = 0
-    for event_id in pending_event_ids():
-        done += event_dispatch(event_id=event_id)
-    return done
+    """The sweep: dispatch events whose next attempt is due, including any whose
+    after-commit hand-over never happened."""
+    return sum(event_dispatch(event_id=event_id) for event_id in due_event_ids())

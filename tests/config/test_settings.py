@@ -76,3 +76,15 @@ def test_environment_selects_postgres_and_broker(tmp_path):
     assert result.returncode == 0, result.stderr
     engine, eager = result.stdout.split()[-2:]
     assert engine == "django.db.backends.postgresql" and eager == "False"
+
+
+def test_check_deploy_demands_a_secret_key(tmp_path):
+    result = run_manage(
+        "check", "--deploy", env={
+            "ALLOWED_HOSTS": "motcua.example.gov.vn",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "MOTCUA_VAR_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode != 0
+    assert "motcua.E001" in result.stderr + result.stdout

@@ -68,6 +68,10 @@ def _set(path: str, value):
     return change
 
 
+def _duplicate_component(data):
+    data["components"][1]["code"] = data["components"][0]["code"]
+
+
 @pytest.mark.parametrize(
     ("change", "path", "fragment"),
     [
@@ -75,7 +79,8 @@ def _set(path: str, value):
         (_set("time_limit_days", "fifteen"), "time_limit_days", "valid integer"),
         (_set("components.0.mandatory", "yes"), "components.0.mandatory", "valid boolean"),
         (_set("stages.1.role", "janitor"), "stages.1.role", "unknown role 'janitor'"),
-        (_set("stages.0.share", 35), "", "sum to 125%"),
+        (_set("stages.0.share", 35), "stages", "sum to 125%"),
+        (_duplicate_component, "components", "duplicate code(s)"),
         (_set("result.template", "no_such_template"), "result.template", "unknown template"),
         (_set("flow", "no_such_flow"), "flow", "unknown flow"),
         (_set("fields.0.type", "colour"), "fields.0.type", "Input should be"),
@@ -87,6 +92,7 @@ def _set(path: str, value):
         "wrong-type-nested",
         "unknown-role",
         "shares-not-100",
+        "duplicate-component",
         "unknown-template",
         "unknown-flow",
         "unknown-field-type",

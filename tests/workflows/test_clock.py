@@ -37,9 +37,9 @@ CAL = WorkingCalendar()
         (at(2026, 2, 12, 10), 5, D(2026, 2, 26)),
         # After 15:00 the reception day is the next working day (Fri 13 Feb).
         (at(2026, 2, 12, 15, 30), 5, D(2026, 2, 27)),
-        # 14:59 is still the same day; 15:00 sharp is not.
-        (at(2026, 2, 12, 14, 59), 1, D(2026, 2, 13)),
-        (at(2026, 2, 12, 15, 0), 1, D(2026, 2, 23)),
+        # Up to 15:00 sharp is the same day; only *after* 15:00 moves to the next one.
+        (at(2026, 2, 12, 15, 0), 1, D(2026, 2, 13)),
+        (at(2026, 2, 12, 15, 1), 1, D(2026, 2, 23)),
         # Received during Tết: reception day is Mon 23 Feb.
         (at(2026, 2, 17, 9), 2, D(2026, 2, 25)),
         # The swapped Saturday 22 Aug is a working day.

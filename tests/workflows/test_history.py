@@ -35,11 +35,12 @@ def test_every_step_is_recorded_in_order(issued):
         "submit",
         "receive",
         "start_review",
+        "propose",
         "approve",
         "sign",
         "issue",
     ]
-    assert [e.seq for e in entries] == list(range(1, 8))
+    assert [e.seq for e in entries] == list(range(1, 9))
     assert entries[0].prev_hash == ""
     for previous, entry in zip(entries, entries[1:], strict=False):
         assert entry.prev_hash == previous.hash
@@ -102,9 +103,9 @@ def test_a_deleted_entry_in_the_middle_is_detected(issued):
 
 
 def test_a_deleted_last_entry_is_detected(issued):
-    _raw("DELETE FROM {table} WHERE dossier_id = %s AND seq = %s", [issued.pk, 7])
+    _raw("DELETE FROM {table} WHERE dossier_id = %s AND seq = %s", [issued.pk, 8])
     broken = list(verify_all())
-    assert broken[0].seq == 7 and "removed from the end" in broken[0].problem
+    assert broken[0].seq == 8 and "removed from the end" in broken[0].problem
 
 
 def test_a_recomputed_hash_still_breaks_the_next_link(issued):

@@ -292,9 +292,14 @@ def test_each_action_writes_its_event_in_the_same_transaction(
     assert dossier.history.count() == dossier.history_count
 
 
-def test_a_failing_handler_keeps_the_event_pending(
+def test_a_failing_handler_is_retried_with_backoff_then_marked_failed(
     walk, officers, monkeypatch, django_capture_on_commit_callbacks
 ):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
     from workflows import events
     from workflows.tasks import dispatch_pending_events
 
@@ -311,12 +316,48 @@ def test_a_failing_handler_keeps_the_event_pending(
         services.dossier_receive(dossier=dossier, by=officers["reception"])
     event = OutgoingEvent.objects.get(name="dossier.receive")
     assert event.dispatched_at is None and "provider down" in event.last_error
-    assert event.attempts == 1
-    done = dispatch_pending_events()
+    assert event.attempts == 1 and event.next_attempt_at > timezone.now()
+    dispatch_pending_events()
     event.refresh_from_db()
-    assert done >= 1
+    assert event.dispatched_at is None and event.attempts == 1  # not due yet: backoff
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2)):
+        dispatch_pending_events()
+    event.refresh_from_db()
     assert event.dispatched_at is not None and event.attempts == 2
     assert calls == [event.pk, event.pk]
+
+    def broken(event):
+        raise RuntimeError("still down")
+
+    monkeypatch.setitem(events._handlers, "dossier.start_review", [broken])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dossier_start_review(dossier=walk(Status.RECEIVED), by=officers["specialist"])
+    failing = OutgoingEvent.objects.get(name="dossier.start_review")
+    for _ in range(events.MAX_ATTEMPTS):
+        events.event_dispatch(event_id=failing.pk)
+    failing.refresh_from_db()
+    assert failing.failed_at is not None and failing.attempts == events.MAX_ATTEMPTS
+    assert failing.pk not in events.due_event_ids()
+    monkeypatch.setitem(events._handlers, "dossier.start_review", [])
+    assert events.event_retry(event_id=failing.pk)
+    failing.refresh_from_db()
+    assert failing.dispatched_at is not None and failing.failed_at is None
+
+
+def test_a_broker_outage_after_commit_does_not_undo_or_fail_the_action(
+    walk, officers, monkeypatch, django_capture_on_commit_callbacks
+):
+    from workflows.tasks import dispatch_event
+
+    def down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(dispatch_event, "delay", down)
+    dossier = walk(Status.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=True):
+        received = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    assert received.status == Status.RECEIVED
+    assert OutgoingEvent.objects.filter(name="dossier.receive", dispatched_at=None).exists()
 
 
 def test_status_cannot_be_assigned_directly(walk):

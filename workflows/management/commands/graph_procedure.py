@@ -32,11 +32,21 @@ class Command(BaseCommand):
                     "SVG needs Graphviz's 'dot' (apt-get install graphviz); "
                     "use --format mermaid instead"
                 )
-            text = subprocess.run(  # noqa: S603 - fixed binary, our own DOT on stdin
-                [binary, "-Tsvg"], input=dot(version).encode(), capture_output=True, check=True
-            ).stdout
+            try:
+                text = subprocess.run(  # noqa: S603 - fixed binary, our own DOT on stdin
+                    [binary, "-Tsvg"],
+                    input=dot(version).encode(),
+                    capture_output=True,
+                    check=True,
+                    timeout=60,
+                ).stdout
+            except (subprocess.SubprocessError, OSError) as exc:
+                raise CommandError(f"Graphviz failed: {exc}") from exc
         if output:
-            output.write_bytes(text)
+            try:
+                output.write_bytes(text)
+            except OSError as exc:
+                raise CommandError(f"cannot write {output}: {exc}") from exc
             self.stdout.write(self.style.SUCCESS(f"wrote {output}"))
         else:
             self.stdout.write(text.decode())
