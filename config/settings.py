@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "viewflow",
+    "viewflow.workflow",
     "procedures",
     "workflows",
     "portal",
@@ -225,8 +226,22 @@ MOTCUA = {
     "HOLIDAY_COUNTRY": "VN",
     "CATALOG_DIR": BASE_DIR / "procedures" / "catalog",
     "AGENCIES_FILE": BASE_DIR / "procedures" / "data" / "agencies.yaml",
-    # Flow shapes a procedure's YAML may name; workflows checks each has a flow class.
-    "FLOWS": ["standard", "consultation"],
+    # Flow shapes a procedure's YAML may name, with the stages (code → acting role) each
+    # one drives, in order. workflows.flows has one flow class per name.
+    "FLOWS": {
+        "standard": {
+            "reception": "reception",
+            "review": "specialist",
+            "approval": "head",
+            "signing": "signer",
+        },
+        "consultation": {
+            "reception": "reception",
+            "review": "specialist",
+            "approval": "head",
+            "signing": "signer",
+        },
+    },
     # Result templates live in templates/documents/results/<name>.html.
     "RESULT_TEMPLATE_DIR": "documents/results",
 }

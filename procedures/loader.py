@@ -113,11 +113,20 @@ def read_catalog(directory: Path) -> list[tuple[str, ProcedureSpec]]:
             problems.append(
                 Problem(path.name, "result.template", f"unknown template {spec.result.template!r}")
             )
-        if spec.flow not in settings.MOTCUA["FLOWS"]:
-            known = ", ".join(settings.MOTCUA["FLOWS"])
+        flows = settings.MOTCUA["FLOWS"]
+        if spec.flow not in flows:
+            known = ", ".join(flows)
             problems.append(
                 Problem(path.name, "flow", f"unknown flow {spec.flow!r}; known: {known}")
             )
+        else:
+            wanted = flows[spec.flow]
+            have = {stage.code: stage.role for stage in spec.stages}
+            if list(have.items()) != list(wanted.items()):
+                shape = ", ".join(f"{code} ({role})" for code, role in wanted.items())
+                problems.append(
+                    Problem(path.name, "stages", f"the {spec.flow} flow needs the stages {shape}")
+                )
         specs.append((path.name, spec))
     seen: dict[str, str] = {}
     for file, spec in specs:

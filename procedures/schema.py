@@ -115,6 +115,8 @@ class Stage(Strict):
     name: Text
     role: str
     share: Annotated[int, Field(gt=0, le=100)]
+    # Give each new task of this stage to the least-loaded eligible officer.
+    auto_assign: bool = False
 
     @field_validator("role")
     @classmethod

@@ -14,6 +14,7 @@ date is the N-th working day after the reception day.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -93,3 +94,17 @@ def working_calendar() -> WorkingCalendar:
     from .models import WorkingDayOverride
 
     return WorkingCalendar(dict(WorkingDayOverride.objects.values_list("date", "is_working_day")))
+
+
+def stage_due_date(dossier, stage_code: str, calendar: WorkingCalendar | None = None) -> dt.date:
+    """When a stage's work is due: its cumulative share of the time limit, counted from
+    the dossier's reception (the reception stage itself from its filing)."""
+    version = dossier.procedure_version
+    stages = version.spec["stages"]
+    codes = [stage["code"] for stage in stages]
+    position = codes.index(stage_code)
+    cumulative = sum(stage["share"] for stage in stages[: position + 1])
+    days = max(1, math.ceil(version.time_limit_days * cumulative / 100))
+    started = dossier.submitted_at if position == 0 else (dossier.received_at or timezone.now())
+    calendar = calendar or working_calendar()
+    return calendar.add_working_days(calendar.reception_day(started or timezone.now()), days)

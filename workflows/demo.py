@@ -19,7 +19,8 @@ from procedures.models import Agency, OfficerRole, Procedure
 from procedures.roles import Role
 
 from . import services
-from .models import Channel, Dossier
+from .models import Channel, Dossier, DossierTask
+from .services import work
 
 DEMO_PASSWORD = "motcua-demo-2026"  # noqa: S105 - printed on purpose, demo only
 DEMO_PROVINCE = "H22"
@@ -215,6 +216,8 @@ def _new_dossier(procedure: Procedure, agency: Agency, users) -> Dossier:
 STORYLINES = [
     "draft",
     "submitted",
+    "submitted",
+    "claimed_for_review",
     "supplement_requested",
     "received",
     "in_review",
@@ -225,51 +228,73 @@ STORYLINES = [
 ]
 
 
+def _stage_task(dossier: Dossier, stage: str) -> DossierTask:
+    return DossierTask.objects.get(dossier=dossier, stage=stage, status__in=work.ACTIVE)
+
+
+def _do(dossier: Dossier, stage: str, officer, action: str, **form) -> Dossier:
+    task = _stage_task(dossier, stage)
+    work.task_claim(task=task, by=officer)
+    return work.task_complete(task=task, by=officer, action=action, form=form)
+
+
 def _walk(dossier: Dossier, target: str, users) -> Dossier:
+    """Take a demo dossier along its flow, as the officers would, up to ``target``."""
     u = users
     if target == "draft":
         return dossier
-    dossier = services.dossier_submit(dossier=dossier, by=u["citizen"])
+    dossier = work.application_submit(dossier=dossier, by=u["citizen"])
     if target == "submitted":
         return dossier
     if target == "rejected_at_reception":
-        return services.dossier_reject_at_reception(
-            dossier=dossier,
-            by=u["reception"],
+        return _do(
+            dossier,
+            "reception",
+            u["reception"],
+            "reject",
             reason="Thủ tục này không thuộc thẩm quyền giải quyết của Ban Dân tộc tỉnh.",
         )
     if target == "supplement_requested":
         first = dossier.procedure_version.spec["components"][0]["code"]
-        return services.dossier_request_supplement(
-            dossier=dossier,
-            by=u["reception"],
+        return _do(
+            dossier,
+            "reception",
+            u["reception"],
+            "supplement",
             items=[{"code": first, "reason": "Bản scan bị mờ, không đọc được."}],
             reason="Hồ sơ chưa đầy đủ, đề nghị bổ sung.",
         )
-    dossier = services.dossier_receive(dossier=dossier, by=u["reception"])
+    dossier = _do(dossier, "reception", u["reception"], "accept")
     if target == "received":
         return dossier
-    dossier = services.dossier_start_review(dossier=dossier, by=u["specialist"])
-    decision = "refuse" if target == "refused" else "approve"
-    dossier = services.dossier_propose(
-        dossier=dossier,
-        by=u["specialist"],
-        decision=decision,
-        opinion="Hồ sơ đã được thẩm định."
-        if decision == "approve"
-        else "Người đề nghị chưa đáp ứng tiêu chí cư trú.",
+    if target == "claimed_for_review":
+        work.task_claim(task=_stage_task(dossier, "review"), by=u["specialist"])
+        return dossier
+    refuse = target == "refused"
+    dossier = _do(
+        dossier,
+        "review",
+        u["specialist"],
+        "propose",
+        decision="refuse" if refuse else "approve",
+        opinion="Người đề nghị chưa đáp ứng tiêu chí cư trú."
+        if refuse
+        else "Hồ sơ đã được thẩm định, đủ điều kiện.",
     )
     if target == "in_review":
         return dossier
-    if target == "refused":
-        return services.dossier_refuse(
-            dossier=dossier, by=u["head"], reason="Chưa đáp ứng tiêu chí cư trú theo quy định."
+    if refuse:
+        return _do(
+            dossier,
+            "approval",
+            u["head"],
+            "refuse",
+            reason="Chưa đáp ứng tiêu chí cư trú theo quy định.",
         )
-    dossier = services.dossier_approve(dossier=dossier, by=u["head"])
+    dossier = _do(dossier, "approval", u["head"], "approve")
     if target == "approved":
         return dossier
-    dossier = services.dossier_sign(dossier=dossier, by=u["signer"])
-    return services.dossier_issue(dossier=dossier)
+    return _do(dossier, "signing", u["signer"], "sign")
 
 
 def seed_demo() -> dict:

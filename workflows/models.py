@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from viewflow.workflow.models import Process, Task
 
 from procedures.auth import has_agency_perm
 from procedures.models import Agency, ProcedureVersion
@@ -524,3 +525,66 @@ class OutgoingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.pk}"
+
+
+# --- Orchestration (viewflow) ------------------------------------------------------------------
+
+
+class DossierProcess(Process):
+    """The viewflow process that carries one dossier through its procedure's flow."""
+
+    dossier = models.OneToOneField(Dossier, on_delete=models.PROTECT, related_name="process")
+
+    class Meta:
+        verbose_name = _("dossier process")
+        verbose_name_plural = _("dossier processes")
+
+
+class DossierTask(Task):
+    """A viewflow task, with what our queues sort and filter by.
+
+    The columns are written once, when the task is created (by the flow node, see
+    workflows.flows.OfficerTask.prepare), and never change: viewflow's own saves update
+    only the base task row.
+    """
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="tasks")
+    # The agency whose officers may take the task: the handling agency, or a consulted one.
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="tasks")
+    stage = models.CharField(_("stage"), max_length=32, blank=True)
+    role = models.CharField(_("role"), max_length=16, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            models.Index(fields=["agency", "role", "due_date"], name="task_queue_idx"),
+            models.Index(fields=["dossier", "stage"], name="task_dossier_idx"),
+        ]
+
+    _base_fields: tuple[str, ...] | None = None
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            if self.dossier_id is None:
+                process = self.process
+                if not isinstance(process, DossierProcess):
+                    process = process.coerced
+                self.dossier = process.dossier
+                self.agency_id = process.dossier.handling_agency_id
+            prepare = getattr(self.flow_task, "prepare", None)
+            if prepare is not None:
+                prepare(self)
+        elif kwargs.get("update_fields") is None:
+            # Our columns never change after the insert: update the base row only.
+            kwargs["update_fields"] = self.base_fields()
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def base_fields(cls) -> tuple[str, ...]:
+        if cls._base_fields is None:
+            cls._base_fields = tuple(
+                f.name for f in Task._meta.concrete_fields if not f.primary_key and f.model is Task
+            )
+        return cls._base_fields

@@ -80,7 +80,9 @@ def test_environment_selects_postgres_and_broker(tmp_path):
 
 def test_check_deploy_demands_a_secret_key(tmp_path):
     result = run_manage(
-        "check", "--deploy", env={
+        "check",
+        "--deploy",
+        env={
             "ALLOWED_HOSTS": "motcua.example.gov.vn",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "MOTCUA_VAR_DIR": str(tmp_path),

@@ -25,19 +25,19 @@ from procedures.auth import has_agency_perm
 from procedures.forms import clean_form_data
 from procedures.models import Agency, Procedure
 
-from .clock import local_date, working_calendar
-from .codes import dossier_code
-from .events import event_record
-from .exceptions import ActionNotAllowed
-from .history import history_append
-from .inputs import (
+from ..clock import local_date, working_calendar
+from ..codes import dossier_code
+from ..events import event_record
+from ..exceptions import ActionNotAllowed
+from ..history import history_append
+from ..inputs import (
     APPLICANT_COLUMNS,
     bounded_applicant,
     bounded_form_data,
     clean_text,
     validated_applicant,
 )
-from .models import (
+from ..models import (
     Channel,
     Dossier,
     DossierComponent,
@@ -47,7 +47,7 @@ from .models import (
     not_yet_rescheduled,
     within_supplement_window,
 )
-from .uploads import check_upload
+from ..uploads import check_upload
 
 SYSTEM_TRANSITIONS = frozenset({"issue"})
 
@@ -524,3 +524,49 @@ def dossier_reschedule(*, dossier: Dossier, by, new_due_date: dt.date, reason: s
         data=lambda d: {"new_due_date": new_due_date, "old_due_date": previous_due["date"]},
         event_payload={"new_due_date": new_due_date.isoformat()},
     )
+
+
+def dossier_record_opinion(*, dossier: Dossier, by, unit: Agency, opinion: str) -> Dossier:
+    """A consulted unit's opinion, kept in the history for the appraisal and the decision.
+
+    The caller (services.work) has checked that ``by`` holds the consultation task.
+    """
+    opinion = clean_text(opinion, "opinion", required=True)
+    with transaction.atomic():
+        locked = _lock(dossier)
+        if locked.status != Status.IN_REVIEW:
+            raise ActionNotAllowed("This dossier is no longer in review.")
+        history_append(
+            dossier=locked,
+            actor=by,
+            action="consult_opinion",
+            from_status=locked.status,
+            to_status=locked.status,
+            comment=opinion,
+            data={"unit": unit.code},
+        )
+        locked.save(update_fields=["history_count", "history_hash"])
+        event_record(
+            name="dossier.consult_opinion",
+            dossier=locked,
+            payload={"code": locked.code, "unit": unit.code},
+        )
+    return locked
+
+
+def dossier_note(*, dossier: Dossier, by, action: str, comment: str = "", data=None) -> Dossier:
+    """Record something that happened around the dossier without changing its state
+    (who holds which task, and why). The caller has checked ``by`` may do it."""
+    with transaction.atomic():
+        locked = _lock(dossier)
+        history_append(
+            dossier=locked,
+            actor=by,
+            action=action,
+            from_status=locked.status,
+            to_status=locked.status,
+            comment=clean_text(comment, "comment"),
+            data=data,
+        )
+        locked.save(update_fields=["history_count", "history_hash"])
+    return locked

@@ -1,0 +1,214 @@
+"""Every path through the flows, through the work services, checking after each step that
+viewflow's tasks and the dossier's status tell the same story."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from viewflow.workflow.status import PROCESS
+
+from procedures.models import Agency, Procedure
+from tests.conftest import make_officer, new_draft
+from workflows.models import DossierTask, Status
+from workflows.services import work
+
+# The stage whose task is open for each dossier status (None: no officer task).
+STAGE_FOR_STATUS = {
+    Status.SUBMITTED: "reception",
+    Status.RECEIVED: "review",
+    Status.IN_REVIEW: {"review", "approval", "consult"},
+    Status.APPROVED: "signing",
+    Status.SUPPLEMENT_REQUESTED: None,
+}
+FINAL = {Status.ISSUED, Status.REFUSED, Status.REJECTED_AT_RECEPTION, Status.WITHDRAWN}
+
+
+def open_tasks(dossier):
+    return list(DossierTask.objects.filter(dossier=dossier, status__in=work.ACTIVE).order_by("pk"))
+
+
+def assert_consistent(dossier):
+    dossier.refresh_from_db()
+    process = dossier.process
+    tasks = open_tasks(dossier)
+    human = [t for t in tasks if t.flow_task_type == "HUMAN"]
+    if dossier.status in FINAL:
+        assert tasks == [], f"{dossier.status}: open tasks {tasks}"
+        assert process.status in (PROCESS.DONE, PROCESS.CANCELED)
+        return
+    assert process.status == PROCESS.NEW
+    expected = STAGE_FOR_STATUS[dossier.status]
+    if expected is None:
+        assert human == []
+        assert [t.flow_task.name for t in tasks] == ["wait_resubmission"]
+    else:
+        allowed = expected if isinstance(expected, set) else {expected}
+        assert human and {t.stage for t in human} <= allowed, (dossier.status, human)
+
+
+def only_task(dossier, stage):
+    tasks = [t for t in open_tasks(dossier) if t.stage == stage]
+    assert len(tasks) == 1, tasks
+    return tasks[0]
+
+
+def act(dossier, stage, officer, action, **form):
+    task = only_task(dossier, stage)
+    work.task_claim(task=task, by=officer)
+    result = work.task_complete(task=task, by=officer, action=action, form=form)
+    assert_consistent(result)
+    return result
+
+
+@pytest.fixture
+def filed(procedure, province, citizen):
+    def _filed(proc=None):
+        dossier = new_draft(proc or procedure, province, citizen)
+        dossier = work.application_submit(dossier=dossier, by=citizen)
+        assert_consistent(dossier)
+        return dossier
+
+    return _filed
+
+
+def items(dossier):
+    code = dossier.procedure_version.spec["components"][0]["code"]
+    return [{"code": code, "reason": "Bản chụp mờ"}]
+
+
+def test_happy_path_to_issue(filed, officers):
+    d = filed()
+    d = act(d, "reception", officers["reception"], "accept")
+    assert d.status == Status.RECEIVED
+    d = act(d, "review", officers["specialist"], "propose", decision="approve", opinion="Đủ")
+    assert d.status == Status.IN_REVIEW
+    d = act(d, "approval", officers["head"], "approve")
+    assert d.status == Status.APPROVED
+    d = act(d, "signing", officers["signer"], "sign")
+    assert d.status == Status.ISSUED
+    assert d.process.status == PROCESS.DONE
+
+
+def test_supplement_at_reception_then_resubmit(filed, officers, citizen):
+    d = filed()
+    d = act(d, "reception", officers["reception"], "supplement", items=items(d), reason="Thiếu")
+    assert d.status == Status.SUPPLEMENT_REQUESTED
+    d = work.application_resubmit(dossier=d, by=citizen, comment="Đã bổ sung")
+    assert_consistent(d)
+    assert d.status == Status.SUBMITTED
+    d = act(d, "reception", officers["reception"], "accept")
+    assert d.status == Status.RECEIVED
+
+
+def test_supplement_after_review(filed, officers, citizen):
+    d = filed()
+    d = act(d, "reception", officers["reception"], "accept")
+    d = act(d, "review", officers["specialist"], "supplement", items=items(d), reason="Thiếu")
+    assert d.status == Status.SUPPLEMENT_REQUESTED
+    d = work.application_resubmit(dossier=d, by=citizen)
+    assert_consistent(d)
+    d = act(d, "reception", officers["reception"], "accept")
+    d = act(d, "review", officers["specialist"], "propose", decision="approve", opinion="Đủ")
+    assert d.status == Status.IN_REVIEW
+
+
+def test_reject_at_reception(filed, officers):
+    d = act(filed(), "reception", officers["reception"], "reject", reason="Sai thẩm quyền")
+    assert d.status == Status.REJECTED_AT_RECEPTION
+
+
+def test_refusal_and_send_back(filed, officers):
+    d = filed()
+    d = act(d, "reception", officers["reception"], "accept")
+    d = act(d, "review", officers["specialist"], "propose", decision="refuse", opinion="Không")
+    d = act(d, "approval", officers["head"], "send_back", reason="Xem lại tiêu chí")
+    assert d.status == Status.IN_REVIEW
+    only_task(d, "review")
+    d = act(d, "review", officers["specialist"], "propose", decision="refuse", opinion="Vẫn không")
+    d = act(d, "approval", officers["head"], "refuse", reason="Không đủ tiêu chí")
+    assert d.status == Status.REFUSED
+
+
+@pytest.mark.parametrize("stage", ["submitted", "received", "supplement"])
+def test_withdraw_cancels_the_open_tasks(filed, officers, citizen, stage):
+    d = filed()
+    if stage != "submitted":
+        d = act(d, "reception", officers["reception"], "accept")
+    if stage == "supplement":
+        d = act(d, "review", officers["specialist"], "supplement", items=items(d), reason="x")
+    d = work.application_withdraw(dossier=d, by=citizen, reason="Không còn nhu cầu")
+    assert d.status == Status.WITHDRAWN
+    assert_consistent(d)
+    assert d.process.status == PROCESS.CANCELED
+
+
+def test_consultation_flow_joins_every_opinion(filed, officers, catalog):
+    medal = Procedure.objects.get(code="1.012844")
+    assert medal.current_version.flow == "consultation"
+    central = Agency.objects.get(code="G16")
+    desk = make_officer("reception", central)
+    specialist = make_officer("specialist", central)
+    head = make_officer("head", central)
+    signer = make_officer("signer", central)
+    from tests.conftest import APPLICANT
+    from workflows import services
+    from workflows.demo import attach_all, sample_form_data
+
+    d = services.dossier_create(
+        procedure=medal,
+        handling_agency=central,
+        channel="desk",
+        by=desk,
+        applicant=APPLICANT,
+        form_data=sample_form_data(medal.current_version.spec),
+    )
+    attach_all(d, desk)
+    d = work.application_submit(dossier=d, by=desk)
+    d = act(d, "reception", desk, "accept")
+    units = [Agency.objects.get(code="G16.02"), Agency.objects.get(code="H22")]
+    due = dt.date(2099, 1, 5)
+    d = act(
+        d,
+        "review",
+        specialist,
+        "propose",
+        decision="approve",
+        opinion="Đề nghị khen",
+        consultations=[{"unit": u.pk, "due_date": due} for u in units],
+    )
+    consults = [t for t in open_tasks(d) if t.stage == "consult"]
+    assert {t.agency_id for t in consults} == {u.pk for u in units}
+    assert {t.due_date for t in consults} == {due}
+    assert not [t for t in open_tasks(d) if t.stage == "approval"]
+    answers = {
+        units[0].pk: make_officer("specialist", units[0]),
+        units[1].pk: officers["specialist"],
+    }
+    first, second = consults
+    work.task_claim(task=first, by=answers[first.agency_id])
+    work.task_complete(
+        task=first, by=answers[first.agency_id], action="opinion", form={"opinion": "Đồng ý"}
+    )
+    assert_consistent(d)
+    assert not [t for t in open_tasks(d) if t.stage == "approval"]
+    work.task_claim(task=second, by=answers[second.agency_id])
+    work.task_complete(
+        task=second, by=answers[second.agency_id], action="opinion", form={"opinion": "Đồng ý"}
+    )
+    assert_consistent(d)
+    d = act(d, "approval", head, "approve")
+    d = act(d, "signing", signer, "sign")
+    assert d.status == Status.ISSUED
+    opinions = d.history.filter(action="consult_opinion")
+    assert sorted(opinions.values_list("data__unit", flat=True)) == ["G16.02", "H22"]
+
+
+def test_stage_due_dates_follow_the_shares(filed, officers):
+    d = filed()
+    reception = only_task(d, "reception")
+    assert reception.due_date is not None and reception.role == "reception"
+    d = act(d, "reception", officers["reception"], "accept")
+    review = only_task(d, "review")
+    assert review.due_date <= d.due_date
+    assert review.agency_id == d.handling_agency_id

@@ -1,0 +1,230 @@
+"""The flows that carry a dossier through its procedure (viewflow 2.4 core).
+
+viewflow decides *who does what next*; the dossier's state machine decides *what state
+is legal*. Flow nodes never set the dossier's state: officers' actions call the dossier
+services (through ``workflows.services.work``), and the gateways route on the dossier's
+status as those services left it.
+
+A procedure's YAML names its flow (``standard`` or ``consultation``); each is a class
+built from fresh nodes (viewflow copies nodes on subclassing but keeps their edges
+pointing at the parent's, so flows are not derived from one another).
+
+Human steps are ``OfficerTask`` nodes: viewflow ``View`` nodes without a viewflow view.
+Officers work them from our own pages; viewflow's flow URLs are never mounted.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+from viewflow import this
+from viewflow.workflow import flow
+from viewflow.workflow.activation import Activation
+from viewflow.workflow.exceptions import FlowRuntimeError
+from viewflow.workflow.lock import SelectForUpdateLock
+from viewflow.workflow.nodes.split import SplitActivation
+from viewflow.workflow.status import STATUS
+
+from procedures.models import Agency
+
+from .clock import stage_due_date
+from .models import DossierProcess, DossierTask, Status
+
+# PostgreSQL: row lock on the process, NOWAIT with retries (viewflow-notes.md). SQLite has
+# no row locks; its IMMEDIATE transactions serialise writers on the whole database.
+LOCK = SelectForUpdateLock(nowait=True, attempts=5)
+
+
+class OfficerTask(flow.View):
+    """A stage worked by an officer holding the stage's role in the task's agency."""
+
+    def __init__(self, stage: str, **kwargs):
+        super().__init__(None, **kwargs)
+        self.stage = stage
+
+    def prepare(self, task: DossierTask) -> None:
+        """Fill the task's own columns before its first save (see DossierTask.save)."""
+        from .services.work import least_loaded_officer
+
+        spec = task.dossier.procedure_version.stage(self.stage)
+        task.stage = self.stage
+        task.role = spec["role"]
+        task.due_date = stage_due_date(task.dossier, self.stage)
+        if spec.get("auto_assign") and task.owner_id is None:
+            officer = least_loaded_officer(agency=task.dossier.handling_agency, role=task.role)
+            if officer is not None:
+                task.owner = officer
+                task.status = STATUS.ASSIGNED
+                task.assigned = timezone.now()
+                task.data["auto_assigned"] = True
+
+
+class ConsultTask(OfficerTask):
+    """An opinion asked of another unit: its specialists answer, by its own deadline."""
+
+    def prepare(self, task: DossierTask) -> None:
+        task.stage = self.stage
+        task.role = "specialist"
+        task.agency = Agency.objects.get(pk=task.data["unit"])
+        task.due_date = timezone.datetime.fromisoformat(task.data["due_date"]).date()
+
+
+class DynamicSplitActivation(SplitActivation):
+    """A split whose branch fans out into one task per item of its data source."""
+
+    @Activation.status.super()
+    def activate(self):
+        for node, condition, data_source in self.flow_task._branches:
+            if condition and not condition(self):
+                continue
+            if data_source is None:
+                self.next_tasks.append((node, None))
+            else:
+                self.next_tasks.extend((node, item) for item in data_source(self))
+        if not self.next_tasks:
+            raise FlowRuntimeError(f"No next task available for {self.flow_task.name}")
+
+
+class DynamicSplit(flow.Split):
+    """viewflow 2.4's Split documents a ``data_source`` its ``Next`` does not take."""
+
+    activation_class = DynamicSplitActivation
+
+    def Next(self, node, case=None, data_source=None):  # noqa: N802 - viewflow's naming
+        self._activate_next.append((node, case, data_source))
+        return self
+
+
+# --- Routing on the dossier's state ----------------------------------------------------------
+
+
+def status_is(*statuses: str):
+    return lambda activation: activation.process.dossier.status in statuses
+
+
+def consultations_asked(activation) -> bool:
+    return bool(activation.task.data.get("consultations"))
+
+
+def consultation_branches(activation) -> list[dict]:
+    """One branch per unit asked; the review's choice reaches the split through the
+    gateway before it (see carry_consultations)."""
+    gateway = activation.task.previous.get()
+    return list(gateway.data.get("consultations", []))
+
+
+def carry_consultations(activation) -> dict:
+    return {"consultations": activation.task.data.get("consultations", [])}
+
+
+class DossierFlowMixin:
+    """What every dossier flow does at its ends; the graph itself is per class."""
+
+    process_class = DossierProcess
+    task_class = DossierTask
+    lock_impl = LOCK
+
+    def start_process(self, activation, dossier):
+        activation.process.dossier = dossier
+        return activation.process
+
+    def on_resubmitted(self, activation, by, comment=""):
+        from .services import dossier_resubmit
+
+        dossier = dossier_resubmit(dossier=activation.process.dossier, by=by, comment=comment)
+        activation.process.dossier = dossier
+        return dossier
+
+    def issue_result(self, activation):
+        from .services import dossier_issue
+
+        activation.process.dossier = dossier_issue(dossier=activation.process.dossier)
+
+
+class StandardFlow(DossierFlowMixin, flow.Flow):
+    """One-stop flow: reception → review → approval → signing → issue."""
+
+    process_title = "Dossier"
+
+    start = flow.StartHandle(this.start_process).Next(this.reception)
+
+    reception = OfficerTask("reception").Next(this.after_reception)
+    after_reception = (
+        flow.Switch()
+        .Case(this.review, status_is(Status.RECEIVED))
+        .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
+        .Default(this.end)
+    )
+    # Waits for the applicant's answer to a supplement request; the desk checks it again.
+    wait_resubmission = flow.Handle(this.on_resubmitted).Next(this.reception)
+
+    review = OfficerTask("review").Next(this.after_review)
+    after_review = (
+        flow.Switch()
+        .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
+        .Default(this.approval)
+    )
+
+    approval = OfficerTask("approval").Next(this.after_approval)
+    after_approval = (
+        flow.Switch()
+        .Case(this.signing, status_is(Status.APPROVED))
+        .Case(this.review, status_is(Status.IN_REVIEW))
+        .Default(this.end)
+    )
+
+    signing = OfficerTask("signing").Next(this.issue)
+    issue = flow.Function(this.issue_result).Next(this.end)
+    end = flow.End()
+
+
+class ConsultationFlow(DossierFlowMixin, flow.Flow):
+    """As the standard flow, but review may ask other units for opinions, in parallel, each
+    by its own deadline; the flow joins them all before approval."""
+
+    process_title = "Dossier with consultation"
+
+    start = flow.StartHandle(this.start_process).Next(this.reception)
+
+    reception = OfficerTask("reception").Next(this.after_reception)
+    after_reception = (
+        flow.Switch()
+        .Case(this.review, status_is(Status.RECEIVED))
+        .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
+        .Default(this.end)
+    )
+    wait_resubmission = flow.Handle(this.on_resubmitted).Next(this.reception)
+
+    review = OfficerTask("review").Next(this.after_review, task_data=carry_consultations)
+    after_review = (
+        flow.Switch()
+        .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
+        .Case(this.consult_split, consultations_asked)
+        .Default(this.approval)
+    )
+    consult_split = DynamicSplit().Next(this.consult, data_source=consultation_branches)
+    consult = ConsultTask("consult").Next(this.consult_join)
+    consult_join = flow.Join().Next(this.approval)
+
+    approval = OfficerTask("approval").Next(this.after_approval)
+    after_approval = (
+        flow.Switch()
+        .Case(this.signing, status_is(Status.APPROVED))
+        .Case(this.review, status_is(Status.IN_REVIEW))
+        .Default(this.end)
+    )
+
+    signing = OfficerTask("signing").Next(this.issue)
+    issue = flow.Function(this.issue_result).Next(this.end)
+    end = flow.End()
+
+
+FLOWS = {"standard": StandardFlow, "consultation": ConsultationFlow}
+
+missing = set(settings.MOTCUA["FLOWS"]) - set(FLOWS)
+if missing:  # pragma: no cover - a settings/code mismatch must stop the start-up
+    raise RuntimeError(f"no flow class for {sorted(missing)}")
+
+
+def flow_for(dossier) -> type[flow.Flow]:
+    return FLOWS[dossier.procedure_version.flow]

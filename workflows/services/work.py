@@ -1,0 +1,336 @@
+"""Officers' work on the flow: claiming, releasing, assigning and completing tasks, and
+the applicant's steps that move the flow (filing, answering a supplement, withdrawing).
+
+Every call takes the flow's lock (``task.activation()``: the process row, FOR UPDATE
+NOWAIT with retries, in one transaction) and then calls the dossier services inside it,
+so the task and the dossier change together or not at all. viewflow's transitions check
+no permissions; the checks are here, before them. Do not call these inside an outer
+transaction: a NOWAIT failure would abort it (see shared/viewflow-notes.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import OperationalError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.status import PROCESS, STATUS
+
+from procedures.auth import has_agency_perm, roles_in
+from procedures.models import Agency, OfficerRole
+
+from ..clock import working_calendar
+from ..events import event_record
+from ..exceptions import ActionNotAllowed
+from ..flows import flow_for
+from ..inputs import clean_text
+from ..models import Dossier, DossierTask, Status
+from . import dossiers
+
+ACTIVE = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
+
+
+class TaskBusy(ActionNotAllowed):
+    """Someone else is acting on the same dossier at this very moment."""
+
+
+BUSY_MESSAGE = "Someone else is acting on this dossier right now. Wait a moment and try again."
+
+
+@contextmanager
+def _activation(task: DossierTask):
+    """The task's activation under the flow lock, with lock failures said in words."""
+    try:
+        with task.activation() as activation:
+            yield activation
+    except FlowLockFailed as exc:
+        raise TaskBusy(BUSY_MESSAGE) from exc
+    except OperationalError as exc:  # SQLite: the database stayed locked past the timeout
+        if "locked" not in str(exc):
+            raise
+        raise TaskBusy(BUSY_MESSAGE) from exc
+
+
+def _holder(task: DossierTask) -> str:
+    owner = task.owner
+    return (owner.get_full_name() or owner.get_username()) if owner else ""
+
+
+# --- Who may ------------------------------------------------------------------------------------
+
+
+def can_take(user, task: DossierTask) -> bool:
+    """The officer holds the task's role in the task's agency."""
+    return bool(task.role) and task.role in roles_in(user, task.agency)
+
+
+def can_manage(user, task: DossierTask) -> bool:
+    """A head or supervisor of the task's agency assigns and reassigns its tasks."""
+    return has_agency_perm(user, "workflows.assign_task", task.agency)
+
+
+def least_loaded_officer(*, agency: Agency, role: str):
+    """The eligible officer holding the fewest open tasks (ties: the longest-standing)."""
+    eligible = OfficerRole.objects.filter(
+        Q(agency=agency) | Q(agency__parent=agency, agency__kind=Agency.Kind.DEPARTMENT),
+        role=role,
+        user__is_active=True,
+    ).values("user_id")
+    return (
+        get_user_model()
+        .objects.filter(pk__in=eligible)
+        .annotate(
+            load=Count(
+                "task", filter=Q(task__status__in=(STATUS.ASSIGNED, STATUS.STARTED)), distinct=True
+            )
+        )
+        .order_by("load", "pk")
+        .first()
+    )
+
+
+# --- Claim, release, assign ---------------------------------------------------------------------
+
+
+def _note(task: DossierTask, by, action: str, comment: str = "", **data) -> None:
+    dossiers.dossier_note(
+        dossier=task.dossier,
+        by=by,
+        action=action,
+        comment=comment,
+        data={"task": task.pk, "stage": task.stage, **data},
+    )
+
+
+def task_claim(*, task: DossierTask, by) -> DossierTask:
+    """Take an open task from the queue. Of two officers claiming at once, one wins."""
+    with _activation(task) as activation:
+        current = activation.task
+        if not can_take(by, current):
+            raise PermissionDenied("This task is not offered to you.")
+        if current.status != STATUS.NEW:
+            if current.owner_id == by.pk:
+                return current
+            raise ActionNotAllowed(f"This task has just been taken by {_holder(current)}.")
+        current.assigned = timezone.now()
+        activation.assign(by)
+        _note(current, by, "task_claim", holder=by.pk)
+    return current
+
+
+def task_release(*, task: DossierTask, by) -> DossierTask:
+    """Give a claimed task back to the queue."""
+    with _activation(task) as activation:
+        current = activation.task
+        if current.owner_id != by.pk and not can_manage(by, current):
+            raise PermissionDenied("Only the officer holding this task can release it.")
+        if current.status != STATUS.ASSIGNED:
+            raise ActionNotAllowed("This task is not held by anyone.")
+        previous = current.owner_id
+        current.assigned = None
+        activation.unassign()
+        _note(current, by, "task_release", holder=previous)
+    return current
+
+
+def task_assign(*, task: DossierTask, by, to, reason: str) -> DossierTask:
+    """A head or supervisor gives the task to a named officer, saying why."""
+    reason = clean_text(reason, "reason", required=True)
+    with _activation(task) as activation:
+        current = activation.task
+        if not can_manage(by, current):
+            raise PermissionDenied("Only the head or a supervisor of this agency assigns tasks.")
+        if not can_take(to, current):
+            raise ValidationError({"to": ["This officer does not hold the stage's role here."]})
+        previous = current.owner_id
+        current.assigned = timezone.now()
+        if current.status == STATUS.NEW:
+            activation.assign(to)
+        elif current.status == STATUS.ASSIGNED:
+            activation.reassign(user=to)
+        else:
+            raise ActionNotAllowed("This task is already finished.")
+        _note(current, by, "task_assign", reason, holder=to.pk, previous_holder=previous)
+        event_record(
+            name="task.assigned",
+            dossier=current.dossier,
+            payload={"task": current.pk, "stage": current.stage, "to": to.pk},
+        )
+    return current
+
+
+# --- Completing a stage -------------------------------------------------------------------------
+
+
+def _ensure_review_started(dossier: Dossier, by) -> Dossier:
+    if dossier.status == Status.RECEIVED:
+        return dossiers.dossier_start_review(dossier=dossier, by=by)
+    return dossier
+
+
+def _clean_consultations(dossier: Dossier, requests) -> list[dict]:
+    """Units asked for an opinion, each with its own deadline (a working day to come)."""
+    if not requests:
+        return []
+    if not isinstance(requests, list):
+        raise ValidationError({"consultations": ["Choose the units to consult."]})
+    calendar = working_calendar()
+    today = calendar.today()
+    cleaned, seen = [], set()
+    for request in requests:
+        unit = request.get("unit") if isinstance(request, dict) else None
+        due = request.get("due_date") if isinstance(request, dict) else None
+        agency = Agency.objects.filter(pk=unit).first() if isinstance(unit, int) else None
+        if agency is None or agency.pk == dossier.handling_agency_id or agency.pk in seen:
+            raise ValidationError({"consultations": ["Choose other units, each once."]})
+        if type(due) is not dt.date or due <= today or not calendar.is_working_day(due):
+            raise ValidationError(
+                {"consultations": ["Give each unit a deadline on a working day after today."]}
+            )
+        seen.add(agency.pk)
+        cleaned.append({"unit": agency.pk, "due_date": due.isoformat()})
+    return cleaned
+
+
+def _reception(dossier, by, action, form, task):
+    if action == "accept":
+        return dossiers.dossier_receive(dossier=dossier, by=by, comment=form.get("comment", ""))
+    if action == "supplement":
+        return dossiers.dossier_request_supplement(
+            dossier=dossier, by=by, items=form.get("items"), reason=form.get("reason")
+        )
+    if action == "reject":
+        return dossiers.dossier_reject_at_reception(
+            dossier=dossier, by=by, reason=form.get("reason")
+        )
+    return None
+
+
+def _review(dossier, by, action, form, task):
+    if action == "propose":
+        consultations = []
+        if dossier.procedure_version.flow == "consultation":
+            consultations = _clean_consultations(dossier, form.get("consultations"))
+            task.data["consultations"] = consultations
+        dossier = _ensure_review_started(dossier, by)
+        return dossiers.dossier_propose(
+            dossier=dossier, by=by, decision=form.get("decision"), opinion=form.get("opinion")
+        )
+    if action == "supplement":
+        dossier = _ensure_review_started(dossier, by)
+        return dossiers.dossier_request_supplement(
+            dossier=dossier, by=by, items=form.get("items"), reason=form.get("reason")
+        )
+    return None
+
+
+def _approval(dossier, by, action, form, task):
+    if action == "approve":
+        return dossiers.dossier_approve(dossier=dossier, by=by, comment=form.get("comment", ""))
+    if action == "refuse":
+        return dossiers.dossier_refuse(dossier=dossier, by=by, reason=form.get("reason"))
+    if action == "send_back":
+        return dossiers.dossier_send_back(dossier=dossier, by=by, reason=form.get("reason"))
+    return None
+
+
+def _signing(dossier, by, action, form, task):
+    if action == "sign":
+        return dossiers.dossier_sign(dossier=dossier, by=by, comment=form.get("comment", ""))
+    return None
+
+
+def _consult(dossier, by, action, form, task):
+    if action == "opinion":
+        return dossiers.dossier_record_opinion(
+            dossier=dossier, by=by, unit=task.agency, opinion=form.get("opinion")
+        )
+    return None
+
+
+STAGE_ACTIONS = {
+    "reception": (_reception, ("accept", "supplement", "reject")),
+    "review": (_review, ("propose", "supplement")),
+    "approval": (_approval, ("approve", "refuse", "send_back")),
+    "signing": (_signing, ("sign",)),
+    "consult": (_consult, ("opinion",)),
+}
+
+
+def task_complete(*, task: DossierTask, by, action: str, form: dict | None = None) -> Dossier:
+    """Do this stage's action on the dossier and hand the dossier on to the next stage.
+
+    ``form`` holds what the officer entered: a comment or a reason, the supplement items,
+    the proposal and opinion, the units to consult. Of two officers completing the same
+    task at once, one wins; the other is told the task is no longer theirs.
+    """
+    form = form or {}
+    with _activation(task) as activation:
+        current = activation.task
+        if current.owner_id != by.pk or current.status != STATUS.ASSIGNED:
+            raise ActionNotAllowed("This task is not in your inbox any more.")
+        handler, actions = STAGE_ACTIONS.get(current.stage, (None, ()))
+        if action not in actions:
+            raise ValidationError({"action": ["This action does not belong to this stage."]})
+        dossier = handler(activation.process.dossier, by, action, form, current)
+        current.data["action"] = action
+        activation.process.dossier = dossier
+        activation.start(None)
+        activation.execute()
+    return dossier
+
+
+# --- The applicant's steps ----------------------------------------------------------------------
+
+
+def application_submit(*, dossier: Dossier, by) -> Dossier:
+    """File the dossier and start its flow: the reception task appears in the desk's queue.
+
+    A new process cannot be contended, so this one may run in a single transaction.
+    """
+    with transaction.atomic():
+        dossier = dossiers.dossier_submit(dossier=dossier, by=by)
+        flow_for(dossier).start.run(dossier=dossier)
+    return dossier
+
+
+def _waiting_task(dossier: Dossier) -> DossierTask:
+    flow_class = flow_for(dossier)
+    task = DossierTask.objects.filter(
+        dossier=dossier, flow_task=flow_class.wait_resubmission, status=STATUS.NEW
+    ).first()
+    if task is None:
+        raise ActionNotAllowed("This dossier is not waiting for a supplement.")
+    return task
+
+
+def application_resubmit(*, dossier: Dossier, by, comment: str = "") -> Dossier:
+    """The applicant's answer to a supplement request goes back to the desk."""
+    task = _waiting_task(dossier)
+    try:
+        return flow_for(dossier).wait_resubmission.run(task, by=by, comment=comment)
+    except FlowLockFailed as exc:
+        raise TaskBusy(BUSY_MESSAGE) from exc
+
+
+def application_withdraw(*, dossier: Dossier, by, reason: str = "") -> Dossier:
+    """The applicant withdraws before a decision: the open tasks are cancelled."""
+    process = dossier.process
+    flow_class = flow_for(dossier)
+    try:
+        with flow_class.lock(process.pk), transaction.atomic():
+            withdrawn = dossiers.dossier_withdraw(dossier=dossier, by=by, reason=reason)
+            for task in DossierTask.objects.filter(process=process, status__in=ACTIVE):
+                activation = task.flow_task.activation_class(task)
+                activation.cancel()
+            process.status = PROCESS.CANCELED
+            process.finished = timezone.now()
+            process.save(update_fields=["status", "finished"])
+    except FlowLockFailed as exc:
+        raise TaskBusy(BUSY_MESSAGE) from exc
+    return withdrawn
