@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "procedures",
     "workflows",
     "portal",
+    "workspace",
 ]
 
 MIDDLEWARE = [
@@ -124,7 +125,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "workspace:home"
+LOGOUT_REDIRECT_URL = "portal:home"
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "vi"
@@ -223,6 +226,8 @@ MOTCUA = {
     "APPOINTMENT_TIME": env.str("MOTCUA_APPOINTMENT_TIME", default="16:00"),
     # Supplements after appraisal must be asked within this many working days of receipt.
     "SUPPLEMENT_AFTER_REVIEW_DAYS": env.int("MOTCUA_SUPPLEMENT_AFTER_REVIEW_DAYS", default=3),
+    # A task or dossier is "due soon" within this many working days of its due date.
+    "DUE_SOON_WORKING_DAYS": env.int("MOTCUA_DUE_SOON_WORKING_DAYS", default=2),
     "HOLIDAY_COUNTRY": "VN",
     "CATALOG_DIR": BASE_DIR / "procedures" / "catalog",
     "AGENCIES_FILE": BASE_DIR / "procedures" / "data" / "agencies.yaml",

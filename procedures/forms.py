@@ -15,7 +15,8 @@ from django.core.validators import RegexValidator
 from django.utils import translation
 
 
-def _text(text: dict | None) -> str:
+def localized(text: dict | None) -> str:
+    """The text in the active language (Vietnamese unless English is chosen)."""
     if not text:
         return ""
     return text["en"] if translation.get_language() == "en" else text["vi"]
@@ -27,14 +28,14 @@ PHONE = RegexValidator(r"^\+?[0-9 .-]{8,15}$", "Enter a valid phone number.")
 def _field(spec: dict) -> forms.Field:
     rules = spec.get("validation") or {}
     common = {
-        "label": _text(spec["label"]),
+        "label": localized(spec["label"]),
         "required": spec.get("required", False),
-        "help_text": _text(spec.get("help")),
+        "help_text": localized(spec.get("help")),
     }
     validators = []
     if rules.get("pattern"):
         validators.append(
-            RegexValidator(rules["pattern"], _text(rules.get("message")) or "Invalid format.")
+            RegexValidator(rules["pattern"], localized(rules.get("message")) or "Invalid format.")
         )
     kind = spec["type"]
     lengths = {k: rules[k] for k in ("min_length", "max_length") if rules.get(k) is not None}
@@ -59,10 +60,10 @@ def _field(spec: dict) -> forms.Field:
     elif kind == "date":
         field = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
     elif kind == "choice":
-        choices = [(c["value"], _text(c["label"])) for c in spec["choices"]]
+        choices = [(c["value"], localized(c["label"])) for c in spec["choices"]]
         field = forms.ChoiceField(choices=[("", "---------"), *choices], **common)
     elif kind == "multichoice":
-        choices = [(c["value"], _text(c["label"])) for c in spec["choices"]]
+        choices = [(c["value"], localized(c["label"])) for c in spec["choices"]]
         field = forms.MultipleChoiceField(
             choices=choices, widget=forms.CheckboxSelectMultiple, **common
         )

@@ -8,3 +8,11 @@ class ActionNotAllowed(Exception):
 
 
 __all__ = ["ActionNotAllowed", "PermissionDenied", "ValidationError"]
+
+
+def error_dict(exc: ValidationError) -> dict[str, list[str]]:
+    """A validation error as {field: [messages]}; errors not tied to a field under
+    "__all__"."""
+    if hasattr(exc, "error_dict"):
+        return exc.message_dict
+    return {"__all__": exc.messages}

@@ -179,6 +179,9 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("filed by"),
     )
     form_data = models.JSONField(_("form data"), default=dict, blank=True)
+    # Sent with the form that creates the dossier: a second post of the same form (double
+    # click, refresh, back) finds this dossier instead of making another.
+    filing_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     status = FSMField(
         _("status"),

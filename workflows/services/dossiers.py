@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -160,8 +161,13 @@ def dossier_create(
     applicant: dict | None = None,
     applicant_user=None,
     form_data: dict | None = None,
+    filing_key: uuid.UUID | None = None,
 ) -> Dossier:
-    """Start a draft under the procedure version in force today."""
+    """Start a draft under the procedure version in force today.
+
+    With a ``filing_key`` (sent with the form), posting the same form again returns the
+    dossier it already made.
+    """
     if channel not in Channel.values:
         raise ValidationError({"channel": ["Unknown channel."]})
     if channel == Channel.ONLINE:
@@ -176,10 +182,32 @@ def dossier_create(
         raise ActionNotAllowed("This procedure is not open for applications.")
     if handling_agency.kind != version.agency_level:
         raise ValidationError({"handling_agency": ["This agency does not handle this procedure."]})
+    if filing_key is not None:
+        existing = Dossier.objects.filter(filing_key=filing_key).first()
+        if existing is not None:
+            if existing.filed_by_id != by.pk:
+                raise ValidationError("This form has expired; open it again.")
+            return existing
     person = bounded_applicant(applicant, _column_limits())
     data = bounded_form_data(version.spec, form_data or {})
+    try:
+        return _create_draft(
+            version, handling_agency, channel, by, applicant_user, data, person, filing_key
+        )
+    except IntegrityError:
+        # The same form, posted twice at the same moment: the other post made it.
+        existing = Dossier.objects.filter(filing_key=filing_key).first()
+        if filing_key is None or existing is None or existing.filed_by_id != by.pk:
+            raise
+        return existing
+
+
+def _create_draft(
+    version, handling_agency, channel, by, applicant_user, data, person, filing_key
+) -> Dossier:
     with transaction.atomic():
         dossier = Dossier.objects.create(
+            filing_key=filing_key,
             procedure_version=version,
             handling_agency=handling_agency,
             channel=channel,

@@ -1,0 +1,269 @@
+"""Reads for officers' pages, written once with the joins and filters they need."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from viewflow.workflow.status import STATUS
+
+from procedures.auth import has_agency_perm, held_roles
+from procedures.models import Agency
+from procedures.roles import SUBTREE_ROLES, Role
+
+from .clock import working_calendar
+from .models import Dossier, DossierTask, HistoryEntry
+
+OPEN = (STATUS.NEW, STATUS.ASSIGNED)
+
+
+def is_officer(user) -> bool:
+    return user.is_authenticated and user.is_active and bool(held_roles(user))
+
+
+def offered_q(user) -> Q:
+    """Tasks of the stages whose role the user holds in the task's agency."""
+    allowed = Q(pk__in=[])
+    for held in held_roles(user):
+        if held.role in SUBTREE_ROLES:
+            continue
+        agencies = [held.agency_id]
+        if held.kind == Agency.Kind.DEPARTMENT and held.parent_id:
+            agencies.append(held.parent_id)
+        allowed |= Q(agency_id__in=agencies, role=held.role)
+    return allowed
+
+
+def managed_q(user) -> Q:
+    """Tasks of the agencies where the user may assign work (head: the agency and its
+    departments; supervisor: the whole subtree)."""
+    allowed = Q(pk__in=[])
+    perms = None
+    for held in held_roles(user):
+        if perms is None:
+            from procedures.auth import role_permissions
+
+            perms = role_permissions()
+        if "workflows.assign_task" not in perms.get(held.role, ()):
+            continue
+        if held.role in SUBTREE_ROLES:
+            allowed |= Q(agency__path__startswith=held.path)
+        else:
+            agencies = [held.agency_id]
+            if held.kind == Agency.Kind.DEPARTMENT and held.parent_id:
+                agencies.append(held.parent_id)
+            allowed |= Q(agency_id__in=agencies)
+    return allowed
+
+
+def can_manage_any(user) -> bool:
+    return managed_q(user) != Q(pk__in=[])
+
+
+def can_file_at_desk(user) -> list[Agency]:
+    """The agencies for which the user files dossiers at the desk."""
+    ids = {h.agency_id for h in held_roles(user) if h.role == Role.RECEPTION}
+    ids |= {
+        h.parent_id
+        for h in held_roles(user)
+        if h.role == Role.RECEPTION and h.kind == Agency.Kind.DEPARTMENT and h.parent_id
+    }
+    agencies = Agency.objects.filter(pk__in=ids).exclude(kind=Agency.Kind.DEPARTMENT)
+    return [a for a in agencies if has_agency_perm(user, "workflows.file_at_desk", a)]
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    procedure: str = ""
+    stage: str = ""
+    due: str = ""  # "", "overdue" or "soon"
+    filed_from: dt.date | None = None
+    filed_to: dt.date | None = None
+    q: str = ""
+
+
+def _base() -> QuerySet[DossierTask]:
+    return DossierTask.objects.filter(flow_task_type="HUMAN").select_related(
+        "dossier__procedure_version__procedure", "agency", "owner"
+    )
+
+
+def _filtered(tasks: QuerySet[DossierTask], filters: TaskFilters) -> QuerySet[DossierTask]:
+    if filters.procedure:
+        tasks = tasks.filter(dossier__procedure_version__procedure__code=filters.procedure)
+    if filters.stage:
+        tasks = tasks.filter(stage=filters.stage)
+    if filters.due:
+        calendar = working_calendar()
+        today = calendar.today()
+        if filters.due == "overdue":
+            tasks = tasks.filter(due_date__lt=today)
+        elif filters.due == "soon":
+            soon = calendar.add_working_days(today, settings.MOTCUA["DUE_SOON_WORKING_DAYS"])
+            tasks = tasks.filter(due_date__gte=today, due_date__lte=soon)
+    if filters.filed_from:
+        tasks = tasks.filter(dossier__submitted_at__date__gte=filters.filed_from)
+    if filters.filed_to:
+        tasks = tasks.filter(dossier__submitted_at__date__lte=filters.filed_to)
+    if filters.q:
+        q = filters.q.strip()
+        tasks = tasks.filter(
+            Q(dossier__code__istartswith=q) | Q(dossier__applicant_name__icontains=q)
+        )
+    return tasks
+
+
+def task_queue(*, user, filters: TaskFilters) -> QuerySet[DossierTask]:
+    """Open tasks offered to the user's roles and agencies, not yet claimed; soonest due
+    first."""
+    tasks = _base().filter(status=STATUS.NEW).filter(offered_q(user))
+    return _filtered(tasks, filters).order_by("due_date", "pk")
+
+
+def task_inbox(*, user, filters: TaskFilters) -> QuerySet[DossierTask]:
+    tasks = _base().filter(status=STATUS.ASSIGNED, owner=user)
+    return _filtered(tasks, filters).order_by("due_date", "pk")
+
+
+def task_done(*, user, filters: TaskFilters) -> QuerySet[DossierTask]:
+    tasks = _base().filter(status=STATUS.DONE, owner=user)
+    return _filtered(tasks, filters).order_by("-finished", "-pk")
+
+
+def team_tasks(*, user, filters: TaskFilters) -> QuerySet[DossierTask]:
+    """Open tasks, held or not, in the agencies where the user assigns work."""
+    tasks = _base().filter(status__in=OPEN).filter(managed_q(user))
+    return _filtered(tasks, filters).order_by("due_date", "pk")
+
+
+def task_for(*, user, pk: int) -> DossierTask | None:
+    """A task the user may see: offered to them, held by them, done by them, or in an
+    agency where they assign work."""
+    return _base().filter(pk=pk).filter(offered_q(user) | Q(owner=user) | managed_q(user)).first()
+
+
+def dossier_for_officer(*, user, pk: int) -> Dossier | None:
+    """A dossier the officer may read: their agency's (view permission there), or one
+    they were given a task on (a consulted unit)."""
+    dossier = (
+        Dossier.objects.select_related("procedure_version__procedure", "handling_agency")
+        .filter(pk=pk)
+        .first()
+    )
+    if dossier is None:
+        return None
+    if has_agency_perm(user, "workflows.view_dossier", dossier):
+        return dossier
+    if DossierTask.objects.filter(dossier=dossier).filter(offered_q(user) | Q(owner=user)).exists():
+        return dossier
+    return None
+
+
+def dossier_timeline(*, dossier: Dossier) -> list[HistoryEntry]:
+    return list(dossier.history.select_related("actor").order_by("seq"))
+
+
+OPINION_ACTIONS = (
+    "propose",
+    "send_back",
+    "consult_opinion",
+    "request_supplement",
+    "refuse",
+    "reject_at_reception",
+    "task_assign",
+)
+
+
+def dossier_opinions(timeline: list[HistoryEntry]) -> list[HistoryEntry]:
+    return [entry for entry in timeline if entry.action in OPINION_ACTIONS and entry.comment]
+
+
+def eligible_officers(task: DossierTask):
+    """Officers who may be given the task: the stage's role in the task's agency."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(agency_roles__agency=task.agency)
+            | Q(
+                agency_roles__agency__parent=task.agency,
+                agency_roles__agency__kind=Agency.Kind.DEPARTMENT,
+            ),
+            agency_roles__role=task.role,
+            is_active=True,
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: str
+
+
+def dossier_form_rows(dossier: Dossier) -> list[Row]:
+    """The form data with the procedure's labels and choice names, in the form's order."""
+    from procedures.forms import localized
+
+    rows = []
+    for field in dossier.procedure_version.spec["fields"]:
+        value = dossier.form_data.get(field["name"])
+        choices = {c["value"]: localized(c["label"]) for c in field.get("choices") or []}
+        if isinstance(value, list):
+            shown = ", ".join(choices.get(v, str(v)) for v in value)
+        elif field["type"] == "boolean":
+            shown = "✓" if value in (True, "on", "true", "True") else "—"
+        else:
+            shown = choices.get(value, "" if value is None else str(value))
+        rows.append(Row(localized(field["label"]), shown))
+    return rows
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    code: str
+    name: str
+    mandatory: bool
+    files: list
+
+
+def dossier_component_rows(dossier: Dossier) -> list[ComponentRow]:
+    """Each required component of the procedure with the current files for it."""
+    from procedures.forms import localized
+
+    files: dict[str, list] = {}
+    for component in dossier.components.filter(superseded_at__isnull=True).order_by("uploaded_at"):
+        files.setdefault(component.component_code, []).append(component)
+    return [
+        ComponentRow(c["code"], localized(c["name"]), c["mandatory"], files.get(c["code"], []))
+        for c in dossier.procedure_version.spec["components"]
+    ]
+
+
+@dataclass(frozen=True)
+class Clock:
+    due_date: dt.date | None
+    working_days_left: int | None
+    overdue_days: int
+    due_soon: bool
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_days > 0
+
+
+def clock_for(due_date: dt.date | None) -> Clock:
+    """Where a due date stands today, in working days."""
+    if due_date is None:
+        return Clock(None, None, 0, False)
+    calendar = working_calendar()
+    today = calendar.today()
+    if due_date < today:
+        return Clock(due_date, 0, max(1, calendar.working_days_between(due_date, today)), False)
+    left = calendar.working_days_between(today, due_date)
+    return Clock(due_date, left, 0, left <= settings.MOTCUA["DUE_SOON_WORKING_DAYS"])

@@ -1,0 +1,203 @@
+"""Forms of the officers' pages. They check what was typed; services check the rest."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from procedures.forms import localized
+from procedures.models import Agency
+from workflows.selectors import TaskFilters
+
+STAGE_CHOICES = [
+    ("", _("All stages")),
+    ("reception", _("Reception")),
+    ("review", _("Review")),
+    ("consult", _("Consultation")),
+    ("approval", _("Approval")),
+    ("signing", _("Signing")),
+]
+DUE_CHOICES = [("", _("Any due date")), ("overdue", _("Overdue")), ("soon", _("Due soon"))]
+
+
+class TaskFilterForm(forms.Form):
+    q = forms.CharField(label=_("Dossier code or applicant"), required=False, max_length=100)
+    procedure = forms.ChoiceField(label=_("Procedure"), required=False)
+    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=STAGE_CHOICES)
+    due = forms.ChoiceField(label=_("Due"), required=False, choices=DUE_CHOICES)
+    filed_from = forms.DateField(
+        label=_("Filed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    filed_to = forms.DateField(
+        label=_("Filed to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, procedures=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["procedure"].choices = [("", _("All procedures"))] + [
+            (p.code, f"{p.code} · {p.current_version.display_name}") for p in procedures
+        ]
+
+    def filters(self) -> TaskFilters:
+        if not self.is_valid():
+            return TaskFilters()
+        data = self.cleaned_data
+        return TaskFilters(
+            procedure=data["procedure"],
+            stage=data["stage"],
+            due=data["due"],
+            filed_from=data["filed_from"],
+            filed_to=data["filed_to"],
+            q=data["q"],
+        )
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class SupplementForm(forms.Form):
+    """Name every item to add or fix, each with its reason, and an overall reason."""
+
+    reason = forms.CharField(
+        label=_("Overall reason"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, spec: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.item_codes = []
+        for kind, entries, key in (
+            ("component", spec["components"], "code"),
+            ("field", spec["fields"], "name"),
+        ):
+            for entry in entries:
+                code = entry[key]
+                label = localized(entry["name"] if kind == "component" else entry["label"])
+                self.fields[f"item_{code}"] = forms.BooleanField(label=label, required=False)
+                self.fields[f"why_{code}"] = forms.CharField(
+                    label=_("What is missing or wrong"), required=False, max_length=1000
+                )
+                self.item_codes.append(code)
+
+    def rows(self):
+        return [(self[f"item_{code}"], self[f"why_{code}"]) for code in self.item_codes]
+
+    def clean(self):
+        data = super().clean()
+        items = []
+        for code in self.item_codes:
+            why = (data.get(f"why_{code}") or "").strip()
+            if data.get(f"item_{code}"):
+                if not why:
+                    self.add_error(f"why_{code}", _("Say what is missing or wrong."))
+                items.append({"code": code, "reason": why})
+            elif why:
+                self.add_error(f"item_{code}", _("Tick the item you explain."))
+        if not items:
+            raise forms.ValidationError(_("Tick at least one item to add or fix."))
+        data["items"] = items
+        return data
+
+
+class ProposalForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Proposal"),
+        choices=[("approve", _("Approve")), ("refuse", _("Refuse"))],
+        widget=forms.RadioSelect,
+    )
+    opinion = forms.CharField(
+        label=_("Appraisal opinion"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class ConsultationForm(ProposalForm):
+    """Review in the consultation flow: the proposal, and the units asked for an opinion."""
+
+    units = forms.ModelMultipleChoiceField(
+        label=_("Units to consult (optional)"),
+        queryset=Agency.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    consult_due = forms.DateField(
+        label=_("Deadline for their opinions"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, dossier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["units"].queryset = Agency.objects.exclude(pk=dossier.handling_agency_id)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("units") and not data.get("consult_due"):
+            self.add_error("consult_due", _("Give the consulted units a deadline."))
+        data["consultations"] = [
+            {"unit": unit.pk, "due_date": data.get("consult_due")}
+            for unit in data.get("units") or []
+        ]
+        return data
+
+
+class OpinionForm(forms.Form):
+    opinion = forms.CharField(
+        label=_("Your unit's opinion"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class AssignForm(forms.Form):
+    to = forms.ModelChoiceField(label=_("Officer"), queryset=None)
+    reason = forms.CharField(label=_("Reason"), max_length=1000)
+
+    def __init__(self, *args, officers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = officers
+        self.fields["to"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+
+# The forms of each stage's actions: (action, form class, label, needs a reason).
+STAGE_FORMS = {
+    "reception": [
+        ("accept", CommentForm, _("Accept: the dossier is complete")),
+        ("supplement", SupplementForm, _("Request a supplement")),
+        ("reject", ReasonForm, _("Refuse to receive")),
+    ],
+    "review": [
+        ("propose", ProposalForm, _("Propose a decision")),
+        ("supplement", SupplementForm, _("Request a supplement")),
+    ],
+    "approval": [
+        ("approve", CommentForm, _("Approve")),
+        ("refuse", ReasonForm, _("Refuse")),
+        ("send_back", ReasonForm, _("Send back to review")),
+    ],
+    "signing": [("sign", CommentForm, _("Sign the result"))],
+    "consult": [("opinion", OpinionForm, _("Give the opinion"))],
+}
+
+
+def stage_forms(task, data=None, action=None):
+    """The action forms of the task's stage; only the posted one is bound."""
+    forms_ = []
+    for name, form_class, label in STAGE_FORMS.get(task.stage, []):
+        kwargs = {"prefix": name}
+        if form_class is SupplementForm:
+            kwargs["spec"] = task.dossier.procedure_version.spec
+        if name == "propose" and task.dossier.procedure_version.flow == "consultation":
+            form_class = ConsultationForm
+            kwargs["dossier"] = task.dossier
+        form = form_class(data if name == action else None, **kwargs)
+        forms_.append((name, label, form))
+    return forms_

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workspace"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("queue/", views.queue, name="queue"),
+    path("queue/claim/", views.bulk_claim, name="bulk_claim"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("done/", views.done, name="done"),
+    path("team/", views.team, name="team"),
+    path("tasks/<int:pk>/", views.task_detail, name="task"),
+    path("tasks/<int:pk>/claim/", views.task_claim, name="claim"),
+    path("tasks/<int:pk>/release/", views.task_release, name="release"),
+    path("tasks/<int:pk>/assign/", views.task_assign, name="assign"),
+    path("tasks/<int:pk>/act/", views.task_act, name="act"),
+    path("dossiers/<int:pk>/", views.dossier_detail, name="dossier"),
+    path("dossiers/<int:pk>/files/<int:component_pk>/", views.component_file, name="file_download"),
+    path("file/", views.file_start, name="file"),
+    path("file/<str:agency_code>/<str:procedure_code>/", views.file_new, name="file_new"),
+    path("drafts/<int:pk>/", views.file_draft, name="draft"),
+]

@@ -1,0 +1,525 @@
+"""What officers and supervisors see: queue, inbox, done, team, task pages, desk filing.
+
+Every view checks who is asking (an officer, in scope) and answers 404 for anything out
+of scope, so an id never tells an outsider that something exists. Writes go through one
+service each; a service's refusal is shown in words, never as an error page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from procedures.auth import has_agency_perm
+from procedures.forms import build_form_class
+from procedures.models import Agency, Procedure
+from workflows import selectors
+from workflows.exceptions import ActionNotAllowed, error_dict
+from workflows.models import Channel, DossierComponent, Status
+from workflows.services import work
+from workflows.services.dossiers import (
+    dossier_attach_component,
+    dossier_create,
+    dossier_save_draft,
+)
+
+from .forms import AssignForm, TaskFilterForm, stage_forms
+
+PAGE_SIZE = 25
+MAX_BULK = 100
+
+
+def officer_required(view):
+    """Officers only: anonymous users go to the login page, anyone else gets 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not selectors.is_officer(request.user):
+            raise PermissionDenied(_("This area is for officers."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def _procedures():
+    return Procedure.objects.filter(current_version__isnull=False).select_related("current_version")
+
+
+# --- Lists ---------------------------------------------------------------------------------
+
+
+LISTS = {
+    "queue": (selectors.task_queue, _("Queue"), "open tasks offered to your roles"),
+    "inbox": (selectors.task_inbox, _("Inbox"), "tasks you hold"),
+    "done": (selectors.task_done, _("Done"), "tasks you finished"),
+    "team": (selectors.team_tasks, _("Team"), "open tasks of the agencies you manage"),
+}
+
+
+def _task_list(request: HttpRequest, name: str) -> HttpResponse:
+    select, title, _help = LISTS[name]
+    if name == "team" and not selectors.can_manage_any(request.user):
+        raise Http404
+    form = TaskFilterForm(request.GET or None, procedures=_procedures())
+    tasks: QuerySet = select(user=request.user, filters=form.filters())
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    rows = [(task, selectors.clock_for(task.due_date)) for task in page.object_list]
+    return render(
+        request,
+        "workspace/task_list.html",
+        {
+            "list_name": name,
+            "title": title,
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
+            "bulk": name == "queue",
+        },
+    )
+
+
+@officer_required
+def home(request):
+    return redirect("workspace:queue")
+
+
+@officer_required
+def queue(request):
+    return _task_list(request, "queue")
+
+
+@officer_required
+def inbox(request):
+    return _task_list(request, "inbox")
+
+
+@officer_required
+def done(request):
+    return _task_list(request, "done")
+
+
+@officer_required
+def team(request):
+    return _task_list(request, "team")
+
+
+@officer_required
+@require_POST
+def bulk_claim(request):
+    """Claim several queue tasks at once; each is claimed on its own, and each outcome said."""
+    ids = [_int(value) for value in request.POST.getlist("task")][:MAX_BULK]
+    claimed, missed = 0, 0
+    for pk in filter(None, ids):
+        task = selectors.task_for(user=request.user, pk=pk)
+        if task is None:
+            missed += 1
+            continue
+        try:
+            work.task_claim(task=task, by=request.user)
+            claimed += 1
+        except (ActionNotAllowed, PermissionDenied):
+            missed += 1
+    if claimed:
+        messages.success(request, _("%(n)d task(s) moved to your inbox.") % {"n": claimed})
+    if missed:
+        messages.warning(
+            request, _("%(n)d task(s) could not be claimed: someone else has them.") % {"n": missed}
+        )
+    if not claimed and not missed:
+        messages.info(request, _("Tick the tasks you want to claim."))
+    return redirect("workspace:queue")
+
+
+# --- The task page -------------------------------------------------------------------------
+
+
+def _task_or_404(request, pk) -> object:
+    task = selectors.task_for(user=request.user, pk=pk)
+    if task is None:
+        raise Http404
+    return task
+
+
+def _render_task(request, task, *, action_forms=None, assign_form=None, status=200):
+    dossier = task.dossier
+    timeline = selectors.dossier_timeline(dossier=dossier)
+    held_by_me = task.owner_id == request.user.pk and task.status == "ASSIGNED"
+    manager = work.can_manage(request.user, task)
+    context = {
+        "task": task,
+        "dossier": dossier,
+        "form_rows": selectors.dossier_form_rows(dossier),
+        "components": selectors.dossier_component_rows(dossier),
+        "timeline": timeline,
+        "opinions": selectors.dossier_opinions(timeline),
+        "task_clock": selectors.clock_for(task.due_date),
+        "dossier_clock": selectors.clock_for(dossier.due_date),
+        "held_by_me": held_by_me,
+        "can_claim": task.status == "NEW" and work.can_take(request.user, task),
+        "can_release": task.status == "ASSIGNED" and (held_by_me or manager),
+        "manager": manager and task.status in ("NEW", "ASSIGNED"),
+        "action_forms": (action_forms or stage_forms(task)) if held_by_me else [],
+        "assign_form": assign_form
+        or (AssignForm(officers=selectors.eligible_officers(task)) if manager else None),
+    }
+    return render(request, "workspace/task.html", context, status=status)
+
+
+@officer_required
+def task_detail(request, pk):
+    return _render_task(request, _task_or_404(request, pk))
+
+
+def _back(task) -> HttpResponse:
+    return redirect("workspace:task", pk=task.pk)
+
+
+@officer_required
+@require_POST
+def task_claim(request, pk):
+    task = _task_or_404(request, pk)
+    try:
+        work.task_claim(task=task, by=request.user)
+        messages.success(request, _("The task is in your inbox."))
+    except (ActionNotAllowed, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+    return _back(task)
+
+
+@officer_required
+@require_POST
+def task_release(request, pk):
+    task = _task_or_404(request, pk)
+    try:
+        work.task_release(task=task, by=request.user)
+        messages.success(request, _("The task is back in the queue."))
+    except (ActionNotAllowed, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+    return _back(task)
+
+
+@officer_required
+@require_POST
+def task_assign(request, pk):
+    task = _task_or_404(request, pk)
+    if not work.can_manage(request.user, task):
+        raise PermissionDenied(_("Only the head or a supervisor of this agency assigns tasks."))
+    form = AssignForm(request.POST, officers=selectors.eligible_officers(task))
+    if not form.is_valid():
+        return _render_task(request, task, assign_form=form, status=400)
+    try:
+        work.task_assign(
+            task=task,
+            by=request.user,
+            to=form.cleaned_data["to"],
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(request, _("The task was assigned."))
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _render_task(request, task, assign_form=form, status=400)
+    except ActionNotAllowed as exc:
+        messages.error(request, str(exc))
+    return _back(task)
+
+
+@officer_required
+@require_POST
+def task_act(request, pk):
+    """Complete the task with one of its stage's actions."""
+    task = _task_or_404(request, pk)
+    action = request.POST.get("action", "")
+    bound = stage_forms(task, request.POST, action)
+    form = next((f for name, _label, f in bound if name == action), None)
+    if form is None:
+        messages.error(request, _("Choose one of this stage's actions."))
+        return _back(task)
+    if not form.is_valid():
+        return _render_task(request, task, action_forms=bound, status=400)
+    try:
+        dossier = work.task_complete(
+            task=task, by=request.user, action=action, form=form.cleaned_data
+        )
+    except ValidationError as exc:
+        for field, errors in error_dict(exc).items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error)
+        return _render_task(request, task, action_forms=bound, status=400)
+    except (ActionNotAllowed, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+        return _back(task)
+    messages.success(
+        request,
+        _("Done. Dossier %(code)s is now: %(status)s.")
+        % {"code": dossier.code, "status": dossier.get_status_display()},
+    )
+    return redirect("workspace:inbox")
+
+
+# --- Dossiers and their files --------------------------------------------------------------
+
+
+def _dossier_or_404(request, pk):
+    dossier = selectors.dossier_for_officer(user=request.user, pk=pk)
+    if dossier is None:
+        raise Http404
+    return dossier
+
+
+@officer_required
+def dossier_detail(request, pk):
+    dossier = _dossier_or_404(request, pk)
+    timeline = selectors.dossier_timeline(dossier=dossier)
+    return render(
+        request,
+        "workspace/dossier.html",
+        {
+            "dossier": dossier,
+            "form_rows": selectors.dossier_form_rows(dossier),
+            "components": selectors.dossier_component_rows(dossier),
+            "timeline": timeline,
+            "opinions": selectors.dossier_opinions(timeline),
+            "dossier_clock": selectors.clock_for(dossier.due_date),
+            "draft": dossier.status == Status.DRAFT,
+        },
+    )
+
+
+INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg")
+
+
+@officer_required
+def component_file(request, pk, component_pk):
+    """Stream a dossier file to an officer in scope: inline to preview, else to download."""
+    dossier = _dossier_or_404(request, pk)
+    component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
+    inline = request.GET.get("preview") == "1" and component.content_type in INLINE_TYPES
+    try:
+        handle = component.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        content_type=component.content_type,
+        as_attachment=not inline,
+        filename=component.original_name,
+    )
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Filing at the desk --------------------------------------------------------------------
+
+
+APPLICANT_FIELDS = ("name", "id_number", "address", "phone", "email")
+
+
+def _desk_agencies(request) -> list[Agency]:
+    agencies = selectors.can_file_at_desk(request.user)
+    if not agencies:
+        raise PermissionDenied(_("Only reception officers file dossiers at the desk."))
+    return agencies
+
+
+@officer_required
+def file_start(request):
+    """Pick the procedure of a walk-in applicant's dossier."""
+    agencies = _desk_agencies(request)
+    choices = [
+        (
+            agency,
+            list(_procedures().filter(is_active=True, current_version__agency_level=agency.kind)),
+        )
+        for agency in agencies
+    ]
+    return render(request, "workspace/file_start.html", {"choices": choices})
+
+
+def _draft_context(dossier, form, errors, channel):
+    return {
+        "dossier": dossier,
+        "form": form,
+        "errors": errors,
+        "applicant_errors": {
+            key.split(".", 1)[1]: value
+            for key, value in errors.items()
+            if key.startswith("applicant.")
+        },
+        "components": selectors.dossier_component_rows(dossier) if dossier else [],
+        "channel": channel,
+    }
+
+
+def _apply_filing_post(request, dossier):
+    """Save what was typed and every acceptable file; collect every problem by field."""
+    errors: dict[str, list[str]] = {}
+    applicant = {key: request.POST.get(f"applicant_{key}", "") for key in APPLICANT_FIELDS}
+    spec = dossier.procedure_version.spec
+    form_data = {}
+    for field in spec["fields"]:
+        name = field["name"]
+        if field["type"] == "multichoice":
+            form_data[name] = request.POST.getlist(name)
+        elif field["type"] == "boolean":
+            form_data[name] = "on" if request.POST.get(name) else ""
+        else:
+            form_data[name] = request.POST.get(name, "")
+    try:
+        dossier = dossier_save_draft(
+            dossier=dossier, by=request.user, form_data=form_data, applicant=applicant
+        )
+    except ValidationError as exc:
+        errors.update(error_dict(exc))
+    for component in spec["components"]:
+        upload = request.FILES.get(f"file_{component['code']}")
+        if upload is None:
+            continue
+        try:
+            dossier_attach_component(
+                dossier=dossier, by=request.user, component_code=component["code"], upload=upload
+            )
+        except ValidationError as exc:
+            errors.update(error_dict(exc))
+    return dossier, errors
+
+
+@officer_required
+def file_new(request, agency_code, procedure_code):
+    """A new dossier for a walk-in applicant, filed by the desk."""
+    agency = next((a for a in _desk_agencies(request) if a.code == agency_code), None)
+    procedure = Procedure.objects.filter(code=procedure_code, is_active=True).first()
+    if agency is None or procedure is None or procedure.current_version is None:
+        raise Http404
+    if request.method != "POST":
+        form_class = build_form_class(procedure.current_version.spec)
+        return render(
+            request,
+            "workspace/file_form.html",
+            {
+                **_draft_context(None, form_class(), {}, Channel.DESK),
+                "agency": agency,
+                "procedure": procedure,
+                "version": procedure.current_version,
+                "filing_key": uuid.uuid4(),
+            },
+        )
+    channel = request.POST.get("channel")
+    if channel not in (Channel.DESK, Channel.POST):
+        channel = Channel.DESK
+    try:
+        key = uuid.UUID(request.POST.get("filing_key", ""))
+    except ValueError:
+        key = None
+    try:
+        dossier = dossier_create(
+            procedure=procedure,
+            handling_agency=agency,
+            channel=channel,
+            by=request.user,
+            filing_key=key,
+        )
+    except (ActionNotAllowed, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("workspace:file")
+    if dossier.status != Status.DRAFT:
+        messages.info(request, _("This dossier has already been filed."))
+        return redirect("workspace:dossier", pk=dossier.pk)
+    return _file_post(request, dossier)
+
+
+def _draft_or_404(request, pk):
+    dossier = _dossier_or_404(request, pk)
+    if dossier.channel == Channel.ONLINE or not has_agency_perm(
+        request.user, "workflows.file_at_desk", dossier
+    ):
+        raise Http404
+    return dossier
+
+
+@officer_required
+def file_draft(request, pk):
+    """Continue a desk draft: what was typed and uploaded is all here."""
+    dossier = _draft_or_404(request, pk)
+    if dossier.status != Status.DRAFT:
+        messages.info(request, _("This dossier has already been filed."))
+        return redirect("workspace:dossier", pk=dossier.pk)
+    if request.method == "POST":
+        return _file_post(request, dossier)
+    form_class = build_form_class(dossier.procedure_version.spec)
+    form = form_class(initial=dossier.form_data)
+    return render(
+        request,
+        "workspace/file_form.html",
+        {
+            **_draft_context(dossier, form, {}, dossier.channel),
+            "agency": dossier.handling_agency,
+            "procedure": dossier.procedure_version.procedure,
+            "version": dossier.procedure_version,
+        },
+    )
+
+
+def _file_post(request, dossier):
+    try:
+        dossier, errors = _apply_filing_post(request, dossier)
+    except (ActionNotAllowed, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+        return redirect("workspace:dossier", pk=dossier.pk)
+    if request.POST.get("submit") and not errors:
+        try:
+            dossier = work.application_submit(dossier=dossier, by=request.user)
+        except ValidationError as exc:
+            errors.update(error_dict(exc))
+        except ActionNotAllowed as exc:
+            messages.info(request, str(exc))
+            return redirect("workspace:dossier", pk=dossier.pk)
+        else:
+            messages.success(
+                request,
+                _("Dossier %(code)s is filed and waits at the desk for reception.")
+                % {"code": dossier.code},
+            )
+            return redirect("workspace:dossier", pk=dossier.pk)
+    if not errors:
+        messages.success(request, _("The draft is saved."))
+        return redirect(reverse("workspace:draft", args=[dossier.pk]))
+    form_class = build_form_class(dossier.procedure_version.spec)
+    form = form_class(data=request.POST)
+    form.is_valid()
+    return render(
+        request,
+        "workspace/file_form.html",
+        {
+            **_draft_context(dossier, form, errors, dossier.channel),
+            "agency": dossier.handling_agency,
+            "procedure": dossier.procedure_version.procedure,
+            "version": dossier.procedure_version,
+        },
+        status=400,
+    )
