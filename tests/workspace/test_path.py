@@ -35,16 +35,17 @@ def login(client, user):
 
 def test_full_path_with_a_supplement_round(client, demo):
     users = demo["users"]
-    dossier = (
-        Dossier.objects.filter(status=Status.SUBMITTED).order_by("pk").first()
-    )
+    dossier = Dossier.objects.filter(status=Status.SUBMITTED).order_by("pk").first()
     # 1. Reception claims the task and requests a supplement.
     login(client, users["reception"])
     task = queue_task(client, "reception", dossier.code)
     assert task.dossier_id == dossier.pk
     assert client.post(reverse("workspace:claim", args=[task.pk])).status_code == 302
     page = client.get(reverse("workspace:task", args=[task.pk]))
-    assert "Yêu cầu bổ sung" in page.content.decode() or "Request a supplement" in page.content.decode()
+    assert (
+        "Yêu cầu bổ sung" in page.content.decode()
+        or "Request a supplement" in page.content.decode()
+    )
     component = dossier.procedure_version.spec["components"][0]["code"]
     response = client.post(
         reverse("workspace:act", args=[task.pk]),
@@ -66,8 +67,15 @@ def test_full_path_with_a_supplement_round(client, demo):
     # 3. Reception accepts; review, approval and signing follow, each through the pages.
     steps = [
         ("reception", users["reception"], {"action": "accept", "accept-comment": ""}),
-        ("review", users["specialist"], {"action": "propose", "propose-decision": "approve",
-                                         "propose-opinion": "Đủ điều kiện công nhận"}),
+        (
+            "review",
+            users["specialist"],
+            {
+                "action": "propose",
+                "propose-decision": "approve",
+                "propose-opinion": "Đủ điều kiện công nhận",
+            },
+        ),
         ("approval", users["head"], {"action": "approve", "approve-comment": "Đồng ý"}),
         ("signing", users["signer"], {"action": "sign", "sign-comment": ""}),
     ]

@@ -1,0 +1,165 @@
+"""Assignment: offered only to the stage's role in the agency; claim, release, assign and
+reassign with a reason; auto-assignment to the least-loaded officer; the history keeps
+who held each task and when."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from viewflow.workflow.status import STATUS
+
+from procedures.models import Agency
+from tests.conftest import make_officer, new_draft
+from workflows.exceptions import ActionNotAllowed
+from workflows.models import DossierTask
+from workflows.selectors import TaskFilters, task_queue
+from workflows.services import work
+
+
+@pytest.fixture
+def filed(procedure, province, citizen):
+    def _filed():
+        return work.application_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+
+    return _filed
+
+
+def reception_task(dossier) -> DossierTask:
+    return DossierTask.objects.get(dossier=dossier, stage="reception", status__in=work.ACTIVE)
+
+
+def test_offered_only_to_the_stage_role_in_the_agency(filed, officers, outsiders, catalog):
+    task = reception_task(filed())
+    everyone = TaskFilters()
+    assert list(task_queue(user=officers["reception"], filters=everyone)) == [task]
+    department = make_officer("reception", Agency.objects.get(code="H22.02"))
+    assert list(task_queue(user=department, filters=everyone)) == [task]
+    for role in ("specialist", "head", "signer", "supervisor"):
+        assert list(task_queue(user=officers[role], filters=everyone)) == []
+    for outsider in outsiders.values():
+        assert list(task_queue(user=outsider, filters=everyone)) == []
+        with pytest.raises(PermissionDenied):
+            work.task_claim(task=task, by=outsider)
+    with pytest.raises(PermissionDenied):
+        work.task_claim(task=task, by=officers["specialist"])
+
+
+def test_claim_release_and_the_history(filed, officers):
+    dossier = filed()
+    task = reception_task(dossier)
+    desk = officers["reception"]
+    other = make_officer("reception", dossier.handling_agency)
+    task = work.task_claim(task=task, by=desk)
+    assert task.owner == desk and task.status == STATUS.ASSIGNED and task.assigned
+    with pytest.raises(ActionNotAllowed, match="taken"):
+        work.task_claim(task=task, by=other)
+    with pytest.raises(PermissionDenied):
+        work.task_release(task=task, by=other)
+    task = work.task_release(task=task, by=desk)
+    assert task.owner is None and task.status == STATUS.NEW
+    work.task_claim(task=task, by=other)
+    entries = list(dossier.history.filter(action__startswith="task_").order_by("seq"))
+    assert [(e.action, e.actor_id, e.data["holder"]) for e in entries] == [
+        ("task_claim", desk.pk, desk.pk),
+        ("task_release", desk.pk, desk.pk),
+        ("task_claim", other.pk, other.pk),
+    ]
+    assert all(e.at for e in entries)
+
+
+def test_head_or_supervisor_assigns_with_a_reason(filed, officers, outsiders, catalog):
+    dossier = filed()
+    task = reception_task(dossier)
+    desk = officers["reception"]
+    second = make_officer("reception", dossier.handling_agency)
+    with pytest.raises(PermissionDenied):
+        work.task_assign(task=task, by=desk, to=second, reason="x")
+    with pytest.raises(PermissionDenied):
+        work.task_assign(task=task, by=outsiders["head"], to=second, reason="x")
+    with pytest.raises(ValidationError):
+        work.task_assign(task=task, by=officers["head"], to=second, reason=" ")
+    with pytest.raises(ValidationError):
+        work.task_assign(task=task, by=officers["head"], to=officers["specialist"], reason="x")
+    task = work.task_assign(task=task, by=officers["head"], to=desk, reason="Quen hồ sơ này")
+    assert task.owner == desk
+    central_supervisor = make_officer("supervisor", Agency.objects.get(code="G16"))
+    task = work.task_assign(task=task, by=central_supervisor, to=second, reason="Cân bằng tải")
+    assert task.owner == second
+    entries = list(dossier.history.filter(action="task_assign").order_by("seq"))
+    assert [(e.comment, e.data["holder"], e.data["previous_holder"]) for e in entries] == [
+        ("Quen hồ sơ này", desk.pk, None),
+        ("Cân bằng tải", second.pk, desk.pk),
+    ]
+
+
+def test_auto_assign_to_the_least_loaded_officer(procedure, province, citizen, officers):
+    version = procedure.current_version
+    spec = dict(version.spec)
+    spec["stages"] = [dict(s, auto_assign=(s["code"] == "reception")) for s in spec["stages"]]
+    type(version).objects.filter(pk=version.pk).update(spec=spec)
+    busy = officers["reception"]
+    idle = make_officer("reception", province)
+    first = work.application_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+    got = reception_task(first).owner
+    second = work.application_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+    other = reception_task(second).owner
+    assert {got, other} == {busy, idle}
+    third = work.application_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+    assert reception_task(third).status == STATUS.ASSIGNED
+    assert reception_task(third).data["auto_assigned"] is True
+
+
+def test_bulk_claim_through_the_page(client, filed, officers):
+    tasks = [reception_task(filed()) for _ in range(3)]
+    other = make_officer("reception", tasks[0].agency)
+    work.task_claim(task=tasks[2], by=other)
+    client.force_login(officers["reception"])
+    response = client.post(
+        reverse("workspace:bulk_claim"),
+        {"task": [t.pk for t in tasks] + ["999999", "junk"]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    owners = [DossierTask.objects.get(pk=t.pk).owner_id for t in tasks]
+    assert owners == [officers["reception"].pk, officers["reception"].pk, other.pk]
+    body = response.content.decode()
+    assert "2" in body
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")), tick=False)
+def test_queue_filters_search_sort_and_page_counts(client, filed, officers, settings):
+    # Monday 2 March 2026: the reception stage (10% of 15 days) is due on Wednesday 4th.
+    dossiers = [filed() for _ in range(30)]
+    client.force_login(officers["reception"])
+    page = client.get(reverse("workspace:queue"))
+    assert page.status_code == 200
+    assert page.context["page"].paginator.count == 30
+    assert len(page.context["rows"]) == 25
+    second = client.get(reverse("workspace:queue"), {"page": 2})
+    assert len(second.context["rows"]) == 5
+    dues = [task.due_date for task, _ in page.context["rows"]]
+    assert dues == sorted(dues)
+    one = client.get(reverse("workspace:queue"), {"q": dossiers[7].code})
+    assert one.context["page"].paginator.count == 1
+    by_name = client.get(reverse("workspace:queue"), {"q": "lò thị"})
+    assert by_name.context["page"].paginator.count == 30
+    none = client.get(reverse("workspace:queue"), {"stage": "signing"})
+    assert none.context["page"].paginator.count == 0
+    overdue = client.get(reverse("workspace:queue"), {"due": "overdue"})
+    assert overdue.context["page"].paginator.count == 0
+    soon = client.get(reverse("workspace:queue"), {"due": "soon"})
+    assert soon.context["page"].paginator.count == 30
+    bad = client.get(reverse("workspace:queue"), {"filed_from": "yesterday", "page": "x"})
+    assert bad.status_code == 200
+    with time_machine.travel(dt.datetime(2026, 3, 6, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))):
+        late = client.get(reverse("workspace:queue"), {"due": "overdue"})
+        assert late.context["page"].paginator.count == 30
+        assert (
+            "overdue by 2 working days" in late.content.decode()
+            or "quá hạn" in late.content.decode()
+        )
