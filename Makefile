@@ -39,10 +39,15 @@ demo: db
 
 run: demo
 	@echo ""
-	@echo "motcua is starting at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
-	@echo "Embedded default: SQLite in var/, Celery tasks run in-process, e-mail printed here."
+	@echo "motcua is starting at http://$(HOST):$(PORT)/"
+	@echo "  citizens: http://$(HOST):$(PORT)/   officers: http://$(HOST):$(PORT)/workspace/   admin: http://$(HOST):$(PORT)/admin/"
+	@echo "  demo logins (password motcua-demo-2026): citizen, reception, specialist, head, signer, supervisor, admin"
+	@echo "Embedded default: SQLite in var/, Celery tasks run in-process, e-mail printed here;"
+	@echo "periodic jobs (flow timers, outbox sweep) run every 60 s in the background (var/periodic.log)."
 	@echo ""
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@DEBUG=1 $(BIN)/python manage.py run_periodic_jobs --every 60 > var/periodic.log 2>&1 & \
+	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	  DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: setup
 	$(BIN)/pytest

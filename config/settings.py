@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workflows.tasks.dispatch_pending_events",
         "schedule": env.float("MOTCUA_EVENT_SWEEP_SECONDS", default=60.0),
     },
+    "fire-flow-timers": {
+        "task": "workflows.tasks.fire_flow_timers",
+        "schedule": env.float("MOTCUA_TIMER_SECONDS", default=60.0),
+    },
 }
 
 # --- Security (production) ----------------------------------------------------------------

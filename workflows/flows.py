@@ -27,7 +27,7 @@ from viewflow.workflow.status import STATUS
 
 from procedures.models import Agency
 
-from .clock import stage_due_date
+from .clock import local_zone, stage_due_date
 from .models import DossierProcess, DossierTask, Status
 
 # PostgreSQL: row lock on the process, NOWAIT with retries (viewflow-notes.md). SQLite has
@@ -113,6 +113,17 @@ def consultation_branches(activation) -> list[dict]:
     return list(gateway.data.get("consultations", []))
 
 
+def consultation_deadline(activation):
+    """When a consulted unit's silence is recorded and the flow goes on without it: the
+    end of its deadline day (local time)."""
+    host = activation.task.previous.get()
+    due = timezone.datetime.fromisoformat(host.data["due_date"]).date()
+    return timezone.make_aware(
+        timezone.datetime.combine(due + timezone.timedelta(days=1), timezone.datetime.min.time()),
+        local_zone(),
+    )
+
+
 def carry_consultations(activation) -> dict:
     return {"consultations": activation.task.data.get("consultations", [])}
 
@@ -134,6 +145,18 @@ class DossierFlowMixin:
         dossier = dossier_resubmit(dossier=activation.process.dossier, by=by, comment=comment)
         activation.process.dossier = dossier
         return dossier
+
+    def record_no_answer(self, activation):
+        from .services import dossier_note
+
+        timeout = activation.task.previous.get()
+        host = DossierTask.objects.select_related("agency").get(leading=timeout)
+        activation.process.dossier = dossier_note(
+            dossier=activation.process.dossier,
+            by=None,
+            action="consult_no_answer",
+            data={"task": host.pk, "unit": host.agency.code, "due_date": host.data["due_date"]},
+        )
 
     def issue_result(self, activation):
         from .services import dossier_issue
@@ -203,7 +226,13 @@ class ConsultationFlow(DossierFlowMixin, flow.Flow):
         .Default(this.approval)
     )
     consult_split = DynamicSplit().Next(this.consult, data_source=consultation_branches)
-    consult = ConsultTask("consult").Next(this.consult_join)
+    # A unit that has not answered by its deadline is recorded as silent; the flow goes on.
+    consult = (
+        ConsultTask("consult")
+        .OnTimeout(consultation_deadline, this.consult_no_answer)
+        .Next(this.consult_join)
+    )
+    consult_no_answer = flow.Function(this.record_no_answer).Next(this.consult_join)
     consult_join = flow.Join().Next(this.approval)
 
     approval = OfficerTask("approval").Next(this.after_approval)

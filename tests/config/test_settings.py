@@ -90,3 +90,13 @@ def test_check_deploy_demands_a_secret_key(tmp_path):
     )
     assert result.returncode != 0
     assert "motcua.E001" in result.stderr + result.stdout
+
+
+def test_every_beat_job_names_a_registered_task():
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name

@@ -64,3 +64,9 @@ def test_graph_procedure_svg(procedure, tmp_path):
 def test_graph_procedure_unknown_code(catalog):
     with pytest.raises(CommandError, match="no procedure"):
         call_command("graph_procedure", "9.999999")
+
+
+@pytest.mark.django_db
+def test_run_periodic_jobs_once(capsys):
+    call_command("run_periodic_jobs")
+    assert "timers fired: 0, events dispatched: 0" in capsys.readouterr().out

@@ -212,3 +212,51 @@ def test_stage_due_dates_follow_the_shares(filed, officers):
     review = only_task(d, "review")
     assert review.due_date <= d.due_date
     assert review.agency_id == d.handling_agency_id
+
+
+def test_a_silent_unit_is_recorded_when_its_deadline_passes(officers, catalog):
+    """The consultation deadline is a viewflow timer: fired by the periodic job, it
+    records the silence and lets the flow join without that opinion."""
+    import time_machine
+    from django.utils import timezone
+
+    from tests.conftest import APPLICANT
+    from workflows import services
+    from workflows.demo import attach_all, sample_form_data
+    from workflows.tasks import run_periodic_jobs
+
+    medal = Procedure.objects.get(code="1.012844")
+    central = Agency.objects.get(code="G16")
+    desk = make_officer("reception", central)
+    specialist = make_officer("specialist", central)
+    d = services.dossier_create(
+        procedure=medal,
+        handling_agency=central,
+        channel="desk",
+        by=desk,
+        applicant=APPLICANT,
+        form_data=sample_form_data(medal.current_version.spec),
+    )
+    attach_all(d, desk)
+    d = work.application_submit(dossier=d, by=desk)
+    d = act(d, "reception", desk, "accept")
+    unit = Agency.objects.get(code="G16.02")
+    due = dt.date(2099, 1, 5)
+    d = act(
+        d,
+        "review",
+        specialist,
+        "propose",
+        decision="approve",
+        opinion="Đề nghị",
+        consultations=[{"unit": unit.pk, "due_date": due}],
+    )
+    assert only_task(d, "consult").agency == unit
+    assert run_periodic_jobs()["timers"] == 0  # not due yet
+    with time_machine.travel(timezone.make_aware(dt.datetime(2099, 1, 6, 0, 5))):
+        assert run_periodic_jobs()["timers"] == 1
+    assert_consistent(d)
+    assert not [t for t in open_tasks(d) if t.stage == "consult"]
+    only_task(d, "approval")
+    silence = d.history.get(action="consult_no_answer")
+    assert silence.actor is None and silence.data["unit"] == "G16.02"
