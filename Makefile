@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Debian packages motcua needs at run time: libmagic (upload sniffing), Graphviz (state
-# machine SVG), HarfBuzz's subsetter (WeasyPrint font subsetting, 3.5x faster).
-APT_PACKAGES := libmagic1 graphviz libharfbuzz-subset0
+# machine SVG), HarfBuzz's subsetter (WeasyPrint font subsetting, 3.5x faster), Chromium
+# (the browser tests drive Debian's build; Playwright never downloads its own).
+APT_PACKAGES := libmagic1 graphviz libharfbuzz-subset0 chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: run test setup system-packages db demo lint check constraints bench clean

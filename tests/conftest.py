@@ -163,11 +163,20 @@ def walk(procedure, province, citizen, officers):
     return _walk
 
 
-@pytest.fixture(autouse=True)
-def _test_settings(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The test client speaks plain HTTP; production redirects to HTTPS.
-    settings.SECURE_SSL_REDIRECT = False
+@pytest.fixture(autouse=True, scope="session")
+def _test_settings():
+    """Session-wide, so the live server (started once per session) runs with them too."""
+    from django.test import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # The test client and the live server speak plain HTTP; production redirects.
+        SECURE_SSL_REDIRECT=False,
+        SECURE_HSTS_SECONDS=0,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)
