@@ -11,6 +11,7 @@ import math
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 MAX_TEXT = 5000
 
@@ -33,9 +34,9 @@ class ApplicantForm(forms.Form):
 
 def _bad_text(value: str, limit: int) -> str | None:
     if "\x00" in value:
-        return "Remove the null characters."
+        return _("Remove the null characters.")
     if len(value) > limit:
-        return f"Keep it under {limit} characters."
+        return _("Keep it under %(limit)d characters.") % {"limit": limit}
     return None
 
 
@@ -44,10 +45,10 @@ def clean_text(value, what: str, *, required: bool = False, limit: int = MAX_TEX
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError({what: ["Enter text."]})
+        raise ValidationError({what: [_("Enter text.")]})
     value = value.strip()
     if required and not value:
-        raise ValidationError({what: ["A reason is required for this action."]})
+        raise ValidationError({what: [_("A reason is required for this action.")]})
     problem = _bad_text(value, limit)
     if problem:
         raise ValidationError({what: [problem]})
@@ -59,16 +60,16 @@ def bounded_applicant(applicant: dict | None, limits: dict[str, int]) -> dict:
     if applicant is None:
         return {}
     if not isinstance(applicant, dict):
-        raise ValidationError("Applicant data must be a mapping.")
+        raise ValidationError(_("Applicant data must be a mapping."))
     errors, kept = {}, {}
     for key, value in applicant.items():
         column = APPLICANT_COLUMNS.get(key)
         if column is None:
-            errors[f"applicant.{key}"] = ["Unknown applicant field."]
+            errors[f"applicant.{key}"] = [_("Unknown applicant field.")]
             continue
         value = "" if value is None else value
         problem = (
-            "Enter text."
+            _("Enter text.")
             if not isinstance(value, str)
             else _bad_text(value.strip(), limits[column])
         )
@@ -100,16 +101,16 @@ def _scalar_ok(value) -> bool:
 def bounded_form_data(spec: dict, form_data) -> dict:
     """A draft's form data: only the procedure's fields, only scalars or lists of them."""
     if not isinstance(form_data, dict):
-        raise ValidationError("Form data must be a mapping of field names to values.")
+        raise ValidationError(_("Form data must be a mapping of field names to values."))
     known = {f["name"] for f in spec["fields"]}
     errors, kept = {}, {}
     for key, value in form_data.items():
         if key not in known:
-            errors[key] = ["This procedure has no such field."]
+            errors[key] = [_("This procedure has no such field.")]
             continue
         values = value if isinstance(value, list) else [value]
         if not all(_scalar_ok(v) for v in values):
-            errors[key] = ["Unsupported value."]
+            errors[key] = [_("Unsupported value.")]
             continue
         problem = next(
             (p for v in values if isinstance(v, str) and (p := _bad_text(v, MAX_TEXT))), None

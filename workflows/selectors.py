@@ -218,6 +218,11 @@ def dossier_form_rows(dossier: Dossier) -> list[Row]:
             shown = ", ".join(choices.get(v, str(v)) for v in value)
         elif field["type"] == "boolean":
             shown = "✓" if value in (True, "on", "true", "True") else "—"
+        elif field["type"] == "date" and isinstance(value, str):
+            try:
+                shown = dt.date.fromisoformat(value).strftime("%d/%m/%Y")
+            except ValueError:
+                shown = value
         else:
             shown = choices.get(value, "" if value is None else str(value))
         rows.append(Row(localized(field["label"]), shown))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import magic
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
 
 SNIFF_BYTES = 8192
 
@@ -29,10 +30,10 @@ class CheckedUpload:
 def check_upload(upload: UploadedFile, *, accepted: list[str], max_bytes: int) -> CheckedUpload:
     size = upload.size or 0
     if size == 0:
-        raise ValidationError("The file is empty.", code="empty")
+        raise ValidationError(_("The file is empty."), code="empty")
     if size > max_bytes:
         raise ValidationError(
-            "The file is %(size)s MB; the limit for this component is %(limit)s MB.",
+            _("The file is %(size)s MB; the limit for this component is %(limit)s MB."),
             code="too_large",
             params={"size": round(size / 1_048_576, 1), "limit": max_bytes // 1_048_576},
         )
@@ -41,7 +42,7 @@ def check_upload(upload: UploadedFile, *, accepted: list[str], max_bytes: int) -
     sniffed = magic.from_buffer(head, mime=True)
     if sniffed not in accepted:
         raise ValidationError(
-            "This file's content is %(sniffed)s; accepted here: %(accepted)s.",
+            _("This file's content is %(sniffed)s; accepted here: %(accepted)s."),
             code="content_type",
             params={"sniffed": sniffed, "accepted": ", ".join(accepted)},
         )

@@ -18,11 +18,13 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from procedures.auth import has_agency_perm
-from procedures.forms import build_form_class
+from procedures.forms import build_form_class, localized
 from procedures.models import Agency, Procedure
 from workflows import selectors
 from workflows.exceptions import ActionNotAllowed, error_dict
@@ -361,8 +363,31 @@ def file_start(request):
     return render(request, "workspace/file_start.html", {"choices": choices})
 
 
+APPLICANT_LABELS = {
+    "name": _lazy("Full name"),
+    "id_number": _lazy("Personal ID number"),
+    "address": _lazy("Address"),
+    "phone": _lazy("Phone"),
+    "email": _lazy("E-mail"),
+}
+
+
+def _error_summary(version, errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(anchor, what, message) for each problem, in the order of the page."""
+    labels = {f"applicant.{k}": str(v) for k, v in APPLICANT_LABELS.items()}
+    labels.update({f["name"]: localized(f["label"]) for f in version.spec["fields"]})
+    labels.update({c["code"]: localized(c["name"]) for c in version.spec["components"]})
+    order = list(labels)
+    summary = []
+    for key in sorted(errors, key=lambda k: order.index(k) if k in order else len(order)):
+        for message in errors[key]:
+            summary.append((f"f-{slugify(key)}", labels.get(key, ""), message))
+    return summary
+
+
 def _draft_context(dossier, form, errors, channel):
     return {
+        "summary": _error_summary(dossier.procedure_version, errors) if dossier else [],
         "dossier": dossier,
         "form": form,
         "errors": errors,

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django_fsm import TransitionNotAllowed
 
 from procedures.auth import has_agency_perm
@@ -53,13 +55,15 @@ from ..uploads import check_upload
 SYSTEM_TRANSITIONS = frozenset({"issue"})
 
 CONDITION_MESSAGES = {
-    has_mandatory_components: "Some mandatory components have not been uploaded.",
-    not_yet_rescheduled: "This dossier has already been rescheduled once; it cannot be again.",
-    within_supplement_window: (
+    has_mandatory_components: _lazy("Some mandatory components have not been uploaded."),
+    not_yet_rescheduled: _lazy(
+        "This dossier has already been rescheduled once; it cannot be again."
+    ),
+    within_supplement_window: _lazy(
         "A supplement after appraisal can only be requested within the legal number of "
         "working days after receipt."
     ),
-    has_proposal: "The specialist has not proposed a decision yet.",
+    has_proposal: _lazy("The specialist has not proposed a decision yet."),
 }
 
 Changes = dict[str, object]
@@ -78,13 +82,14 @@ def _check_allowed(dossier: Dossier, by, name: str):
     meta = getattr(dossier, name)._django_fsm
     if by is None:
         if name not in SYSTEM_TRANSITIONS:
-            raise PermissionDenied("Only a person can take this action.")
+            raise PermissionDenied(_("Only a person can take this action."))
     elif not any(t.has_perm(dossier, by) for t in meta.transitions.values()):
-        raise PermissionDenied("You are not allowed to take this action on this dossier.")
+        raise PermissionDenied(_("You are not allowed to take this action on this dossier."))
     transition = meta.get_transition(dossier.status)
     if transition is None:
         raise ActionNotAllowed(
-            f"This dossier is “{dossier.get_status_display()}”; this action does not apply now."
+            _("This dossier is “%(status)s”; this action does not apply now.")
+            % {"status": dossier.get_status_display()}
         )
     return transition
 
@@ -115,7 +120,9 @@ def _act(
             setattr(locked, column, value)
         for condition in transition.conditions:
             if not condition(locked):
-                raise ActionNotAllowed(CONDITION_MESSAGES.get(condition, "A condition is not met."))
+                raise ActionNotAllowed(
+                    CONDITION_MESSAGES.get(condition, _("A condition is not met."))
+                )
         from_status = locked.status
         try:
             getattr(locked, name)()
@@ -169,24 +176,26 @@ def dossier_create(
     dossier it already made.
     """
     if channel not in Channel.values:
-        raise ValidationError({"channel": ["Unknown channel."]})
+        raise ValidationError({"channel": [_("Unknown channel.")]})
     if channel == Channel.ONLINE:
         if not by.is_authenticated or applicant_user is None or applicant_user.pk != by.pk:
-            raise PermissionDenied("An online application is filed by the applicant.")
+            raise PermissionDenied(_("An online application is filed by the applicant."))
     elif not has_agency_perm(by, "workflows.file_at_desk", handling_agency):
-        raise PermissionDenied("Only reception officers of this agency file at the desk.")
+        raise PermissionDenied(_("Only reception officers of this agency file at the desk."))
     version = (
         procedure.version_in_force(working_calendar().today()) if procedure.is_active else None
     )
     if version is None:
-        raise ActionNotAllowed("This procedure is not open for applications.")
+        raise ActionNotAllowed(_("This procedure is not open for applications."))
     if handling_agency.kind != version.agency_level:
-        raise ValidationError({"handling_agency": ["This agency does not handle this procedure."]})
+        raise ValidationError(
+            {"handling_agency": [_("This agency does not handle this procedure.")]}
+        )
     if filing_key is not None:
         existing = Dossier.objects.filter(filing_key=filing_key).first()
         if existing is not None:
             if existing.filed_by_id != by.pk:
-                raise ValidationError("This form has expired; open it again.")
+                raise ValidationError(_("This form has expired; open it again."))
             return existing
     person = bounded_applicant(applicant, _column_limits())
     data = bounded_form_data(version.spec, form_data or {})
@@ -270,7 +279,7 @@ def dossier_attach_component(
     dossier = _editable(dossier, by, lock=False)  # who may, before anything about the file
     spec = dossier.procedure_version.component(component_code)
     if spec is None:
-        raise ValidationError({component_code: ["This procedure has no such component."]})
+        raise ValidationError({component_code: [_("This procedure has no such component.")]})
     try:
         checked = check_upload(
             upload, accepted=spec["content_types"], max_bytes=spec["max_size_mb"] * 1_048_576
@@ -287,7 +296,11 @@ def dossier_attach_component(
             current.update(superseded_at=now)
         elif current.count() >= spec.get("count", 1):
             raise ValidationError(
-                {component_code: [f"At most {spec.get('count', 1)} file(s) for this component."]}
+                {
+                    component_code: [
+                        _("At most %(n)d file(s) for this component.") % {"n": spec.get("count", 1)}
+                    ]
+                }
             )
         component = DossierComponent(
             dossier=locked,
@@ -337,10 +350,10 @@ def _validate_for_filing(dossier: Dossier) -> Changes:
         changes["form_data"] = clean_form_data(spec, dossier.form_data)
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    present = {code for code, _ in _current_components(dossier)}
+    present = {code for code, _sha in _current_components(dossier)}
     for component in spec["components"]:
         if component["mandatory"] and component["code"] not in present:
-            errors[component["code"]] = [f"“{component['name']['vi']}” is required."]
+            errors[component["code"]] = [_("This component is required.")]
     if errors:
         raise ValidationError(errors)
     return changes
@@ -418,19 +431,19 @@ def _supplement_transition(dossier: Dossier, by) -> str:
             _check_allowed(dossier, by, name)
         except PermissionDenied:
             continue
-    raise PermissionDenied("You are not allowed to take this action on this dossier.")
+    raise PermissionDenied(_("You are not allowed to take this action on this dossier."))
 
 
 def _clean_supplement_items(dossier: Dossier, items) -> list[dict]:
     spec = dossier.procedure_version.spec
     known = {c["code"] for c in spec["components"]} | {f["name"] for f in spec["fields"]}
     if not isinstance(items, list) or not items:
-        raise ValidationError({"items": ["Name at least one item to add or fix."]})
+        raise ValidationError({"items": [_("Name at least one item to add or fix.")]})
     cleaned = []
     for item in items:
         if not isinstance(item, dict) or item.get("code") not in known:
             raise ValidationError(
-                {"items": ["Each item must name a component or field of this procedure."]}
+                {"items": [_("Each item must name a component or field of this procedure.")]}
             )
         reason = clean_text(item.get("reason"), "items", required=True)
         cleaned.append({"code": item["code"], "reason": reason})
@@ -490,7 +503,7 @@ def dossier_start_review(*, dossier: Dossier, by) -> Dossier:
 def dossier_propose(*, dossier: Dossier, by, decision: str, opinion: str) -> Dossier:
     """The specialist's appraisal: a proposal to approve or refuse, with an opinion."""
     if decision not in ("approve", "refuse"):
-        raise ValidationError({"decision": ["Propose either approve or refuse."]})
+        raise ValidationError({"decision": [_("Propose either approve or refuse.")]})
     opinion = clean_text(opinion, "opinion", required=True)
     return _act(
         dossier,
@@ -530,16 +543,16 @@ def dossier_reschedule(*, dossier: Dossier, by, new_due_date: dt.date, reason: s
     """The apology letter: a new appointment date, with the reason, once per dossier."""
     reason = clean_text(reason, "reason", required=True)
     if type(new_due_date) is not dt.date:
-        raise ValidationError({"new_due_date": ["Enter a date."]})
+        raise ValidationError({"new_due_date": [_("Enter a date.")]})
     previous_due: dict = {}
 
     def apply(d: Dossier) -> Changes:
         if d.due_date is None or new_due_date <= d.due_date:
             raise ValidationError(
-                {"new_due_date": ["The new date must be later than the current appointment."]}
+                {"new_due_date": [_("The new date must be later than the current appointment.")]}
             )
         if not working_calendar().is_working_day(new_due_date):
-            raise ValidationError({"new_due_date": ["The new date must be a working day."]})
+            raise ValidationError({"new_due_date": [_("The new date must be a working day.")]})
         previous_due["date"] = d.due_date
         return {"rescheduled_at": timezone.now(), "due_date": new_due_date}
 
@@ -563,7 +576,7 @@ def dossier_record_opinion(*, dossier: Dossier, by, unit: Agency, opinion: str) 
     with transaction.atomic():
         locked = _lock(dossier)
         if locked.status != Status.IN_REVIEW:
-            raise ActionNotAllowed("This dossier is no longer in review.")
+            raise ActionNotAllowed(_("This dossier is no longer in review."))
         history_append(
             dossier=locked,
             actor=by,

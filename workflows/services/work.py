@@ -18,6 +18,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import PROCESS, STATUS
 
@@ -39,7 +41,9 @@ class TaskBusy(ActionNotAllowed):
     """Someone else is acting on the same dossier at this very moment."""
 
 
-BUSY_MESSAGE = "Someone else is acting on this dossier right now. Wait a moment and try again."
+BUSY_MESSAGE = _lazy(
+    "Someone else is acting on this dossier right now. Wait a moment and try again."
+)
 
 
 @contextmanager
@@ -112,11 +116,13 @@ def task_claim(*, task: DossierTask, by) -> DossierTask:
     with _activation(task) as activation:
         current = activation.task
         if not can_take(by, current):
-            raise PermissionDenied("This task is not offered to you.")
+            raise PermissionDenied(_("This task is not offered to you."))
         if current.status != STATUS.NEW:
             if current.owner_id == by.pk:
                 return current
-            raise ActionNotAllowed(f"This task has just been taken by {_holder(current)}.")
+            raise ActionNotAllowed(
+                _("This task has just been taken by %(name)s.") % {"name": _holder(current)}
+            )
         current.assigned = timezone.now()
         activation.assign(by)
         _note(current, by, "task_claim", holder=by.pk)
@@ -128,9 +134,9 @@ def task_release(*, task: DossierTask, by) -> DossierTask:
     with _activation(task) as activation:
         current = activation.task
         if current.owner_id != by.pk and not can_manage(by, current):
-            raise PermissionDenied("Only the officer holding this task can release it.")
+            raise PermissionDenied(_("Only the officer holding this task can release it."))
         if current.status != STATUS.ASSIGNED:
-            raise ActionNotAllowed("This task is not held by anyone.")
+            raise ActionNotAllowed(_("This task is not held by anyone."))
         previous = current.owner_id
         current.assigned = None
         activation.unassign()
@@ -144,9 +150,9 @@ def task_assign(*, task: DossierTask, by, to, reason: str) -> DossierTask:
     with _activation(task) as activation:
         current = activation.task
         if not can_manage(by, current):
-            raise PermissionDenied("Only the head or a supervisor of this agency assigns tasks.")
+            raise PermissionDenied(_("Only the head or a supervisor of this agency assigns tasks."))
         if not can_take(to, current):
-            raise ValidationError({"to": ["This officer does not hold the stage's role here."]})
+            raise ValidationError({"to": [_("This officer does not hold the stage's role here.")]})
         previous = current.owner_id
         current.assigned = timezone.now()
         if current.status == STATUS.NEW:
@@ -154,7 +160,7 @@ def task_assign(*, task: DossierTask, by, to, reason: str) -> DossierTask:
         elif current.status == STATUS.ASSIGNED:
             activation.reassign(user=to)
         else:
-            raise ActionNotAllowed("This task is already finished.")
+            raise ActionNotAllowed(_("This task is already finished."))
         _note(current, by, "task_assign", reason, holder=to.pk, previous_holder=previous)
         event_record(
             name="task.assigned",
@@ -178,7 +184,7 @@ def _clean_consultations(dossier: Dossier, requests) -> list[dict]:
     if not requests:
         return []
     if not isinstance(requests, list):
-        raise ValidationError({"consultations": ["Choose the units to consult."]})
+        raise ValidationError({"consultations": [_("Choose the units to consult.")]})
     calendar = working_calendar()
     today = calendar.today()
     cleaned, seen = [], set()
@@ -187,10 +193,10 @@ def _clean_consultations(dossier: Dossier, requests) -> list[dict]:
         due = request.get("due_date") if isinstance(request, dict) else None
         agency = Agency.objects.filter(pk=unit).first() if isinstance(unit, int) else None
         if agency is None or agency.pk == dossier.handling_agency_id or agency.pk in seen:
-            raise ValidationError({"consultations": ["Choose other units, each once."]})
+            raise ValidationError({"consultations": [_("Choose other units, each once.")]})
         if type(due) is not dt.date or due <= today or not calendar.is_working_day(due):
             raise ValidationError(
-                {"consultations": ["Give each unit a deadline on a working day after today."]}
+                {"consultations": [_("Give each unit a deadline on a working day after today.")]}
             )
         seen.add(agency.pk)
         cleaned.append({"unit": agency.pk, "due_date": due.isoformat()})
@@ -273,10 +279,10 @@ def task_complete(*, task: DossierTask, by, action: str, form: dict | None = Non
     with _activation(task) as activation:
         current = activation.task
         if current.owner_id != by.pk or current.status != STATUS.ASSIGNED:
-            raise ActionNotAllowed("This task is not in your inbox any more.")
+            raise ActionNotAllowed(_("This task is not in your inbox any more."))
         handler, actions = STAGE_ACTIONS.get(current.stage, (None, ()))
         if action not in actions:
-            raise ValidationError({"action": ["This action does not belong to this stage."]})
+            raise ValidationError({"action": [_("This action does not belong to this stage.")]})
         dossier = handler(activation.process.dossier, by, action, form, current)
         current.data["action"] = action
         activation.process.dossier = dossier
@@ -305,7 +311,7 @@ def _waiting_task(dossier: Dossier) -> DossierTask:
         dossier=dossier, flow_task=flow_class.wait_resubmission, status=STATUS.NEW
     ).first()
     if task is None:
-        raise ActionNotAllowed("This dossier is not waiting for a supplement.")
+        raise ActionNotAllowed(_("This dossier is not waiting for a supplement."))
     return task
 
 
