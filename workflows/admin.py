@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from procedures.admin import ReadOnlyAdmin
+
 from .models import Dossier, DossierComponent, HistoryEntry, OutgoingEvent, WorkingDayOverride
 
 
@@ -39,7 +41,7 @@ class ComponentInline(ReadOnlyInline):
 
 
 @admin.register(Dossier)
-class DossierAdmin(admin.ModelAdmin):
+class DossierAdmin(ReadOnlyAdmin):
     """Dossiers change only through services; the admin is a window, not a lever."""
 
     list_display = (
@@ -59,32 +61,14 @@ class DossierAdmin(admin.ModelAdmin):
     inlines = [ComponentInline, HistoryInline]
     readonly_fields = [f.name for f in Dossier._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(HistoryEntry)
-class HistoryEntryAdmin(admin.ModelAdmin):
+class HistoryEntryAdmin(ReadOnlyAdmin):
     list_display = ("dossier", "seq", "at", "actor", "action", "from_status", "to_status")
     list_filter = ("action",)
     search_fields = ("dossier__code",)
     list_select_related = ("dossier", "actor")
     readonly_fields = [f.name for f in HistoryEntry._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WorkingDayOverride)

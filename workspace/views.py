@@ -200,28 +200,26 @@ def _back(task) -> HttpResponse:
     return redirect("workspace:task", pk=task.pk)
 
 
-@officer_required
-@require_POST
-def task_claim(request, pk):
+def _task_step(request, pk, step, done_message) -> HttpResponse:
     task = _task_or_404(request, pk)
     try:
-        work.task_claim(task=task, by=request.user)
-        messages.success(request, _("The task is in your inbox."))
+        step(task=task, by=request.user)
+        messages.success(request, done_message)
     except (ActionNotAllowed, PermissionDenied) as exc:
         messages.error(request, str(exc))
     return _back(task)
+
+
+@officer_required
+@require_POST
+def task_claim(request, pk):
+    return _task_step(request, pk, work.task_claim, _("The task is in your inbox."))
 
 
 @officer_required
 @require_POST
 def task_release(request, pk):
-    task = _task_or_404(request, pk)
-    try:
-        work.task_release(task=task, by=request.user)
-        messages.success(request, _("The task is back in the queue."))
-    except (ActionNotAllowed, PermissionDenied) as exc:
-        messages.error(request, str(exc))
-    return _back(task)
+    return _task_step(request, pk, work.task_release, _("The task is back in the queue."))
 
 
 @officer_required
