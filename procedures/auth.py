@@ -73,6 +73,13 @@ def roles_in(user, agency: Agency) -> set[str]:
     return {held.role for held in held_roles(user) if _reaches(held, agency)}
 
 
+def user_role_permissions(user) -> dict[str, set[str]]:
+    """role_permissions(), read once per user object (one request)."""
+    if not hasattr(user, "_motcua_role_perms"):
+        user._motcua_role_perms = role_permissions()
+    return user._motcua_role_perms
+
+
 def has_agency_perm(user, perm: str, obj) -> bool:
     agency = agency_of(obj)
     if agency is None or not agency.path:
@@ -80,9 +87,8 @@ def has_agency_perm(user, perm: str, obj) -> bool:
     roles = roles_in(user, agency)
     if not roles:
         return False
-    if not hasattr(user, "_motcua_role_perms"):
-        user._motcua_role_perms = role_permissions()
-    return any(perm in user._motcua_role_perms.get(role, ()) for role in roles)
+    granted = user_role_permissions(user)
+    return any(perm in granted.get(role, ()) for role in roles)
 
 
 class AgencyRoleBackend:

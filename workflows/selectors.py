@@ -9,11 +9,11 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from viewflow.workflow.status import STATUS
 
-from procedures.auth import has_agency_perm, held_roles
+from procedures.auth import has_agency_perm, held_roles, user_role_permissions
 from procedures.models import Agency
 from procedures.roles import SUBTREE_ROLES, Role
 
-from .clock import working_calendar
+from .clock import WorkingCalendar, working_calendar
 from .models import Dossier, DossierTask, HistoryEntry
 
 OPEN = (STATUS.NEW, STATUS.ASSIGNED)
@@ -40,13 +40,8 @@ def managed_q(user) -> Q:
     """Tasks of the agencies where the user may assign work (head: the agency and its
     departments; supervisor: the whole subtree)."""
     allowed = Q(pk__in=[])
-    perms = None
     for held in held_roles(user):
-        if perms is None:
-            from procedures.auth import role_permissions
-
-            perms = role_permissions()
-        if "workflows.assign_task" not in perms.get(held.role, ()):
+        if "workflows.assign_task" not in user_role_permissions(user).get(held.role, ()):
             continue
         if held.role in SUBTREE_ROLES:
             allowed |= Q(agency__path__startswith=held.path)
@@ -262,11 +257,11 @@ class Clock:
         return self.overdue_days > 0
 
 
-def clock_for(due_date: dt.date | None) -> Clock:
-    """Where a due date stands today, in working days."""
+def clock_for(due_date: dt.date | None, calendar: WorkingCalendar | None = None) -> Clock:
+    """Where a due date stands today, in working days (pass one calendar for a list)."""
     if due_date is None:
         return Clock(None, None, 0, False)
-    calendar = working_calendar()
+    calendar = calendar or working_calendar()
     today = calendar.today()
     if due_date < today:
         return Clock(due_date, 0, max(1, calendar.working_days_between(due_date, today)), False)

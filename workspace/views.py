@@ -27,6 +27,7 @@ from procedures.auth import has_agency_perm
 from procedures.forms import build_form_class, localized
 from procedures.models import Agency, Procedure
 from workflows import selectors
+from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
 from workflows.models import Channel, DossierComponent, Status
 from workflows.services import work
@@ -88,7 +89,8 @@ def _task_list(request: HttpRequest, name: str) -> HttpResponse:
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    rows = [(task, selectors.clock_for(task.due_date)) for task in page.object_list]
+    calendar = working_calendar()
+    rows = [(task, selectors.clock_for(task.due_date, calendar)) for task in page.object_list]
     return render(
         request,
         "workspace/task_list.html",

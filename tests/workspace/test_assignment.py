@@ -163,3 +163,25 @@ def test_queue_filters_search_sort_and_page_counts(client, filed, officers, sett
             "overdue by 2 working days" in late.content.decode()
             or "quá hạn" in late.content.decode()
         )
+
+
+def test_list_pages_cost_the_same_number_of_queries_for_more_tasks(client, filed, officers):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    client.force_login(officers["reception"])
+    few = [reception_task(filed()) for _ in range(2)]
+    urls = [reverse(f"workspace:{name}") for name in ("queue", "inbox", "done")]
+    work.task_claim(task=few[0], by=officers["reception"])
+    before = [cost(url) for url in urls]
+    more = [reception_task(filed()) for _ in range(10)]
+    for task in more[:5]:
+        work.task_claim(task=task, by=officers["reception"])
+    for task in more[:3]:
+        work.task_complete(task=task, by=officers["reception"], action="accept")
+    assert [cost(url) for url in urls] == before
