@@ -188,3 +188,12 @@ def _eager_celery():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Service messages in English for assertions; pages choose their own language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
