@@ -163,12 +163,13 @@ def ensure_accounts() -> dict[str, object]:
     User = get_user_model()
     users = {}
     for account in ACCOUNTS:
-        first, _, last = account.full_name.rpartition(" ")
+        # Vietnamese names read family name first; Django joins first + last, so the
+        # whole name goes in first_name.
         user, created = User.objects.get_or_create(
             username=account.username,
             defaults={
-                "first_name": last,
-                "last_name": first,
+                "first_name": account.full_name,
+                "last_name": "",
                 "email": f"{account.username}@demo.motcua.invalid",
             },
         )

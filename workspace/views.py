@@ -52,6 +52,9 @@ def officer_required(view):
             return redirect_to_login(request.get_full_path())
         if not selectors.is_officer(request.user):
             raise PermissionDenied(_("This area is for officers."))
+        # What the navigation offers this officer.
+        request.can_manage = selectors.can_manage_any(request.user)
+        request.can_file = bool(selectors.can_file_at_desk(request.user))
         return view(request, *args, **kwargs)
 
     return wrapper
