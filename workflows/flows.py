@@ -41,6 +41,28 @@ class OfficerTask(flow.View):
     def __init__(self, stage: str, **kwargs):
         super().__init__(None, **kwargs)
         self.stage = stage
+        self._on_create = self.record_auto_assignment
+
+    def record_auto_assignment(self, activation) -> None:
+        """An automatic assignment goes into the history like any other."""
+        task = activation.task
+        if not task.data.get("auto_assigned"):
+            return
+        from .events import event_record
+        from .services import dossier_note
+
+        activation.process.dossier = dossier_note(
+            dossier=activation.process.dossier,
+            by=None,
+            action="task_assign",
+            comment="",
+            data={"task": task.pk, "stage": task.stage, "holder": task.owner_id, "auto": True},
+        )
+        event_record(
+            name="task.assigned",
+            dossier=activation.process.dossier,
+            payload={"task": task.pk, "stage": task.stage, "to": task.owner_id},
+        )
 
     def prepare(self, task: DossierTask) -> None:
         """Fill the task's own columns before its first save (see DossierTask.save)."""

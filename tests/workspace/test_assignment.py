@@ -112,6 +112,9 @@ def test_auto_assign_to_the_least_loaded_officer(procedure, province, citizen, o
     third = work.application_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
     assert reception_task(third).status == STATUS.ASSIGNED
     assert reception_task(third).data["auto_assigned"] is True
+    entry = third.history.get(action="task_assign")
+    assert entry.actor is None and entry.data["auto"] is True
+    assert entry.data["holder"] == reception_task(third).owner_id
 
 
 def test_bulk_claim_through_the_page(client, filed, officers):
