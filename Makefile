@@ -32,6 +32,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 db: setup
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py load_agencies
 	$(BIN)/python manage.py load_procedures
 

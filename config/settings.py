@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
     "viewflow",
     "viewflow.workflow",
     "procedures",
@@ -69,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -117,6 +120,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
     "procedures.auth.AgencyRoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -125,9 +129,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "workspace:home"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "portal:after_login"
 LOGOUT_REDIRECT_URL = "portal:home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "portal:home"
+
+# Accounts (django-allauth): citizens sign up with their e-mail address and must verify
+# it; officers, whose accounts an administrator creates, log in with their username.
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "signup": "20/h/ip"}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[motcua] "
+
+# --- Cache: shared by every process (rate limits, allauth); the database by default --------
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="dbcache://motcua_cache"),
+}
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "vi"

@@ -147,6 +147,9 @@ class DossierQuerySet(models.QuerySet):
 
 class Dossier(ConcurrentTransitionMixin, models.Model):
     code = models.CharField(_("dossier code"), max_length=40, unique=True, null=True, blank=True)
+    # Printed on the receipt: with the code, it lets anyone holding the receipt look up
+    # the dossier's status without logging in.
+    lookup_secret = models.CharField(_("lookup secret"), max_length=12, blank=True)
     procedure_version = models.ForeignKey(
         ProcedureVersion,
         on_delete=models.PROTECT,

@@ -18,24 +18,20 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from procedures.auth import has_agency_perm
-from procedures.forms import build_form_class, localized
+from procedures.forms import build_form_class
 from procedures.models import Agency, Procedure
 from workflows import selectors
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
 from workflows.models import Channel, DossierComponent, Status
+from workflows.presentation import applicant_values, error_summary
 from workflows.services import work
-from workflows.services.dossiers import (
-    dossier_attach_component,
-    dossier_create,
-    dossier_save_draft,
-)
+from workflows.services.dossiers import dossier_create
+from workflows.services.filing import dossier_save_filing, filing_from_post
 
 from .forms import AssignForm, TaskFilterForm, stage_forms
 
@@ -342,9 +338,6 @@ def component_file(request, pk, component_pk):
 # --- Filing at the desk --------------------------------------------------------------------
 
 
-APPLICANT_FIELDS = ("name", "id_number", "address", "phone", "email")
-
-
 def _desk_agencies(request) -> list[Agency]:
     agencies = selectors.can_file_at_desk(request.user)
     if not agencies:
@@ -366,31 +359,10 @@ def file_start(request):
     return render(request, "workspace/file_start.html", {"choices": choices})
 
 
-APPLICANT_LABELS = {
-    "name": _lazy("Full name"),
-    "id_number": _lazy("Personal ID number"),
-    "address": _lazy("Address"),
-    "phone": _lazy("Phone"),
-    "email": _lazy("E-mail"),
-}
-
-
-def _error_summary(version, errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:
-    """(anchor, what, message) for each problem, in the order of the page."""
-    labels = {f"applicant.{k}": str(v) for k, v in APPLICANT_LABELS.items()}
-    labels.update({f["name"]: localized(f["label"]) for f in version.spec["fields"]})
-    labels.update({c["code"]: localized(c["name"]) for c in version.spec["components"]})
-    order = list(labels)
-    summary = []
-    for key in sorted(errors, key=lambda k: order.index(k) if k in order else len(order)):
-        for message in errors[key]:
-            summary.append((f"f-{slugify(key)}", labels.get(key, ""), message))
-    return summary
-
-
-def _draft_context(dossier, form, errors, channel):
+def _draft_context(dossier, form, errors, channel, post=None):
     return {
-        "summary": _error_summary(dossier.procedure_version, errors) if dossier else [],
+        "applicant": applicant_values(post, dossier),
+        "summary": error_summary(dossier.procedure_version, errors) if dossier else [],
         "dossier": dossier,
         "form": form,
         "errors": errors,
@@ -402,39 +374,6 @@ def _draft_context(dossier, form, errors, channel):
         "components": selectors.dossier_component_rows(dossier) if dossier else [],
         "channel": channel,
     }
-
-
-def _apply_filing_post(request, dossier):
-    """Save what was typed and every acceptable file; collect every problem by field."""
-    errors: dict[str, list[str]] = {}
-    applicant = {key: request.POST.get(f"applicant_{key}", "") for key in APPLICANT_FIELDS}
-    spec = dossier.procedure_version.spec
-    form_data = {}
-    for field in spec["fields"]:
-        name = field["name"]
-        if field["type"] == "multichoice":
-            form_data[name] = request.POST.getlist(name)
-        elif field["type"] == "boolean":
-            form_data[name] = "on" if request.POST.get(name) else ""
-        else:
-            form_data[name] = request.POST.get(name, "")
-    try:
-        dossier = dossier_save_draft(
-            dossier=dossier, by=request.user, form_data=form_data, applicant=applicant
-        )
-    except ValidationError as exc:
-        errors.update(error_dict(exc))
-    for component in spec["components"]:
-        upload = request.FILES.get(f"file_{component['code']}")
-        if upload is None:
-            continue
-        try:
-            dossier_attach_component(
-                dossier=dossier, by=request.user, component_code=component["code"], upload=upload
-            )
-        except ValidationError as exc:
-            errors.update(error_dict(exc))
-    return dossier, errors
 
 
 @officer_required
@@ -514,8 +453,17 @@ def file_draft(request, pk):
 
 
 def _file_post(request, dossier):
+    applicant, form_data, uploads = filing_from_post(
+        dossier.procedure_version.spec, request.POST, request.FILES
+    )
     try:
-        dossier, errors = _apply_filing_post(request, dossier)
+        dossier, errors = dossier_save_filing(
+            dossier=dossier,
+            by=request.user,
+            applicant=applicant,
+            form_data=form_data,
+            uploads=uploads,
+        )
     except (ActionNotAllowed, PermissionDenied) as exc:
         messages.error(request, str(exc))
         return redirect("workspace:dossier", pk=dossier.pk)
@@ -544,7 +492,7 @@ def _file_post(request, dossier):
         request,
         "workspace/file_form.html",
         {
-            **_draft_context(dossier, form, errors, dossier.channel),
+            **_draft_context(dossier, form, errors, dossier.channel, post=request.POST),
             "agency": dossier.handling_agency,
             "procedure": dossier.procedure_version.procedure,
             "version": dossier.procedure_version,

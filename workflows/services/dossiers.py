@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 import uuid
 from collections.abc import Callable
 
@@ -333,7 +334,7 @@ def _current_components(dossier: Dossier) -> list[tuple[str, str]]:
     )
 
 
-def _validate_for_filing(dossier: Dossier) -> Changes:
+def validate_for_filing(dossier: Dossier) -> Changes:
     """Everything a filing needs, checked at once; every problem named by its field."""
     spec = dossier.procedure_version.spec
     errors: dict[str, list[str]] = {}
@@ -369,12 +370,21 @@ def _manifest(dossier: Dossier) -> dict:
     }
 
 
+# No 0/O, 1/I/L: the secret is read off paper and typed on a phone.
+SECRET_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # noqa: S105 - an alphabet
+
+
+def lookup_secret() -> str:
+    return "".join(secrets.choice(SECRET_ALPHABET) for _i in range(8))
+
+
 def _file(dossier: Dossier, by, name: str, comment: str = "") -> Dossier:
     def apply(d: Dossier) -> Changes:
         now = timezone.now()
         changes: Changes = {"submitted_at": now}
         if d.code is None:
             changes["code"] = dossier_code(d.handling_agency, local_date(now))
+            changes["lookup_secret"] = lookup_secret()
         return changes
 
     return _act(
@@ -382,7 +392,7 @@ def _file(dossier: Dossier, by, name: str, comment: str = "") -> Dossier:
         by,
         name,
         comment=comment,
-        validate=_validate_for_filing,
+        validate=validate_for_filing,
         apply=apply,
         data=lambda d: {**_manifest(d), "round": d.supplement_round},
     )

@@ -1,0 +1,42 @@
+"""How filing pages show a dossier being filled in: the applicant's fields and the error
+summary. Shared by the citizen portal and the desk."""
+
+from __future__ import annotations
+
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _lazy
+
+from procedures.forms import localized
+
+from .services.filing import APPLICANT_KEYS
+
+APPLICANT_LABELS = {
+    "name": _lazy("Full name"),
+    "id_number": _lazy("Personal ID number"),
+    "address": _lazy("Address"),
+    "phone": _lazy("Phone"),
+    "email": _lazy("E-mail"),
+}
+
+
+def error_summary(version, errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(anchor, what, message) for each problem, in the order of the page."""
+    labels = {f"applicant.{k}": str(v) for k, v in APPLICANT_LABELS.items()}
+    labels.update({f["name"]: localized(f["label"]) for f in version.spec["fields"]})
+    labels.update({c["code"]: localized(c["name"]) for c in version.spec["components"]})
+    order = list(labels)
+    summary = []
+    for key in sorted(errors, key=lambda k: order.index(k) if k in order else len(order)):
+        for message in errors[key]:
+            summary.append((f"f-{slugify(key)}", labels.get(key, ""), message))
+    return summary
+
+
+def applicant_values(post, dossier=None, fallback=None) -> dict:
+    """What the applicant fields show: what was just posted, else what the draft holds,
+    else ``fallback`` (the citizen's profile)."""
+    if post:
+        return {key: post.get(f"applicant_{key}", "") for key in APPLICANT_KEYS}
+    if dossier is not None:
+        return {key: getattr(dossier, f"applicant_{key}") for key in APPLICANT_KEYS}
+    return dict(fallback or {})
