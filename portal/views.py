@@ -1,18 +1,518 @@
-"""Citizen-facing pages."""
+"""What citizens see: the catalog, applying online, their dossiers, the public lookup.
 
-from django.db.models import Q
-from django.shortcuts import render
+Pages are rendered on the server and work without JavaScript. A citizen reaches only
+their own dossiers: anything else is a 404, so an id tells nobody that it exists.
+"""
 
-from procedures.selectors import published_procedures
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
+
+from procedures.forms import build_form_class, localized
+from procedures.models import Agency, Procedure
+from workflows import selectors as workflow_selectors
+from workflows.clock import working_calendar
+from workflows.exceptions import ActionNotAllowed, error_dict
+from workflows.models import Channel, DossierComponent, Status
+from workflows.presentation import applicant_values, error_summary
+from workflows.services import work
+from workflows.services.dossiers import dossier_create
+from workflows.services.filing import (
+    dossier_filing_problems,
+    dossier_save_filing,
+    filing_from_post,
+)
+
+from . import selectors
+from .forms import CatalogSearchForm, DeclarationForm, LookupForm, ProfileForm, WithdrawForm
+from .models import CitizenProfile
+
+# --- Catalog ---------------------------------------------------------------------------------
 
 
 def home(request):
-    query = (request.GET.get("q") or "").strip()[:100]
-    procedures = published_procedures()
-    if query:
-        procedures = procedures.filter(
-            Q(code__icontains=query)
-            | Q(current_version__name__icontains=query)
-            | Q(current_version__name_en__icontains=query)
+    agencies = list(Agency.objects.exclude(kind=Agency.Kind.DEPARTMENT).order_by("path"))
+    form = CatalogSearchForm(request.GET or None, sectors=selectors.sectors(), agencies=agencies)
+    query = sector = ""
+    agency = None
+    if form.is_valid():
+        query, sector = form.cleaned_data["q"].strip(), form.cleaned_data["sector"]
+        agency = next((a for a in agencies if a.code == form.cleaned_data["agency"]), None)
+    procedures = selectors.catalog(query=query, sector=sector, agency=agency)
+    return render(
+        request,
+        "portal/home.html",
+        {"procedures": procedures, "query": query, "form": form, "searched": form.is_bound},
+    )
+
+
+def procedure_detail(request, code):
+    procedure = get_object_or_404(
+        Procedure.objects.select_related("current_version"), code=code, is_active=True
+    )
+    version = procedure.current_version
+    if version is None:
+        raise Http404
+    return render(
+        request,
+        "portal/procedure.html",
+        {"procedure": procedure, "version": version, "spec": version.spec},
+    )
+
+
+@login_required
+def after_login(request):
+    """Officers go to their workspace, citizens to their dossiers."""
+    if workflow_selectors.is_officer(request.user):
+        return redirect("workspace:home")
+    return redirect("portal:my_dossiers")
+
+
+# --- Profile ---------------------------------------------------------------------------------
+
+
+def _profile(user) -> CitizenProfile:
+    profile = CitizenProfile.objects.filter(user=user).first()
+    return profile or CitizenProfile(user=user, full_name=user.get_full_name())
+
+
+@login_required
+def profile(request):
+    instance = _profile(request.user)
+    form = ProfileForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your profile is saved. New forms are filled from it."))
+        return redirect("portal:profile")
+    return render(
+        request, "portal/profile.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def _profile_prefill(user, spec) -> tuple[dict, dict]:
+    """Applicant fields and form fields filled from the profile, where they match."""
+    profile = CitizenProfile.objects.filter(user=user).first()
+    applicant = {"name": user.get_full_name(), "email": user.email}
+    if profile is None:
+        return applicant, {}
+    applicant.update(
+        name=profile.full_name,
+        id_number=profile.id_number,
+        address=profile.full_address(),
+        phone=profile.phone,
+    )
+    known = {
+        "full_name": profile.full_name,
+        "date_of_birth": profile.date_of_birth.isoformat() if profile.date_of_birth else "",
+        "citizen_id": profile.id_number,
+        "id_number": profile.id_number,
+        "phone": profile.phone,
+        "email": user.email,
+        "contact_email": user.email,
+        "commune": profile.commune,
+        "village": profile.address,
+    }
+    initial = {}
+    for field in spec["fields"]:
+        name = field["name"]
+        if name in known and known[name]:
+            initial[name] = known[name]
+        elif name == "ethnic_group" and profile.ethnic_group and field.get("choices"):
+            label = profile.get_ethnic_group_display()
+            match = next((c["value"] for c in field["choices"] if c["label"]["vi"] == label), None)
+            if match:
+                initial[name] = match
+    return applicant, initial
+
+
+# --- Applying --------------------------------------------------------------------------------
+
+
+def _open_procedure(code) -> Procedure:
+    procedure = (
+        Procedure.objects.filter(code=code, is_active=True)
+        .select_related("current_version")
+        .first()
+    )
+    if procedure is None or procedure.current_version is None:
+        raise Http404
+    return procedure
+
+
+def _filing_page(
+    request,
+    *,
+    procedure,
+    version,
+    dossier,
+    form,
+    errors,
+    agencies=None,
+    agency=None,
+    filing_key=None,
+    applicant=None,
+    status=200,
+):
+    return render(
+        request,
+        "portal/apply.html",
+        {
+            "procedure": procedure,
+            "version": version,
+            "dossier": dossier,
+            "form": form,
+            "errors": errors,
+            "summary": error_summary(version, errors),
+            "applicant_errors": {
+                key.split(".", 1)[1]: value
+                for key, value in errors.items()
+                if key.startswith("applicant.")
+            },
+            "applicant": applicant
+            if applicant is not None
+            else applicant_values(request.POST, dossier),
+            "components": workflow_selectors.dossier_component_rows(dossier) if dossier else [],
+            "agencies": agencies or [],
+            "agency": agency,
+            "filing_key": filing_key,
+        },
+        status=status,
+    )
+
+
+@login_required
+def apply(request, code):
+    """A new online application: the form generated from the procedure, filled from the
+    profile. The first post makes the draft; everything after it goes to the draft."""
+    procedure = _open_procedure(code)
+    version = procedure.current_version
+    agencies = list(selectors.filing_agencies(procedure))
+    form_class = build_form_class(version.spec)
+    if request.method != "POST":
+        applicant, initial = _profile_prefill(request.user, version.spec)
+        return _filing_page(
+            request,
+            procedure=procedure,
+            version=version,
+            dossier=None,
+            form=form_class(initial=initial),
+            errors={},
+            agencies=agencies,
+            filing_key=uuid.uuid4(),
+            applicant=applicant,
         )
-    return render(request, "portal/home.html", {"procedures": procedures, "query": query})
+    agency = next((a for a in agencies if a.code == request.POST.get("agency")), None)
+    if agency is None:
+        form = form_class(data=request.POST)
+        errors = {"agency": [_("Choose where to file the dossier.")]}
+        return _filing_page(
+            request,
+            procedure=procedure,
+            version=version,
+            dossier=None,
+            form=form,
+            errors=errors,
+            agencies=agencies,
+            filing_key=request.POST.get("filing_key"),
+            status=400,
+        )
+    try:
+        key = uuid.UUID(request.POST.get("filing_key", ""))
+    except ValueError:
+        key = None
+    try:
+        dossier = dossier_create(
+            procedure=procedure,
+            handling_agency=agency,
+            channel=Channel.ONLINE,
+            by=request.user,
+            applicant_user=request.user,
+            filing_key=key,
+        )
+    except (ActionNotAllowed, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("portal:procedure", code=procedure.code)
+    if dossier.status != Status.DRAFT:
+        return redirect("portal:dossier", pk=dossier.pk)
+    return _save_and_continue(request, dossier)
+
+
+def _editable_dossier(request, pk):
+    dossier = selectors.my_dossier(user=request.user, pk=pk)
+    if dossier is None:
+        raise Http404
+    return dossier
+
+
+@login_required
+def edit(request, pk):
+    """Go on with a draft, or answer a supplement request."""
+    dossier = _editable_dossier(request, pk)
+    if dossier.status not in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
+        messages.info(request, _("This dossier can no longer be changed."))
+        return redirect("portal:dossier", pk=dossier.pk)
+    if request.method == "POST":
+        return _save_and_continue(request, dossier)
+    version = dossier.procedure_version
+    form = build_form_class(version.spec)(initial=dossier.form_data)
+    return _filing_page(
+        request,
+        procedure=version.procedure,
+        version=version,
+        dossier=dossier,
+        form=form,
+        errors={},
+    )
+
+
+def _save_and_continue(request, dossier):
+    version = dossier.procedure_version
+    applicant, form_data, uploads = filing_from_post(version.spec, request.POST, request.FILES)
+    try:
+        dossier, errors = dossier_save_filing(
+            dossier=dossier,
+            by=request.user,
+            applicant=applicant,
+            form_data=form_data,
+            uploads=uploads,
+        )
+    except (ActionNotAllowed, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+        return redirect("portal:dossier", pk=dossier.pk)
+    if not errors and request.POST.get("review"):
+        errors = dossier_filing_problems(dossier)
+        if not errors:
+            return redirect("portal:review", pk=dossier.pk)
+    if not errors:
+        messages.success(request, _("Your draft is saved. You can come back to it any time."))
+        return redirect("portal:edit", pk=dossier.pk)
+    form = build_form_class(version.spec)(data=request.POST)
+    form.is_valid()
+    return _filing_page(
+        request,
+        procedure=version.procedure,
+        version=version,
+        dossier=dossier,
+        form=form,
+        errors=errors,
+        status=400,
+    )
+
+
+@login_required
+def review(request, pk):
+    """Everything once more, the declaration, and the one button that files it."""
+    dossier = _editable_dossier(request, pk)
+    if dossier.status not in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
+        return redirect("portal:dossier", pk=dossier.pk)
+    declaration = DeclarationForm(request.POST or None)
+    problems = dossier_filing_problems(dossier)
+    if request.method == "POST" and declaration.is_valid() and not problems:
+        try:
+            if dossier.status == Status.DRAFT:
+                dossier = work.application_submit(dossier=dossier, by=request.user)
+            else:
+                dossier = work.application_resubmit(dossier=dossier, by=request.user)
+        except ValidationError as exc:
+            problems = error_dict(exc)
+        except ActionNotAllowed as exc:
+            messages.info(request, str(exc))
+            return redirect("portal:dossier", pk=dossier.pk)
+        else:
+            return redirect("portal:receipt", pk=dossier.pk)
+    return render(
+        request,
+        "portal/review.html",
+        {
+            "dossier": dossier,
+            "form_rows": workflow_selectors.dossier_form_rows(dossier),
+            "components": workflow_selectors.dossier_component_rows(dossier),
+            "declaration": declaration,
+            "summary": error_summary(dossier.procedure_version, problems),
+            "problems": problems,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- After filing ------------------------------------------------------------------------------
+
+
+def _expected_appointment(dossier):
+    if dossier.due_date:
+        return dossier.due_date
+    if dossier.submitted_at and dossier.status in (Status.SUBMITTED,):
+        return working_calendar().due_date(
+            dossier.submitted_at, dossier.procedure_version.time_limit_days
+        )
+    return None
+
+
+@login_required
+def receipt(request, pk):
+    dossier = selectors.my_dossier(user=request.user, pk=pk)
+    if dossier is None or dossier.code is None:
+        raise Http404
+    return render(
+        request,
+        "portal/receipt.html",
+        {
+            "dossier": dossier,
+            "components": workflow_selectors.dossier_component_rows(dossier),
+            "expected": _expected_appointment(dossier),
+            "lookup_url": request.build_absolute_uri(reverse("portal:lookup")),
+        },
+    )
+
+
+@login_required
+def my_dossiers(request):
+    dossiers = selectors.my_dossiers(user=request.user)
+    return render(request, "portal/my_dossiers.html", {"dossiers": dossiers})
+
+
+@login_required
+def dossier_detail(request, pk):
+    dossier = selectors.my_dossier(user=request.user, pk=pk)
+    if dossier is None:
+        raise Http404
+    request_entry = (
+        selectors.latest_supplement_request(dossier)
+        if dossier.status == Status.SUPPLEMENT_REQUESTED
+        else None
+    )
+    return render(
+        request,
+        "portal/dossier.html",
+        {
+            "dossier": dossier,
+            "next_step": selectors.NEXT_STEP.get(dossier.status, ""),
+            "timeline": selectors.citizen_timeline(dossier),
+            "request_entry": request_entry,
+            "items": selectors.supplement_items(dossier, request_entry),
+            "reasons": selectors.reasons(dossier)
+            if dossier.status in (Status.REFUSED, Status.REJECTED_AT_RECEPTION)
+            else None,
+            "components": workflow_selectors.dossier_component_rows(dossier),
+            "expected": _expected_appointment(dossier),
+            "can_withdraw": dossier.status
+            in (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.RECEIVED, Status.IN_REVIEW),
+            "withdraw_form": WithdrawForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def withdraw(request, pk):
+    dossier = selectors.my_dossier(user=request.user, pk=pk)
+    if dossier is None:
+        raise Http404
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the box to confirm that you withdraw the dossier."))
+        return redirect("portal:dossier", pk=dossier.pk)
+    try:
+        if dossier.status == Status.DRAFT:
+            raise ActionNotAllowed(_("A draft is not filed; there is nothing to withdraw."))
+        work.application_withdraw(
+            dossier=dossier, by=request.user, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, _("Your dossier is withdrawn."))
+    except (ActionNotAllowed, PermissionDenied, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("portal:dossier", pk=dossier.pk)
+
+
+@login_required
+def component_file(request, pk, component_pk):
+    dossier = selectors.my_dossier(user=request.user, pk=pk)
+    if dossier is None:
+        raise Http404
+    component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
+    try:
+        handle = component.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        content_type=component.content_type,
+        as_attachment=True,
+        filename=component.original_name,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def result(request, pk):
+    """The result of an issued dossier, as issued (HTML until the documents issue brings
+    the signed PDF)."""
+    dossier = selectors.my_dossier(user=request.user, pk=pk)
+    if dossier is None or dossier.status != Status.ISSUED:
+        raise Http404
+    version = dossier.procedure_version
+    sign = dossier.history.filter(action="sign").select_related("actor").order_by("-seq").first()
+    signer = sign.actor if sign else None
+    html = render_to_string(
+        f"documents/results/{version.spec['result']['template']}.html",
+        {
+            "dossier": dossier,
+            "version": version,
+            "agency": dossier.handling_agency,
+            "title": localized(version.spec["result"]["title"]),
+            "issued_at": timezone.localtime(dossier.closed_at),
+            "form_rows": workflow_selectors.dossier_form_rows(dossier),
+            "signer_name": signer.get_full_name() if signer else "",
+        },
+        request=request,
+    )
+    response = HttpResponse(html)
+    response["Content-Disposition"] = f'attachment; filename="{dossier.code}.html"'
+    return response
+
+
+# --- Public lookup -----------------------------------------------------------------------------
+
+LOOKUP_RATE = "10/m"
+
+
+def lookup(request):
+    """Status and dates only, for anyone holding the receipt; rate-limited per address."""
+    form = LookupForm(request.GET or None)
+    dossier = None
+    limited = False
+    if form.is_bound:
+        limited = is_ratelimited(
+            request, group="portal.lookup", key="ip", rate=LOOKUP_RATE, increment=True
+        )
+        if not limited and form.is_valid():
+            dossier = selectors.public_lookup(
+                code=form.cleaned_data["code"], secret=form.cleaned_data["secret"]
+            )
+            if dossier is None:
+                form.add_error(None, _("No dossier matches this code and lookup code."))
+    status = 429 if limited else (400 if form.is_bound and form.errors else 200)
+    return render(
+        request,
+        "portal/lookup.html",
+        {
+            "form": form,
+            "dossier": dossier,
+            "limited": limited,
+            "expected": _expected_appointment(dossier) if dossier else None,
+        },
+        status=status,
+    )

@@ -46,6 +46,13 @@ admin.site.unregister(User)
 class OfficerUserAdmin(UserAdmin):
     inlines = [OfficerRoleInline]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The administrator who enters an officer's address vouches for it.
+        from portal.accounts import account_email_vouched
+
+        account_email_vouched(obj)
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Versions come from the catalog files only; the admin shows them and changes nothing."""

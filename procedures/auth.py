@@ -5,7 +5,8 @@ by workflows' post-migrate hook and editable in the admin. An officer holds role
 agency (OfficerRole). ``has_agency_perm(user, perm, obj)`` is true when the officer holds,
 in the object's agency, a role whose group has ``perm``:
 
-- a role held in the agency itself, or in one of its departments, acts for that agency;
+- a role held in the agency itself acts for it; the desk's and the specialists' roles held
+  in one of its departments act for it too;
 - a supervisor's role reaches the whole subtree below the agency where it is held.
 
 Only this check decides who acts on a dossier. A global permission, a group membership
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Permission
 
 from .models import Agency, OfficerRole
-from .roles import SUBTREE_ROLES
+from .roles import DEPARTMENT_ROLES, SUBTREE_ROLES
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,11 @@ def held_roles(user) -> list[HeldRole]:
 def _reaches(held: HeldRole, agency: Agency) -> bool:
     if held.agency_id == agency.pk:
         return True
-    if held.kind == Agency.Kind.DEPARTMENT and held.parent_id == agency.pk:
+    if (
+        held.kind == Agency.Kind.DEPARTMENT
+        and held.parent_id == agency.pk
+        and held.role in DEPARTMENT_ROLES
+    ):
         return True
     return held.role in SUBTREE_ROLES and agency.path.startswith(held.path)
 

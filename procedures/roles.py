@@ -23,3 +23,8 @@ STAGE_ROLES = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.HEAD, Role.SIGNER
 def group_name(role: str) -> str:
     """The Django group that carries a role's permissions."""
     return f"role:{role}"
+
+
+# Roles that a department's officer holds on behalf of its committee: the desk and the
+# specialists work in departments; heads, signers and supervisors act in their own agency.
+DEPARTMENT_ROLES = frozenset({Role.RECEPTION, Role.SPECIALIST})

@@ -298,11 +298,13 @@ def _walk(dossier: Dossier, target: str, users) -> Dossier:
     return _do(dossier, "signing", u["signer"], "sign")
 
 
-def seed_demo() -> dict:
+def seed_demo(*, prepare_accounts=None) -> dict:
     load_agencies()
     load_procedures()
     with transaction.atomic():
         users = ensure_accounts()
+        if prepare_accounts is not None:
+            prepare_accounts(users)
     created = 0
     # All demo dossiers or none: a failed run leaves nothing half-made to trip the next one.
     with transaction.atomic():

@@ -23,7 +23,7 @@ from viewflow.workflow.activation import Activation
 from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.lock import SelectForUpdateLock
 from viewflow.workflow.nodes.split import SplitActivation
-from viewflow.workflow.status import STATUS
+from viewflow.workflow.status import PROCESS, STATUS
 
 from procedures.models import Agency
 
@@ -171,13 +171,20 @@ class DossierFlowMixin:
     def record_no_answer(self, activation):
         from .services import dossier_note
 
+        if activation.process.status != PROCESS.NEW:
+            return  # the dossier was closed meanwhile (withdrawn): nothing to record
         timeout = activation.task.previous.get()
         host = DossierTask.objects.select_related("agency").get(leading=timeout)
         activation.process.dossier = dossier_note(
             dossier=activation.process.dossier,
             by=None,
             action="consult_no_answer",
-            data={"task": host.pk, "unit": host.agency.code, "due_date": host.data["due_date"]},
+            data={
+                "task": host.pk,
+                "unit": host.agency.code,
+                "due_date": host.data["due_date"],
+                "holder": host.owner_id,
+            },
         )
 
     def issue_result(self, activation):
@@ -225,7 +232,8 @@ class StandardFlow(DossierFlowMixin, flow.Flow):
 
 class ConsultationFlow(DossierFlowMixin, flow.Flow):
     """As the standard flow, but review may ask other units for opinions, in parallel, each
-    by its own deadline; the flow joins them all before approval."""
+    by its own deadline; the flow joins them all and the review resumes with them, before
+    the specialist proposes a decision for approval."""
 
     process_title = "Dossier with consultation"
 
@@ -255,7 +263,8 @@ class ConsultationFlow(DossierFlowMixin, flow.Flow):
         .Next(this.consult_join)
     )
     consult_no_answer = flow.Function(this.record_no_answer).Next(this.consult_join)
-    consult_join = flow.Join().Next(this.approval)
+    # With the opinions in, the specialist reviews again and proposes (or asks again).
+    consult_join = flow.Join().Next(this.review)
 
     approval = OfficerTask("approval").Next(this.after_approval)
     after_approval = (

@@ -11,10 +11,10 @@ from viewflow.workflow.status import STATUS
 
 from procedures.auth import has_agency_perm, held_roles, user_role_permissions
 from procedures.models import Agency
-from procedures.roles import SUBTREE_ROLES, Role
+from procedures.roles import DEPARTMENT_ROLES, SUBTREE_ROLES, Role
 
 from .clock import WorkingCalendar, working_calendar
-from .models import Dossier, DossierTask, HistoryEntry
+from .models import Channel, Dossier, DossierTask, HistoryEntry, Status
 
 OPEN = (STATUS.NEW, STATUS.ASSIGNED)
 
@@ -30,7 +30,7 @@ def offered_q(user) -> Q:
         if held.role in SUBTREE_ROLES:
             continue
         agencies = [held.agency_id]
-        if held.kind == Agency.Kind.DEPARTMENT and held.parent_id:
+        if held.kind == Agency.Kind.DEPARTMENT and held.parent_id and held.role in DEPARTMENT_ROLES:
             agencies.append(held.parent_id)
         allowed |= Q(agency_id__in=agencies, role=held.role)
     return allowed
@@ -46,10 +46,7 @@ def managed_q(user) -> Q:
         if held.role in SUBTREE_ROLES:
             allowed |= Q(agency__path__startswith=held.path)
         else:
-            agencies = [held.agency_id]
-            if held.kind == Agency.Kind.DEPARTMENT and held.parent_id:
-                agencies.append(held.parent_id)
-            allowed |= Q(agency_id__in=agencies)
+            allowed |= Q(agency_id=held.agency_id)
     return allowed
 
 
@@ -59,7 +56,7 @@ def can_manage_any(user) -> bool:
 
 def can_file_at_desk(user) -> list[Agency]:
     """The agencies for which the user files dossiers at the desk."""
-    ids = {h.agency_id for h in held_roles(user) if h.role == Role.RECEPTION}
+    ids = {h.agency_id for h in held_roles(user) if h.role == Role.RECEPTION}  # and departments
     ids |= {
         h.parent_id
         for h in held_roles(user)
@@ -80,8 +77,12 @@ class TaskFilters:
 
 
 def _base() -> QuerySet[DossierTask]:
-    return DossierTask.objects.filter(flow_task_type="HUMAN").select_related(
-        "dossier__procedure_version__procedure", "agency", "owner"
+    # Lists show a row per task: leave the dossier's form data and the procedure's whole
+    # specification in the database.
+    return (
+        DossierTask.objects.filter(flow_task_type="HUMAN")
+        .select_related("dossier__procedure_version__procedure", "agency", "owner")
+        .defer("data", "dossier__form_data", "dossier__procedure_version__spec")
     )
 
 
@@ -149,6 +150,14 @@ def dossier_for_officer(*, user, pk: int) -> Dossier | None:
     )
     if dossier is None:
         return None
+    if dossier.status == Status.DRAFT:
+        # A draft is its author's: an online one is the citizen's alone, a desk one the
+        # desk's.
+        if dossier.channel != Channel.ONLINE and has_agency_perm(
+            user, "workflows.file_at_desk", dossier
+        ):
+            return dossier
+        return None
     if has_agency_perm(user, "workflows.view_dossier", dossier):
         return dossier
     if DossierTask.objects.filter(dossier=dossier).filter(offered_q(user) | Q(owner=user)).exists():
@@ -179,17 +188,15 @@ def eligible_officers(task: DossierTask):
     """Officers who may be given the task: the stage's role in the task's agency."""
     from django.contrib.auth import get_user_model
 
+    reach = Q(agency_roles__agency=task.agency)
+    if task.role in DEPARTMENT_ROLES:
+        reach |= Q(
+            agency_roles__agency__parent=task.agency,
+            agency_roles__agency__kind=Agency.Kind.DEPARTMENT,
+        )
     return (
         get_user_model()
-        .objects.filter(
-            Q(agency_roles__agency=task.agency)
-            | Q(
-                agency_roles__agency__parent=task.agency,
-                agency_roles__agency__kind=Agency.Kind.DEPARTMENT,
-            ),
-            agency_roles__role=task.role,
-            is_active=True,
-        )
+        .objects.filter(reach, agency_roles__role=task.role, is_active=True)
         .distinct()
         .order_by("last_name", "first_name", "username")
     )

@@ -67,8 +67,20 @@ class ReasonForm(forms.Form):
     )
 
 
-class SupplementForm(forms.Form):
+class RowsMixin:
+    """A form laid out as rows of (tick, detail), then its other fields."""
+
+    legend = ""
+
+    def other_fields(self):
+        in_rows = {bound.name for row in self.rows() for bound in row}
+        return [bound for bound in self if bound.name not in in_rows]
+
+
+class SupplementForm(RowsMixin, forms.Form):
     """Name every item to add or fix, each with its reason, and an overall reason."""
+
+    legend = _("Items to add or fix")
 
     reason = forms.CharField(
         label=_("Overall reason"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
@@ -121,33 +133,46 @@ class ProposalForm(forms.Form):
     )
 
 
-class ConsultationForm(ProposalForm):
-    """Review in the consultation flow: the proposal, and the units asked for an opinion."""
+class ConsultationForm(RowsMixin, forms.Form):
+    """Ask other units for their opinion, each by its own deadline."""
 
-    units = forms.ModelMultipleChoiceField(
-        label=_("Units to consult (optional)"),
-        queryset=Agency.objects.none(),
+    legend = _("Units to consult, each with its deadline")
+
+    comment = forms.CharField(
+        label=_("What you ask them (optional)"),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    consult_due = forms.DateField(
-        label=_("Deadline for their opinions"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args, dossier, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["units"].queryset = Agency.objects.exclude(pk=dossier.handling_agency_id)
+        self.units = list(Agency.objects.exclude(pk=dossier.handling_agency_id).order_by("path"))
+        for unit in self.units:
+            self.fields[f"unit_{unit.pk}"] = forms.BooleanField(
+                label=f"{unit.code} · {unit.display_name}", required=False
+            )
+            self.fields[f"due_{unit.pk}"] = forms.DateField(
+                label=_("Deadline"),
+                required=False,
+                widget=forms.DateInput(attrs={"type": "date"}),
+            )
+
+    def rows(self):
+        return [(self[f"unit_{u.pk}"], self[f"due_{u.pk}"]) for u in self.units]
 
     def clean(self):
         data = super().clean()
-        if data.get("units") and not data.get("consult_due"):
-            self.add_error("consult_due", _("Give the consulted units a deadline."))
-        data["consultations"] = [
-            {"unit": unit.pk, "due_date": data.get("consult_due")}
-            for unit in data.get("units") or []
-        ]
+        consultations = []
+        for unit in self.units:
+            due = data.get(f"due_{unit.pk}")
+            if data.get(f"unit_{unit.pk}"):
+                if not due:
+                    self.add_error(f"due_{unit.pk}", _("Give this unit a deadline."))
+                consultations.append({"unit": unit.pk, "due_date": due})
+        if not consultations:
+            raise forms.ValidationError(_("Tick at least one unit to consult."))
+        data["consultations"] = consultations
         return data
 
 
@@ -188,15 +213,20 @@ STAGE_FORMS = {
 }
 
 
+CONSULT_FORM = ("consult", ConsultationForm, _("Ask other units for their opinion"))
+
+
 def stage_forms(task, data=None, action=None):
     """The action forms of the task's stage; only the posted one is bound."""
     forms_ = []
-    for name, form_class, label in STAGE_FORMS.get(task.stage, []):
+    choices = list(STAGE_FORMS.get(task.stage, []))
+    if task.stage == "review" and task.dossier.procedure_version.flow == "consultation":
+        choices.append(CONSULT_FORM)
+    for name, form_class, label in choices:
         kwargs = {"prefix": name}
         if form_class is SupplementForm:
             kwargs["spec"] = task.dossier.procedure_version.spec
-        if name == "propose" and task.dossier.procedure_version.flow == "consultation":
-            form_class = ConsultationForm
+        if form_class is ConsultationForm:
             kwargs["dossier"] = task.dossier
         form = form_class(data if name == action else None, **kwargs)
         forms_.append((name, label, form))

@@ -150,7 +150,9 @@ def bulk_claim(request):
         messages.success(request, _("%(n)d task(s) moved to your inbox.") % {"n": claimed})
     if missed:
         messages.warning(
-            request, _("%(n)d task(s) could not be claimed: someone else has them.") % {"n": missed}
+            request,
+            _("%(n)d task(s) could not be claimed: taken by someone else, or no longer open.")
+            % {"n": missed},
         )
     if not claimed and not missed:
         messages.info(request, _("Tick the tasks you want to claim."))
@@ -307,6 +309,9 @@ def dossier_detail(request, pk):
             "opinions": selectors.dossier_opinions(timeline),
             "dossier_clock": selectors.clock_for(dossier.due_date),
             "draft": dossier.status == Status.DRAFT,
+            "desk_supplement": dossier.status == Status.SUPPLEMENT_REQUESTED
+            and dossier.channel != Channel.ONLINE
+            and has_agency_perm(request.user, "workflows.file_at_desk", dossier),
         },
     )
 
@@ -433,7 +438,7 @@ def _draft_or_404(request, pk):
 def file_draft(request, pk):
     """Continue a desk draft: what was typed and uploaded is all here."""
     dossier = _draft_or_404(request, pk)
-    if dossier.status != Status.DRAFT:
+    if dossier.status not in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
         messages.info(request, _("This dossier has already been filed."))
         return redirect("workspace:dossier", pk=dossier.pk)
     if request.method == "POST":
@@ -469,7 +474,10 @@ def _file_post(request, dossier):
         return redirect("workspace:dossier", pk=dossier.pk)
     if request.POST.get("submit") and not errors:
         try:
-            dossier = work.application_submit(dossier=dossier, by=request.user)
+            if dossier.status == Status.SUPPLEMENT_REQUESTED:
+                dossier = work.application_resubmit(dossier=dossier, by=request.user)
+            else:
+                dossier = work.application_submit(dossier=dossier, by=request.user)
         except ValidationError as exc:
             errors.update(error_dict(exc))
         except ActionNotAllowed as exc:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflows.demo import DEMO_PASSWORD, seed_demo
+from config.demo import seed_demo
+from workflows.demo import DEMO_PASSWORD
 from workflows.models import Dossier, Status
 from workflows.services import work
 
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def log_in(page, base, username):
     page.context.clear_cookies()
     page.goto(f"{base}/accounts/login/?next=/workspace/")
-    page.fill("#id_username", username)
+    page.fill("#id_login", username)
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(f"{base}/workspace/queue/")

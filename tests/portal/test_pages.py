@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from workflows.demo import seed_demo
+from config.demo import seed_demo
 from workflows.models import Dossier
 
 

@@ -10,6 +10,7 @@ from viewflow.workflow.status import PROCESS
 
 from procedures.models import Agency, Procedure
 from tests.conftest import make_officer, new_draft
+from workflows.clock import working_calendar
 from workflows.models import DossierTask, Status
 from workflows.services import work
 
@@ -34,7 +35,10 @@ def assert_consistent(dossier):
     tasks = open_tasks(dossier)
     human = [t for t in tasks if t.flow_task_type == "HUMAN"]
     if dossier.status in FINAL:
-        assert tasks == [], f"{dossier.status}: open tasks {tasks}"
+        unfinished = DossierTask.objects.filter(dossier=dossier).exclude(
+            status__in=("DONE", "CANCELED")
+        )
+        assert not unfinished.exists(), f"{dossier.status}: {list(unfinished)}"
         assert process.status in (PROCESS.DONE, PROCESS.CANCELED)
         return
     assert process.status == PROCESS.NEW
@@ -167,20 +171,20 @@ def test_consultation_flow_joins_every_opinion(filed, officers, catalog):
     d = work.application_submit(dossier=d, by=desk)
     d = act(d, "reception", desk, "accept")
     units = [Agency.objects.get(code="G16.02"), Agency.objects.get(code="H22")]
-    due = dt.date(2099, 1, 5)
+    calendar = working_calendar()
+    dues = [calendar.add_working_days(calendar.today(), n) for n in (2, 3)]
     d = act(
         d,
         "review",
         specialist,
-        "propose",
-        decision="approve",
-        opinion="Đề nghị khen",
-        consultations=[{"unit": u.pk, "due_date": due} for u in units],
+        "consult",
+        consultations=[{"unit": u.pk, "due_date": due} for u, due in zip(units, dues, strict=True)],
     )
     consults = [t for t in open_tasks(d) if t.stage == "consult"]
-    assert {t.agency_id for t in consults} == {u.pk for u in units}
-    assert {t.due_date for t in consults} == {due}
-    assert not [t for t in open_tasks(d) if t.stage == "approval"]
+    assert {(t.agency_id, t.due_date) for t in consults} == set(
+        zip([u.pk for u in units], dues, strict=True)
+    )
+    assert not [t for t in open_tasks(d) if t.stage in ("approval", "review")]
     answers = {
         units[0].pk: make_officer("specialist", units[0]),
         units[1].pk: officers["specialist"],
@@ -197,6 +201,8 @@ def test_consultation_flow_joins_every_opinion(filed, officers, catalog):
         task=second, by=answers[second.agency_id], action="opinion", form={"opinion": "Đồng ý"}
     )
     assert_consistent(d)
+    # The opinions are in: the specialist reviews again and proposes.
+    d = act(d, "review", specialist, "propose", decision="approve", opinion="Đề nghị khen")
     d = act(d, "approval", head, "approve")
     d = act(d, "signing", signer, "sign")
     assert d.status == Status.ISSUED
@@ -241,22 +247,45 @@ def test_a_silent_unit_is_recorded_when_its_deadline_passes(officers, catalog):
     d = work.application_submit(dossier=d, by=desk)
     d = act(d, "reception", desk, "accept")
     unit = Agency.objects.get(code="G16.02")
-    due = dt.date(2099, 1, 5)
-    d = act(
-        d,
-        "review",
-        specialist,
-        "propose",
-        decision="approve",
-        opinion="Đề nghị",
-        consultations=[{"unit": unit.pk, "due_date": due}],
-    )
+    calendar = working_calendar()
+    due = calendar.add_working_days(calendar.today(), 2)
+    d = act(d, "review", specialist, "consult", consultations=[{"unit": unit.pk, "due_date": due}])
     assert only_task(d, "consult").agency == unit
     assert run_periodic_jobs()["timers"] == 0  # not due yet
-    with time_machine.travel(timezone.make_aware(dt.datetime(2099, 1, 6, 0, 5))):
+    after = timezone.make_aware(dt.datetime.combine(due + dt.timedelta(days=1), dt.time(0, 5)))
+    with time_machine.travel(after):
         assert run_periodic_jobs()["timers"] == 1
     assert_consistent(d)
     assert not [t for t in open_tasks(d) if t.stage == "consult"]
-    only_task(d, "approval")
+    only_task(d, "review")
     silence = d.history.get(action="consult_no_answer")
     assert silence.actor is None and silence.data["unit"] == "G16.02"
+
+
+def test_withdrawing_during_a_consultation_leaves_nothing_behind(officers, catalog, citizen):
+    """The consultation's timers are cancelled too: a deadline passing later must not
+    wake a withdrawn dossier's flow."""
+    import time_machine
+    from django.utils import timezone
+
+    from workflows.tasks import run_periodic_jobs
+
+    medal = Procedure.objects.get(code="1.012844")
+    central = Agency.objects.get(code="G16")
+    desk = make_officer("reception", central)
+    specialist = make_officer("specialist", central)
+    d = new_draft(medal, central, citizen)
+    d = work.application_submit(dossier=d, by=citizen)
+    d = act(d, "reception", desk, "accept")
+    calendar = working_calendar()
+    due = calendar.add_working_days(calendar.today(), 2)
+    unit = Agency.objects.get(code="G16.02")
+    d = act(d, "review", specialist, "consult", consultations=[{"unit": unit.pk, "due_date": due}])
+    d = work.application_withdraw(dossier=d, by=citizen, reason="Không còn nhu cầu")
+    assert_consistent(d)
+    after = timezone.make_aware(dt.datetime.combine(due + dt.timedelta(days=3), dt.time(9)))
+    with time_machine.travel(after):
+        assert run_periodic_jobs()["timers"] == 0
+    assert_consistent(d)
+    assert d.history.filter(action="task_cancel").count() == 1
+    assert not d.history.filter(action="consult_no_answer").exists()

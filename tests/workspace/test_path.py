@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from workflows.demo import seed_demo
+from config.demo import seed_demo
 from workflows.models import Dossier, DossierTask, Status
 from workflows.services import work
 

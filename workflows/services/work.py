@@ -20,11 +20,13 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import PROCESS, STATUS
 
 from procedures.auth import has_agency_perm, roles_in
 from procedures.models import Agency, OfficerRole
+from procedures.roles import DEPARTMENT_ROLES
 
 from ..clock import working_calendar
 from ..events import event_record
@@ -80,10 +82,13 @@ def can_manage(user, task: DossierTask) -> bool:
 
 def least_loaded_officer(*, agency: Agency, role: str):
     """The eligible officer holding the fewest open tasks (ties: the longest-standing)."""
+    in_departments = (
+        Q(agency__parent=agency, agency__kind=Agency.Kind.DEPARTMENT)
+        if role in DEPARTMENT_ROLES
+        else Q(pk__in=[])
+    )
     eligible = OfficerRole.objects.filter(
-        Q(agency=agency) | Q(agency__parent=agency, agency__kind=Agency.Kind.DEPARTMENT),
-        role=role,
-        user__is_active=True,
+        Q(agency=agency) | in_departments, role=role, user__is_active=True
     ).values("user_id")
     return (
         get_user_model()
@@ -118,8 +123,10 @@ def task_claim(*, task: DossierTask, by) -> DossierTask:
         if not can_take(by, current):
             raise PermissionDenied(_("This task is not offered to you."))
         if current.status != STATUS.NEW:
-            if current.owner_id == by.pk:
+            if current.owner_id == by.pk and current.status == STATUS.ASSIGNED:
                 return current
+            if current.status != STATUS.ASSIGNED:
+                raise ActionNotAllowed(_("This task is already finished."))
             raise ActionNotAllowed(
                 _("This task has just been taken by %(name)s.") % {"name": _holder(current)}
             )
@@ -198,6 +205,10 @@ def _clean_consultations(dossier: Dossier, requests) -> list[dict]:
             raise ValidationError(
                 {"consultations": [_("Give each unit a deadline on a working day after today.")]}
             )
+        if dossier.due_date is not None and due > dossier.due_date:
+            raise ValidationError(
+                {"consultations": [_("A unit's deadline cannot be after the appointment date.")]}
+            )
         seen.add(agency.pk)
         cleaned.append({"unit": agency.pk, "due_date": due.isoformat()})
     return cleaned
@@ -218,11 +229,20 @@ def _reception(dossier, by, action, form, task):
 
 
 def _review(dossier, by, action, form, task):
+    if action == "consult" and dossier.procedure_version.flow == "consultation":
+        consultations = _clean_consultations(dossier, form.get("consultations"))
+        if not consultations:
+            raise ValidationError({"consultations": [_("Choose the units to consult.")]})
+        task.data["consultations"] = consultations
+        dossier = _ensure_review_started(dossier, by)
+        return dossiers.dossier_note(
+            dossier=dossier,
+            by=by,
+            action="consult_request",
+            comment=form.get("comment", ""),
+            data={"consultations": consultations},
+        )
     if action == "propose":
-        consultations = []
-        if dossier.procedure_version.flow == "consultation":
-            consultations = _clean_consultations(dossier, form.get("consultations"))
-            task.data["consultations"] = consultations
         dossier = _ensure_review_started(dossier, by)
         return dossiers.dossier_propose(
             dossier=dossier, by=by, decision=form.get("decision"), opinion=form.get("opinion")
@@ -261,7 +281,7 @@ def _consult(dossier, by, action, form, task):
 
 STAGE_ACTIONS = {
     "reception": (_reception, ("accept", "supplement", "reject")),
-    "review": (_review, ("propose", "supplement")),
+    "review": (_review, ("propose", "supplement", "consult")),
     "approval": (_approval, ("approve", "refuse", "send_back")),
     "signing": (_signing, ("sign",)),
     "consult": (_consult, ("opinion",)),
@@ -322,6 +342,8 @@ def application_resubmit(*, dossier: Dossier, by, comment: str = "") -> Dossier:
         return flow_for(dossier).wait_resubmission.run(task, by=by, comment=comment)
     except FlowLockFailed as exc:
         raise TaskBusy(BUSY_MESSAGE) from exc
+    except TransitionNotAllowed as exc:  # answered a moment ago, by another request
+        raise ActionNotAllowed(_("This dossier is not waiting for a supplement.")) from exc
 
 
 def application_withdraw(*, dossier: Dossier, by, reason: str = "") -> Dossier:
@@ -331,9 +353,19 @@ def application_withdraw(*, dossier: Dossier, by, reason: str = "") -> Dossier:
     try:
         with flow_class.lock(process.pk), transaction.atomic():
             withdrawn = dossiers.dossier_withdraw(dossier=dossier, by=by, reason=reason)
-            for task in DossierTask.objects.filter(process=process, status__in=ACTIVE):
+            pending = DossierTask.objects.filter(
+                process=process, status__in=(*ACTIVE, STATUS.SCHEDULED)
+            ).order_by("pk")
+            for task in pending:
                 activation = task.flow_task.activation_class(task)
                 activation.cancel()
+                if task.flow_task_type == "HUMAN":
+                    withdrawn = dossiers.dossier_note(
+                        dossier=withdrawn,
+                        by=by,
+                        action="task_cancel",
+                        data={"task": task.pk, "stage": task.stage, "holder": task.owner_id},
+                    )
             process.status = PROCESS.CANCELED
             process.finished = timezone.now()
             process.save(update_fields=["status", "finished"])

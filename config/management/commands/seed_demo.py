@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from config.demo import seed_demo
 from procedures.loader import CatalogError
-from workflows.demo import ACCOUNTS, seed_demo
+from workflows.demo import ACCOUNTS
 
 
 class Command(BaseCommand):

@@ -1,0 +1,66 @@
+"""Forms of the citizen's pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import CitizenProfile
+
+
+class CatalogSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name or code"), required=False, max_length=100)
+    sector = forms.ChoiceField(label=_("Sector"), required=False)
+    agency = forms.ChoiceField(label=_("Agency"), required=False)
+
+    def __init__(self, *args, sectors=(), agencies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sector"].choices = [("", _("All sectors"))] + [(s, s) for s in sectors]
+        self.fields["agency"].choices = [("", _("All agencies"))] + [
+            (a.code, a.display_name) for a in agencies
+        ]
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = CitizenProfile
+        fields = [
+            "full_name",
+            "date_of_birth",
+            "ethnic_group",
+            "id_number",
+            "province",
+            "commune",
+            "address",
+            "phone",
+            "language",
+        ]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
+
+
+class LookupForm(forms.Form):
+    code = forms.CharField(label=_("Dossier code"), max_length=40)
+    secret = forms.CharField(label=_("Lookup code printed on the receipt"), max_length=12)
+
+
+class DeclarationForm(forms.Form):
+    declaration = forms.BooleanField(
+        label=_(
+            "I declare that the information and documents in this dossier are true, and I "
+            "take responsibility for them before the law."
+        ),
+        error_messages={"required": _("Tick the declaration to file the dossier.")},
+    )
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you withdraw? (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(
+        label=_("Yes, withdraw this dossier. It will not be processed."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
