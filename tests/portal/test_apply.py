@@ -1,0 +1,313 @@
+"""Applying online, tracking, answering a supplement, withdrawing, the result, and the
+public lookup, through the pages a citizen uses."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from portal.models import CitizenProfile
+from tests.conftest import make_user
+from workflows.demo import minimal_pdf, minimal_png, sample_form_data
+from workflows.models import Dossier, DossierTask, Status
+from workflows.services import work
+
+
+def upload_for(component, name=None):
+    if "application/pdf" in component["content_types"]:
+        return SimpleUploadedFile(
+            name or f"{component['code']}.pdf", minimal_pdf(), "application/pdf"
+        )
+    return SimpleUploadedFile(name or f"{component['code']}.png", minimal_png(), "image/png")
+
+
+@pytest.fixture
+def applicant(citizen):
+    citizen.email = "citizen@example.org"
+    citizen.save()
+    CitizenProfile.objects.create(
+        user=citizen,
+        full_name="Lò Thị Mai",
+        id_number="001190012345",
+        phone="0912345678",
+        province="Lào Cai",
+        commune="Xã Cốc San",
+        address="Bản Cốc Lếu",
+        ethnic_group="02",
+        date_of_birth="1990-05-12",
+    )
+    return citizen
+
+
+def start(client, procedure):
+    page = client.get(reverse("portal:apply", args=[procedure.code]))
+    assert page.status_code == 200
+    key = re.search(r'name="filing_key" value="([^"]+)"', page.content.decode()).group(1)
+    return page, key
+
+
+def full_post(procedure, province, key=None, **extra):
+    spec = procedure.current_version.spec
+    data = {
+        "agency": province.code,
+        "applicant_name": "Lò Thị Mai",
+        "applicant_id_number": "001190012345",
+        "applicant_phone": "0912345678",
+        "applicant_address": "Bản Cốc Lếu",
+        "applicant_email": "citizen@example.org",
+        **sample_form_data(spec),
+        **extra,
+    }
+    if key:
+        data["filing_key"] = key
+    for component in spec["components"]:
+        data[f"file_{component['code']}"] = upload_for(component)
+    return data
+
+
+def test_the_form_is_filled_from_the_profile(client, applicant, procedure):
+    client.force_login(applicant)
+    page, _ = start(client, procedure)
+    body = page.content.decode()
+    assert 'value="Lò Thị Mai"' in body and 'value="001190012345"' in body
+    assert 'value="1990-05-12"' in body  # date_of_birth field
+    assert '<option value="tay" selected>' in body  # ethnic group Tày, from the profile
+
+
+def test_errors_keep_what_was_typed_and_uploaded(client, applicant, procedure, province):
+    client.force_login(applicant)
+    _, key = start(client, procedure)
+    spec = procedure.current_version.spec
+    first, second = spec["components"][0], spec["components"][1]
+    response = client.post(
+        reverse("portal:apply", args=[procedure.code]),
+        {
+            "filing_key": key,
+            "agency": province.code,
+            "applicant_name": "Lò Thị Mai",
+            "full_name": "Lò Thị Mai",
+            "citizen_id": "12ab",
+            f"file_{first['code']}": upload_for(first, name="../../etc/passwd"),
+            f"file_{second['code']}": SimpleUploadedFile("photo.pdf", b"<script>alert(1)</script>"),
+            "review": "1",
+        },
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "12ab" in body  # typed value kept, shown next to its error
+    assert 'class="field-error"' in body and "error-summary" in body
+    dossier = Dossier.objects.get(filing_key=key)
+    kept = dossier.components.get(component_code=first["code"])
+    assert "passwd" not in kept.file.name and ".." not in kept.file.name
+    assert not dossier.components.filter(component_code=second["code"]).exists()
+    # Resume later from "my dossiers": the draft and its file are there.
+    page = client.get(reverse("portal:edit", args=[dossier.pk])).content.decode()
+    assert kept.original_name in page and "12ab" in page
+
+
+def test_oversized_upload_is_refused_with_a_message(client, applicant, procedure, province):
+    client.force_login(applicant)
+    _, key = start(client, procedure)
+    component = procedure.current_version.spec["components"][0]
+    big = SimpleUploadedFile(
+        "big.pdf", minimal_pdf() + b"0" * (component["max_size_mb"] << 20), "application/pdf"
+    )
+    response = client.post(
+        reverse("portal:apply", args=[procedure.code]),
+        {
+            "filing_key": key,
+            "agency": province.code,
+            f"file_{component['code']}": big,
+        },
+    )
+    assert response.status_code == 400
+    assert not Dossier.objects.get(filing_key=key).components.exists()
+
+
+def test_apply_review_declare_file_and_receipt(client, applicant, procedure, province):
+    client.force_login(applicant)
+    _, key = start(client, procedure)
+    url = reverse("portal:apply", args=[procedure.code])
+    response = client.post(url, full_post(procedure, province, key, review="1"))
+    dossier = Dossier.objects.get(filing_key=key)
+    assert response.status_code == 302 and response.url == reverse(
+        "portal:review", args=[dossier.pk]
+    )
+    review = client.get(response.url)
+    assert "Lò Thị Mai" in review.content.decode()
+    # The declaration is required.
+    assert client.post(response.url, {}).status_code == 400
+    assert Dossier.objects.get(pk=dossier.pk).status == Status.DRAFT
+    filed = client.post(response.url, {"declaration": "on"})
+    assert filed.status_code == 302 and filed.url == reverse("portal:receipt", args=[dossier.pk])
+    dossier.refresh_from_db()
+    assert dossier.status == Status.SUBMITTED and dossier.code and dossier.lookup_secret
+    receipt = client.get(filed.url).content.decode()
+    assert dossier.code in receipt and dossier.lookup_secret in receipt
+    assert re.search(r"\d{2}/\d{2}/\d{4}", receipt)  # the expected appointment date
+    # Submitting twice (double click, refresh, back) makes one dossier.
+    client.post(url, full_post(procedure, province, key, review="1"))
+    client.post(reverse("portal:review", args=[dossier.pk]), {"declaration": "on"})
+    assert Dossier.objects.filter(applicant_user=applicant).count() == 1
+    assert DossierTask.objects.filter(dossier=dossier, stage="reception").count() == 1
+
+
+def test_supplement_answer_withdraw_and_track(client, applicant, procedure, province, officers):
+    client.force_login(applicant)
+    _, key = start(client, procedure)
+    client.post(
+        reverse("portal:apply", args=[procedure.code]),
+        full_post(procedure, province, key, review="1"),
+    )
+    dossier = Dossier.objects.get(filing_key=key)
+    client.post(reverse("portal:review", args=[dossier.pk]), {"declaration": "on"})
+    task = DossierTask.objects.get(dossier=dossier, stage="reception")
+    component = procedure.current_version.spec["components"][0]
+    work.task_claim(task=task, by=officers["reception"])
+    work.task_complete(
+        task=task,
+        by=officers["reception"],
+        action="supplement",
+        form={
+            "reason": "Hồ sơ chưa hợp lệ",
+            "items": [{"code": component["code"], "reason": "Bản chụp không rõ chữ ký"}],
+        },
+    )
+    page = client.get(reverse("portal:dossier", args=[dossier.pk])).content.decode()
+    assert "Bản chụp không rõ chữ ký" in page and "Hồ sơ chưa hợp lệ" in page
+    # Fix it and file again: the dossier goes back to the desk.
+    edit = reverse("portal:edit", args=[dossier.pk])
+    response = client.post(edit, {**full_post(procedure, province), "review": "1"})
+    assert response.status_code == 302
+    assert (
+        client.post(reverse("portal:review", args=[dossier.pk]), {"declaration": "on"}).status_code
+        == 302
+    )
+    dossier.refresh_from_db()
+    assert dossier.status == Status.SUBMITTED
+    assert DossierTask.objects.filter(dossier=dossier, stage="reception", status="NEW").exists()
+    # My dossiers: the status in plain words.
+    mine = client.get(reverse("portal:my_dossiers")).content.decode()
+    assert dossier.code in mine
+    # Withdraw: needs the confirmation; then the open task is cancelled.
+    url = reverse("portal:withdraw", args=[dossier.pk])
+    client.post(url, {})
+    dossier.refresh_from_db()
+    assert dossier.status == Status.SUBMITTED
+    client.post(url, {"confirm": "on", "reason": "Không còn nhu cầu"})
+    dossier.refresh_from_db()
+    assert dossier.status == Status.WITHDRAWN
+    assert not DossierTask.objects.filter(dossier=dossier, status__in=work.ACTIVE).exists()
+
+
+def test_result_after_issue(client, walk, citizen):
+    dossier = walk(Status.ISSUED)
+    client.force_login(citizen)
+    response = client.get(reverse("portal:result", args=[dossier.pk]))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    assert dossier.code in response.content.decode()
+    in_review = walk(Status.IN_REVIEW)
+    assert client.get(reverse("portal:result", args=[in_review.pk])).status_code == 404
+
+
+def test_another_citizens_ids_are_404(client, walk, citizen):
+    dossier = walk(Status.SUBMITTED)
+    component = dossier.components.first()
+    client.force_login(make_user())
+    for url in (
+        reverse("portal:dossier", args=[dossier.pk]),
+        reverse("portal:edit", args=[dossier.pk]),
+        reverse("portal:review", args=[dossier.pk]),
+        reverse("portal:receipt", args=[dossier.pk]),
+        reverse("portal:result", args=[dossier.pk]),
+        reverse("portal:file", args=[dossier.pk, component.pk]),
+    ):
+        assert client.get(url).status_code == 404, url
+    assert (
+        client.post(reverse("portal:withdraw", args=[dossier.pk]), {"confirm": "on"}).status_code
+        == 404
+    )
+    dossier.refresh_from_db()
+    assert dossier.status == Status.SUBMITTED
+    client.force_login(citizen)
+    assert client.get(reverse("portal:file", args=[dossier.pk, component.pk])).status_code == 200
+
+
+def test_public_lookup_shows_status_and_dates_only(client, walk, settings):
+    dossier = walk(Status.RECEIVED)
+    url = reverse("portal:lookup")
+    response = client.get(url, {"code": dossier.code.lower(), "secret": dossier.lookup_secret})
+    body = response.content.decode()
+    assert response.status_code == 200 and dossier.code in body
+    assert dossier.applicant_name not in body and dossier.applicant_id_number not in body
+    wrong = client.get(url, {"code": dossier.code, "secret": "WRONG123"})
+    assert wrong.status_code == 400 and dossier.get_status_display() not in wrong.content.decode()
+
+
+def test_public_lookup_is_rate_limited(client, walk):
+    from django.core.cache import cache
+
+    cache.clear()
+    dossier = walk(Status.SUBMITTED)
+    url = reverse("portal:lookup")
+    codes = [client.get(url, {"code": dossier.code, "secret": "X"}).status_code for _ in range(12)]
+    assert codes[:10] == [400] * 10 and codes[10:] == [429, 429]
+
+
+def test_catalog_search_and_procedure_page(client, catalog):
+    from procedures.models import Agency
+
+    home = reverse("portal:home")
+    assert "1.012841" in client.get(home, {"q": "uy tín"}).content.decode()
+    assert "1.012842" not in client.get(home, {"q": "uy tín"}).content.decode()
+    assert "1.012843" in client.get(home, {"q": "1.012843"}).content.decode()
+    central = client.get(home, {"agency": "G16"}).content.decode()
+    assert "1.012844" in central and "1.012841" not in central
+    assert "1.012841" in client.get(home, {"agency": "H22"}).content.decode()
+    assert "1.012841" in client.get(home, {"sector": "Công tác dân tộc"}).content.decode()
+    assert client.get(home, {"agency": "nope", "sector": "x" * 500}).status_code == 200
+    page = client.get(reverse("portal:procedure", args=["1.012841"])).content.decode()
+    for text in ("15", "Quyết định số 12/2018", "Không thu phí"):
+        assert text in page
+    assert reverse("portal:apply", args=["1.012841"]) in page
+    assert client.get(reverse("portal:procedure", args=["9.9"])).status_code == 404
+    assert Agency.objects.exists()
+
+
+CITIZEN_PAGES = ["portal:home", "portal:lookup", "portal:my_dossiers", "portal:profile"]
+
+
+def test_citizen_pages_are_light_and_need_no_javascript(client, walk, citizen):
+    """Each page with its stylesheet, compressed, stays under 60 KB; no page carries a
+    script; every visible input has a label."""
+    from django.contrib.staticfiles import finders
+
+    dossier = walk(Status.SUPPLEMENT_REQUESTED)
+    client.force_login(citizen)
+    css = Path(finders.find("css/motcua.css")).read_bytes()
+    urls = [reverse(name) for name in CITIZEN_PAGES] + [
+        reverse("portal:procedure", args=[dossier.procedure_version.procedure.code]),
+        reverse("portal:apply", args=[dossier.procedure_version.procedure.code]),
+        reverse("portal:dossier", args=[dossier.pk]),
+        reverse("portal:edit", args=[dossier.pk]),
+        reverse("portal:receipt", args=[dossier.pk]),
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content
+        size = len(gzip.compress(html)) + len(gzip.compress(css))
+        assert size <= 60 * 1024, (url, size)
+        text = html.decode()
+        assert "<script" not in text, url
+        assert 'name="viewport"' in text
+        inputs = re.findall(r'<(?:input|select|textarea)\b[^>]*\bid="([^"]+)"', text)
+        hidden = set(re.findall(r'<input\b[^>]*type="hidden"[^>]*id="([^"]+)"', text))
+        for input_id in set(inputs) - hidden:
+            assert f'for="{input_id}"' in text, (url, input_id)
