@@ -7,20 +7,19 @@ from __future__ import annotations
 import pytest
 
 from config.demo import seed_demo
-from workflows.demo import DEMO_PASSWORD
+from workflows.demo import DEMO_PASSWORD, minimal_pdf
 from workflows.models import Dossier, Status
-from workflows.services import work
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def log_in(page, base, username):
+def log_in(page, base, username, landing="/workspace/queue/"):
     page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/?next=/workspace/")
+    page.goto(f"{base}/accounts/login/")
     page.fill("#id_login", username)
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}/workspace/queue/")
+    page.wait_for_url(f"{base}{landing}")
 
 
 def claim_from_queue(page, base, code):
@@ -32,9 +31,9 @@ def claim_from_queue(page, base, code):
     page.wait_for_selector("#h-act")
 
 
-def test_officer_path_in_the_browser(page, live_server, settings):
+def test_officer_path_in_the_browser(page, live_server, settings, tmp_path):
     settings.DEBUG = True
-    demo = seed_demo()
+    seed_demo()
     base = live_server.url
     dossier = Dossier.objects.filter(status=Status.SUBMITTED).order_by("pk").first()
     component = dossier.procedure_version.spec["components"][0]["code"]
@@ -50,8 +49,20 @@ def test_officer_path_in_the_browser(page, live_server, settings):
     dossier.refresh_from_db()
     assert dossier.status == Status.SUPPLEMENT_REQUESTED
 
-    # The citizen answers (the citizen portal is its own issue; here through the service).
-    work.application_resubmit(dossier=dossier, by=demo["users"]["citizen"])
+    # The citizen sees what to fix, uploads a clearer scan and files again.
+    log_in(page, base, "citizen", landing="/me/dossiers/")
+    page.goto(f"{base}/me/dossiers/{dossier.pk}/")
+    assert page.locator("text=Bản chụp không rõ chữ ký").count() == 1
+    page.click(f"a[href='/me/dossiers/{dossier.pk}/edit/']")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(minimal_pdf("ro net"))
+    page.set_input_files(f"#file_{component}", str(scan))
+    page.click("button[name=review]")
+    page.check("#id_declaration")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{base}/me/dossiers/{dossier.pk}/receipt/")
+    dossier.refresh_from_db()
+    assert dossier.status == Status.SUBMITTED
 
     steps = [
         ("reception", "accept", {}),

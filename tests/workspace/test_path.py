@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from config.demo import seed_demo
+from workflows.demo import sample_form_data, sample_upload
 from workflows.models import Dossier, DossierTask, Status
-from workflows.services import work
 
 
 @pytest.fixture
@@ -60,8 +60,27 @@ def test_full_path_with_a_supplement_round(client, demo):
     dossier.refresh_from_db()
     assert dossier.status == Status.SUPPLEMENT_REQUESTED
 
-    # 2. The dossier goes back to the citizen, who resubmits.
-    dossier = work.application_resubmit(dossier=dossier, by=users["citizen"], comment="Đã bổ sung")
+    # 2. The dossier goes back to the citizen, who sees what to fix and files again.
+    login(client, users["citizen"])
+    page = client.get(reverse("portal:dossier", args=[dossier.pk])).content.decode()
+    assert "Bản chụp không rõ chữ ký" in page
+    spec = dossier.procedure_version.spec
+    upload = spec["components"][0]
+    fixed = sample_upload(upload)
+    response = client.post(
+        reverse("portal:edit", args=[dossier.pk]),
+        {
+            "applicant_name": dossier.applicant_name,
+            "applicant_phone": dossier.applicant_phone,
+            **sample_form_data(spec),
+            f"file_{upload['code']}": fixed,
+            "review": "1",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    response = client.post(reverse("portal:review", args=[dossier.pk]), {"declaration": "on"})
+    assert response.status_code == 302
+    dossier.refresh_from_db()
     assert dossier.status == Status.SUBMITTED
 
     # 3. Reception accepts; review, approval and signing follow, each through the pages.
