@@ -202,6 +202,8 @@ def apply(request, code):
     form_class = build_form_class(version.spec)
     if request.method != "POST":
         applicant, initial = _profile_prefill(request.user, version.spec)
+        profile = CitizenProfile.objects.filter(user=request.user).first()
+        province = profile.province if profile else ""
         return _filing_page(
             request,
             procedure=procedure,
@@ -210,6 +212,7 @@ def apply(request, code):
             form=form_class(initial=initial),
             errors={},
             agencies=agencies,
+            agency=next((a for a in agencies if province and a.province == province), None),
             filing_key=uuid.uuid4(),
             applicant=applicant,
         )
