@@ -11,7 +11,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,7 +26,7 @@ from workflows import selectors as workflow_selectors
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
 from workflows.models import Channel, DossierComponent, Status
-from workflows.presentation import applicant_values, error_summary
+from workflows.presentation import applicant_values, component_response, error_summary
 from workflows.services import work
 from workflows.services.dossiers import dossier_create
 from workflows.services.filing import (
@@ -445,18 +445,7 @@ def component_file(request, pk, component_pk):
     if dossier is None:
         raise Http404
     component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
-    try:
-        handle = component.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(
-        handle,
-        content_type=component.content_type,
-        as_attachment=True,
-        filename=component.original_name,
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return component_response(component)
 
 
 @login_required

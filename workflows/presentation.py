@@ -40,3 +40,27 @@ def applicant_values(post, dossier=None, fallback=None) -> dict:
     if dossier is not None:
         return {key: getattr(dossier, f"applicant_{key}") for key in APPLICANT_KEYS}
     return dict(fallback or {})
+
+
+INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg")
+
+
+def component_response(component, *, preview: bool = False):
+    """Stream a dossier file to someone already found allowed: inline to preview (PDF and
+    images only), else as a download; never cached by shared caches, never run as a page."""
+    from django.http import FileResponse, Http404
+
+    inline = preview and component.content_type in INLINE_TYPES
+    try:
+        handle = component.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        content_type=component.content_type,
+        as_attachment=not inline,
+        filename=component.original_name,
+    )
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

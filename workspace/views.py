@@ -15,7 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -28,7 +28,7 @@ from workflows import selectors
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
 from workflows.models import Channel, DossierComponent, Status
-from workflows.presentation import applicant_values, error_summary
+from workflows.presentation import applicant_values, component_response, error_summary
 from workflows.services import work
 from workflows.services.dossiers import dossier_create
 from workflows.services.filing import dossier_save_filing, filing_from_post
@@ -316,28 +316,12 @@ def dossier_detail(request, pk):
     )
 
 
-INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg")
-
-
 @officer_required
 def component_file(request, pk, component_pk):
     """Stream a dossier file to an officer in scope: inline to preview, else to download."""
     dossier = _dossier_or_404(request, pk)
     component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
-    inline = request.GET.get("preview") == "1" and component.content_type in INLINE_TYPES
-    try:
-        handle = component.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(
-        handle,
-        content_type=component.content_type,
-        as_attachment=not inline,
-        filename=component.original_name,
-    )
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return component_response(component, preview=request.GET.get("preview") == "1")
 
 
 # --- Filing at the desk --------------------------------------------------------------------
