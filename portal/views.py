@@ -165,6 +165,11 @@ def _filing_page(
     applicant=None,
     status=200,
 ):
+    request_entry = (
+        selectors.latest_supplement_request(dossier)
+        if dossier is not None and dossier.status == Status.SUPPLEMENT_REQUESTED
+        else None
+    )
     return render(
         request,
         "portal/apply.html",
@@ -187,6 +192,8 @@ def _filing_page(
             "agencies": agencies or [],
             "agency": agency,
             "filing_key": filing_key,
+            "request_entry": request_entry,
+            "items": selectors.supplement_items(dossier, request_entry) if dossier else [],
         },
         status=status,
     )
@@ -200,10 +207,30 @@ def apply(request, code):
     version = procedure.current_version
     agencies = list(selectors.filing_agencies(procedure))
     form_class = build_form_class(version.spec)
-    if request.method != "POST":
-        applicant, initial = _profile_prefill(request.user, version.spec)
+    chosen = request.POST.get("agency") if request.method == "POST" else request.GET.get("agency")
+    agency = next((a for a in agencies if a.code == chosen), None)
+    if agency is None and len(agencies) == 1:
+        agency = agencies[0]
+    if agency is None and request.method != "POST":
         profile = CitizenProfile.objects.filter(user=request.user).first()
         province = profile.province if profile else ""
+        agency = next((a for a in agencies if province and a.province == province), None)
+    if agency is None:
+        # Where to file comes first, on its own page: the form with its uploads is only
+        # shown once the dossier can be kept, so no file is ever sent for nothing.
+        return render(
+            request,
+            "portal/apply_where.html",
+            {
+                "procedure": procedure,
+                "version": version,
+                "agencies": agencies,
+                "invalid": chosen is not None,
+            },
+            status=400 if chosen is not None else 200,
+        )
+    if request.method != "POST":
+        applicant, initial = _profile_prefill(request.user, version.spec)
         return _filing_page(
             request,
             procedure=procedure,
@@ -212,24 +239,9 @@ def apply(request, code):
             form=form_class(initial=initial),
             errors={},
             agencies=agencies,
-            agency=next((a for a in agencies if province and a.province == province), None),
+            agency=agency,
             filing_key=uuid.uuid4(),
             applicant=applicant,
-        )
-    agency = next((a for a in agencies if a.code == request.POST.get("agency")), None)
-    if agency is None:
-        form = form_class(data=request.POST)
-        errors = {"agency": [_("Choose where to file the dossier.")]}
-        return _filing_page(
-            request,
-            procedure=procedure,
-            version=version,
-            dossier=None,
-            form=form,
-            errors=errors,
-            agencies=agencies,
-            filing_key=request.POST.get("filing_key"),
-            status=400,
         )
     try:
         key = uuid.UUID(request.POST.get("filing_key", ""))

@@ -57,8 +57,16 @@ def clean_text(value, what: str, *, required: bool = False, limit: int = MAX_TEX
 
 def bounded_applicant(applicant: dict | None, limits: dict[str, int]) -> dict:
     """What was typed about the applicant, as column values. ``limits``: column → max length."""
+    kept, errors = split_applicant(applicant, limits)
+    if errors:
+        raise ValidationError(errors)
+    return kept
+
+
+def split_applicant(applicant: dict | None, limits: dict[str, int]) -> tuple[dict, dict]:
+    """(what can be kept, what cannot and why) of the applicant's details."""
     if applicant is None:
-        return {}
+        return {}, {}
     if not isinstance(applicant, dict):
         raise ValidationError(_("Applicant data must be a mapping."))
     errors, kept = {}, {}
@@ -77,9 +85,7 @@ def bounded_applicant(applicant: dict | None, limits: dict[str, int]) -> dict:
             errors[f"applicant.{key}"] = [problem]
         else:
             kept[column] = value.strip()
-    if errors:
-        raise ValidationError(errors)
-    return kept
+    return kept, errors
 
 
 def validated_applicant(values: dict[str, str]) -> dict:
@@ -100,6 +106,14 @@ def _scalar_ok(value) -> bool:
 
 def bounded_form_data(spec: dict, form_data) -> dict:
     """A draft's form data: only the procedure's fields, only scalars or lists of them."""
+    kept, errors = split_form_data(spec, form_data)
+    if errors:
+        raise ValidationError(errors)
+    return kept
+
+
+def split_form_data(spec: dict, form_data) -> tuple[dict, dict]:
+    """(what can be kept, what cannot and why) of a draft's form data."""
     if not isinstance(form_data, dict):
         raise ValidationError(_("Form data must be a mapping of field names to values."))
     known = {f["name"] for f in spec["fields"]}
@@ -119,6 +133,4 @@ def bounded_form_data(spec: dict, form_data) -> dict:
             errors[key] = [problem]
         else:
             kept[key] = value
-    if errors:
-        raise ValidationError(errors)
-    return kept
+    return kept, errors

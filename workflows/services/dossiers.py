@@ -39,6 +39,8 @@ from ..inputs import (
     bounded_applicant,
     bounded_form_data,
     clean_text,
+    split_applicant,
+    split_form_data,
     validated_applicant,
 )
 from ..models import (
@@ -256,16 +258,22 @@ def _editable(dossier: Dossier, by, *, lock: bool = True) -> Dossier:
 def dossier_save_draft(
     *, dossier: Dossier, by, form_data: dict, applicant: dict | None = None
 ) -> Dossier:
-    """Keep what was typed so far (a draft, or the answer to a supplement request)."""
+    """Keep what was typed so far (a draft, or the answer to a supplement request).
+
+    Every value that can be kept is saved, even when others cannot; those are then
+    reported, by field, in a ValidationError raised after the save.
+    """
     dossier = _editable(dossier, by, lock=False)
-    data = bounded_form_data(dossier.procedure_version.spec, form_data)
-    person = bounded_applicant(applicant, _column_limits())
+    data, errors = split_form_data(dossier.procedure_version.spec, form_data)
+    person, person_errors = split_applicant(applicant, _column_limits())
     with transaction.atomic():
         locked = _editable(dossier, by)
         locked.form_data = {**locked.form_data, **data}
         for column, value in person.items():
             setattr(locked, column, value)
         locked.save(update_fields=["form_data", *person])
+    if errors or person_errors:
+        raise ValidationError({**errors, **person_errors})
     return locked
 
 

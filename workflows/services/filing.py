@@ -45,8 +45,9 @@ def dossier_save_filing(
         dossier = dossiers.dossier_save_draft(
             dossier=dossier, by=by, form_data=form_data, applicant=applicant
         )
-    except ValidationError as exc:
+    except ValidationError as exc:  # what could be kept is saved all the same
         errors.update(error_dict(exc))
+        dossier = Dossier.objects.get(pk=dossier.pk)
     for code, upload in uploads.items():
         try:
             dossiers.dossier_attach_component(
