@@ -16,7 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
@@ -72,6 +75,7 @@ def procedure_detail(request, code):
     )
 
 
+@never_cache
 @login_required
 def after_login(request):
     """Officers go to their workspace, citizens to their dossiers."""
@@ -88,6 +92,7 @@ def _profile(user) -> CitizenProfile:
     return profile or CitizenProfile(user=user, full_name=user.get_full_name())
 
 
+@never_cache
 @login_required
 def profile(request):
     instance = _profile(request.user)
@@ -199,6 +204,7 @@ def _filing_page(
     )
 
 
+@never_cache
 @login_required
 def apply(request, code):
     """A new online application: the form generated from the procedure, filled from the
@@ -271,6 +277,7 @@ def _editable_dossier(request, pk):
     return dossier
 
 
+@never_cache
 @login_required
 def edit(request, pk):
     """Go on with a draft, or answer a supplement request."""
@@ -326,6 +333,7 @@ def _save_and_continue(request, dossier):
     )
 
 
+@never_cache
 @login_required
 def review(request, pk):
     """Everything once more, the declaration, and the one button that files it."""
@@ -375,6 +383,7 @@ def _expected_appointment(dossier):
     return None
 
 
+@never_cache
 @login_required
 def receipt(request, pk):
     dossier = selectors.my_dossier(user=request.user, pk=pk)
@@ -392,12 +401,14 @@ def receipt(request, pk):
     )
 
 
+@never_cache
 @login_required
 def my_dossiers(request):
     dossiers = selectors.my_dossiers(user=request.user)
     return render(request, "portal/my_dossiers.html", {"dossiers": dossiers})
 
 
+@never_cache
 @login_required
 def dossier_detail(request, pk):
     dossier = selectors.my_dossier(user=request.user, pk=pk)
@@ -429,6 +440,7 @@ def dossier_detail(request, pk):
     )
 
 
+@never_cache
 @login_required
 @require_POST
 def withdraw(request, pk):
@@ -437,7 +449,9 @@ def withdraw(request, pk):
         raise Http404
     form = WithdrawForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Tick the box to confirm that you withdraw the dossier."))
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
         return redirect("portal:dossier", pk=dossier.pk)
     try:
         if dossier.status == Status.DRAFT:
@@ -451,6 +465,7 @@ def withdraw(request, pk):
     return redirect("portal:dossier", pk=dossier.pk)
 
 
+@never_cache
 @login_required
 def component_file(request, pk, component_pk):
     dossier = selectors.my_dossier(user=request.user, pk=pk)
@@ -460,6 +475,7 @@ def component_file(request, pk, component_pk):
     return component_response(component)
 
 
+@never_cache
 @login_required
 def result(request, pk):
     """The result of an issued dossier, as issued (HTML until the documents issue brings
@@ -485,6 +501,7 @@ def result(request, pk):
     )
     response = HttpResponse(html)
     response["Content-Disposition"] = f'attachment; filename="{dossier.code}.html"'
+    response["Content-Security-Policy"] = "sandbox"
     return response
 
 
@@ -493,9 +510,14 @@ def result(request, pk):
 LOOKUP_RATE = "10/m"
 
 
+@csrf_protect
 def lookup(request):
-    """Status and dates only, for anyone holding the receipt; rate-limited per address."""
-    form = LookupForm(request.GET or None)
+    """Status and dates only, for anyone holding the receipt; rate-limited per address.
+
+    The codes are posted, not put in the address, so they stay out of access logs and
+    browser history.
+    """
+    form = LookupForm(request.POST if request.method == "POST" else None)
     dossier = None
     limited = False
     if form.is_bound:
@@ -509,7 +531,7 @@ def lookup(request):
             if dossier is None:
                 form.add_error(None, _("No dossier matches this code and lookup code."))
     status = 429 if limited else (400 if form.is_bound and form.errors else 200)
-    return render(
+    response = render(
         request,
         "portal/lookup.html",
         {
@@ -520,3 +542,5 @@ def lookup(request):
         },
         status=status,
     )
+    add_never_cache_headers(response)
+    return response

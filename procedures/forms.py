@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 
 def localized(text: dict | None) -> str:
@@ -22,7 +23,9 @@ def localized(text: dict | None) -> str:
     return text["en"] if translation.get_language() == "en" else text["vi"]
 
 
-PHONE = RegexValidator(r"^\+?[0-9 .-]{8,15}$", "Enter a valid phone number.")
+PHONE = RegexValidator(r"^\+?[0-9 .-]{8,15}$", _("Enter a valid phone number."))
+# Browsers without a date picker send what people type: accept the Vietnamese order too.
+DATE_INPUTS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
 
 
 def _field(spec: dict) -> forms.Field:
@@ -35,7 +38,9 @@ def _field(spec: dict) -> forms.Field:
     validators = []
     if rules.get("pattern"):
         validators.append(
-            RegexValidator(rules["pattern"], localized(rules.get("message")) or "Invalid format.")
+            RegexValidator(
+                rules["pattern"], localized(rules.get("message")) or _("Invalid format.")
+            )
         )
     kind = spec["type"]
     lengths = {k: rules[k] for k in ("min_length", "max_length") if rules.get(k) is not None}
@@ -58,7 +63,11 @@ def _field(spec: dict) -> forms.Field:
     elif kind == "decimal":
         field = forms.DecimalField(max_digits=18, decimal_places=2, **values, **common)
     elif kind == "date":
-        field = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        field = forms.DateField(
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            input_formats=DATE_INPUTS,
+            **common,
+        )
     elif kind == "choice":
         choices = [(c["value"], localized(c["label"])) for c in spec["choices"]]
         field = forms.ChoiceField(choices=[("", "---------"), *choices], **common)

@@ -242,11 +242,11 @@ def test_another_citizens_ids_are_404(client, walk, citizen):
 def test_public_lookup_shows_status_and_dates_only(client, walk, settings):
     dossier = walk(Status.RECEIVED)
     url = reverse("portal:lookup")
-    response = client.get(url, {"code": dossier.code.lower(), "secret": dossier.lookup_secret})
+    response = client.post(url, {"code": dossier.code.lower(), "secret": dossier.lookup_secret})
     body = response.content.decode()
     assert response.status_code == 200 and dossier.code in body
     assert dossier.applicant_name not in body and dossier.applicant_id_number not in body
-    wrong = client.get(url, {"code": dossier.code, "secret": "WRONG123"})
+    wrong = client.post(url, {"code": dossier.code, "secret": "WRONG123"})
     assert wrong.status_code == 400 and dossier.get_status_display() not in wrong.content.decode()
 
 
@@ -256,7 +256,7 @@ def test_public_lookup_is_rate_limited(client, walk):
     cache.clear()
     dossier = walk(Status.SUBMITTED)
     url = reverse("portal:lookup")
-    codes = [client.get(url, {"code": dossier.code, "secret": "X"}).status_code for _ in range(12)]
+    codes = [client.post(url, {"code": dossier.code, "secret": "X"}).status_code for _ in range(12)]
     assert codes[:10] == [400] * 10 and codes[10:] == [429, 429]
 
 
