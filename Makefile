@@ -10,10 +10,12 @@ PORT ?= 8000
 # (the browser tests drive Debian's build; Playwright never downloads its own).
 APT_PACKAGES := libmagic1 graphviz libharfbuzz-subset0 chromium
 STAMP := $(VENV)/.installed
+# axe-core, from npm, injected into pages by the browser tests to check accessibility.
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
 .PHONY: run test setup system-packages db demo lint check constraints bench clean
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) $(AXE)
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -29,6 +31,12 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	@command -v npm >/dev/null || { SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
 
 db: setup
 	$(BIN)/python manage.py migrate --noinput

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,24 @@ def page(browser, tmp_path):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def axe():
+    """Run axe-core on the page; return its serious and critical violations."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `make setup` (npm ci in tests/e2e)")
+
+    def check(page) -> list[dict]:
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document)")
+        return [
+            {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    return check
