@@ -123,6 +123,19 @@ def test_an_oversized_or_empty_file_is_refused(draft, citizen):
         )
 
 
+def test_the_same_file_sent_twice_is_stored_once(procedure, province, citizen):
+    dossier = new_draft(procedure, province, citizen)
+    component = first_component(dossier)
+    before = dossier.components.get(component_code=component["code"])
+    with before.file.open("rb") as handle:
+        again = SimpleUploadedFile("again", handle.read())
+    kept = services.dossier_attach_component(
+        dossier=dossier, by=citizen, component_code=component["code"], upload=again
+    )
+    assert kept.pk == before.pk
+    assert dossier.components.filter(component_code=component["code"]).count() == 1
+
+
 def test_a_new_upload_supersedes_the_old(procedure, province, citizen):
     dossier = new_draft(procedure, province, citizen)
     component = first_component(dossier)

@@ -106,6 +106,8 @@ def test_a_reassignment_racing_a_completion(procedure, province, citizen, office
         ),
     )
     assert sum(r is not None for r in results) == 1, (results, errors)
+    loser = next(e for e in errors if e is not None)
+    assert isinstance(loser, ActionNotAllowed), repr(loser)
     dossier.refresh_from_db()
     final = DossierTask.objects.get(pk=task.pk)
     if results[0] is not None:

@@ -301,6 +301,9 @@ def dossier_attach_component(
         current = locked.components.filter(
             component_code=component_code, superseded_at__isnull=True
         )
+        same = current.filter(sha256=checked.sha256).first()
+        if same is not None:
+            return same  # the same file sent again (a repeated post): keep the one we have
         if replace:
             current.update(superseded_at=now)
         elif current.count() >= spec.get("count", 1):
