@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "workflows",
     "portal",
     "workspace",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -88,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -209,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workflows.tasks.dispatch_pending_events",
         "schedule": env.float("MOTCUA_EVENT_SWEEP_SECONDS", default=60.0),
     },
+    "sweep-messages": {
+        "task": "notifications.tasks.sweep_messages",
+        "schedule": env.float("MOTCUA_MESSAGE_SWEEP_SECONDS", default=60.0),
+    },
     "fire-flow-timers": {
         "task": "workflows.tasks.fire_flow_timers",
         "schedule": env.float("MOTCUA_TIMER_SECONDS", default=60.0),
@@ -275,6 +281,13 @@ MOTCUA = {
             "approval": "head",
             "signing": "signer",
         },
+    },
+    # Absolute links in messages start with this.
+    "SITE_URL": env.str("MOTCUA_SITE_URL", default="http://127.0.0.1:8000"),
+    # SMS: "console", "file" (options.path) or "http" (options.url, auth, fields, extra).
+    "SMS": {
+        "backend": env.str("MOTCUA_SMS_BACKEND", default="file"),
+        "options": env.json("MOTCUA_SMS_OPTIONS", default={}),
     },
     # Result templates live in templates/documents/results/<name>.html.
     "RESULT_TEMPLATE_DIR": "documents/results",

@@ -11,5 +11,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("workspace/", include("workspace.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("portal.urls")),
 ]

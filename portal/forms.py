@@ -33,7 +33,6 @@ class ProfileForm(forms.ModelForm):
             "commune",
             "address",
             "phone",
-            "language",
         ]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
 

@@ -32,9 +32,8 @@ class CitizenProfile(models.Model):
         blank=True,
         validators=[RegexValidator(r"^\+?[0-9 .-]{8,15}$", _("Enter a valid phone number."))],
     )
-    language = models.CharField(
-        _("preferred language"), max_length=5, choices=settings.LANGUAGES, default="vi"
-    )
+    # The preferred language lives with the notification preferences
+    # (notifications.Preference), the one place that decides how a person is addressed.
 
     class Meta:
         verbose_name = _("citizen profile")

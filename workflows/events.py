@@ -21,6 +21,19 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[OutgoingEvent], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+# Run inside the transaction that writes the event, so what they write (the messages of
+# the notifications outbox) commits or rolls back with the change itself.
+_expanders: dict[str, list[Handler]] = defaultdict(list)
+
+
+def expands(name: str) -> Callable[[Handler], Handler]:
+    """Register ``func(event)`` to run in the event's own transaction ("*": every event)."""
+
+    def register(func: Handler) -> Handler:
+        _expanders[name].append(func)
+        return func
+
+    return register
 
 
 def handles(name: str) -> Callable[[Handler], Handler]:
@@ -48,6 +61,8 @@ def event_record(
 ) -> OutgoingEvent:
     """Write an event in the current transaction and dispatch it once that commits."""
     event = OutgoingEvent.objects.create(name=name, dossier=dossier, payload=payload or {})
+    for expand in [*_expanders.get(name, ()), *_expanders.get("*", ())]:
+        expand(event)
 
     def _dispatch():
         from .tasks import dispatch_event

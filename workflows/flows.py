@@ -44,11 +44,23 @@ class OfficerTask(flow.View):
         self._on_create = self.record_auto_assignment
 
     def record_auto_assignment(self, activation) -> None:
-        """An automatic assignment goes into the history like any other."""
+        """A new task is offered to the stage's officers; an automatic assignment goes into
+        the history like any other."""
+        from .events import event_record
+
         task = activation.task
         if not task.data.get("auto_assigned"):
+            event_record(
+                name="task.offered",
+                dossier=activation.process.dossier,
+                payload={
+                    "task": task.pk,
+                    "stage": task.stage,
+                    "agency": task.agency_id,
+                    "role": task.role,
+                },
+            )
             return
-        from .events import event_record
         from .services import dossier_note
 
         activation.process.dossier = dossier_note(

@@ -67,7 +67,6 @@ def test_password_reset_with_an_unknown_or_invalid_address(client, db):
         ({"full_name": "Mai", "date_of_birth": "31/02/1990", "language": "vi"}, "date_of_birth"),
         ({"full_name": "Mai", "phone": "call me", "language": "vi"}, "phone"),
         ({"full_name": "Mai", "ethnic_group": "99", "language": "vi"}, "ethnic_group"),
-        ({"full_name": "Mai", "language": "fr"}, "language"),
     ],
 )
 def test_profile_errors_keep_what_was_typed(client, citizen, data, field):

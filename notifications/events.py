@@ -1,0 +1,241 @@
+"""Who hears about which event, on which channels, in which language.
+
+Registered with workflows.events.expands: the messages are written in the transaction of
+the change itself, and delivered after it commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from procedures.forms import localized
+from procedures.models import Agency, OfficerRole
+from procedures.roles import DEPARTMENT_ROLES
+from workflows.clock import local_date
+from workflows.events import expands
+from workflows.models import OutgoingEvent
+
+from .models import Channel, Message, MessageStatus, Preference
+from .rendering import render
+
+CITIZEN_KINDS = {
+    "dossier.submit": "submitted",
+    "dossier.receive": "received",
+    "dossier.request_supplement": "supplement_requested",
+    "dossier.resubmit": "resubmitted",
+    "dossier.reject_at_reception": "rejected_at_reception",
+    "dossier.refuse": "refused",
+    "dossier.approve": "approved",
+    "dossier.issue": "result_ready",
+    "dossier.reschedule": "apology",
+}
+STAGE_NAMES = {
+    "reception": ("Tiếp nhận", "Reception"),
+    "review": ("Thẩm định", "Review"),
+    "consult": ("Xin ý kiến", "Consultation"),
+    "approval": ("Phê duyệt", "Approval"),
+    "signing": ("Ký duyệt", "Signing"),
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    user: object | None
+    name: str
+    email: str
+    phone: str
+    language: str
+    by_email: bool
+    by_sms: bool
+
+
+def site(path: str) -> str:
+    return settings.MOTCUA["SITE_URL"].rstrip("/") + path
+
+
+def _date(value) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def person_for_user(user, *, phone: str = "") -> Person:
+    preference = Preference.objects.filter(user=user).first()
+    return Person(
+        user=user,
+        name=user.get_full_name() or user.get_username(),
+        email=user.email,
+        phone=phone,
+        language=preference.language if preference else settings.LANGUAGE_CODE,
+        by_email=preference.email if preference else True,
+        by_sms=preference.sms if preference else False,
+    )
+
+
+def applicant_of(dossier) -> Person:
+    if dossier.applicant_user is not None:
+        person = person_for_user(dossier.applicant_user, phone=dossier.applicant_phone)
+        return Person(
+            person.user,
+            dossier.applicant_name or person.name,
+            dossier.applicant_email or person.email,
+            person.phone,
+            person.language,
+            person.by_email,
+            person.by_sms,
+        )
+    # A walk-in with no account: the desk took the contacts they chose to give.
+    return Person(
+        None,
+        dossier.applicant_name,
+        dossier.applicant_email,
+        dossier.applicant_phone,
+        settings.LANGUAGE_CODE,
+        True,
+        True,
+    )
+
+
+def _write(event: OutgoingEvent, person: Person, kind: str, context: dict, link: str) -> None:
+    channels = [Channel.INAPP] if person.user is not None else []
+    if person.by_email and person.email:
+        channels.append(Channel.EMAIL)
+    if person.by_sms and person.phone:
+        channels.append(Channel.SMS)
+    language = person.language
+    with translation.override(language):
+        for channel in channels:
+            rendered = render(kind, channel, language, {**context, "name": person.name})
+            address = {Channel.EMAIL: person.email, Channel.SMS: person.phone}.get(channel, "")
+            message = Message.objects.create(
+                event=event,
+                recipient=person.user,
+                channel=channel,
+                kind=kind,
+                language=language,
+                template_version=rendered.version,
+                to_address=address,
+                subject=rendered.subject,
+                body=rendered.body,
+                link=link,
+                # In-app messages are delivered by being stored.
+                status=MessageStatus.DELIVERED
+                if channel == Channel.INAPP
+                else MessageStatus.CREATED,
+                delivered_at=timezone.now() if channel == Channel.INAPP else None,
+            )
+            if channel != Channel.INAPP:
+                transaction.on_commit(lambda pk=message.pk: _deliver_later(pk), robust=True)
+
+
+def _deliver_later(message_pk: int) -> None:
+    from .tasks import deliver_message
+
+    deliver_message.delay(message_pk)
+
+
+def _dossier_context(dossier, language: str) -> dict:
+    version = dossier.procedure_version
+    agency = dossier.handling_agency
+    with translation.override(language):
+        return {
+            "code": dossier.code or "",
+            "procedure": localized({"vi": version.name, "en": version.name_en}),
+            "agency": agency.name_en if language == "en" and agency.name_en else agency.name,
+            "portal_url": site("/"),
+            "dossier_url": site(reverse("portal:dossier", args=[dossier.pk])),
+        }
+
+
+@expands("*")
+def notify(event: OutgoingEvent) -> None:
+    """Write the messages an event calls for (in the event's own transaction)."""
+    if event.name in CITIZEN_KINDS and event.dossier is not None:
+        _citizen(event)
+    elif event.name in ("task.offered", "task.assigned") and event.dossier is not None:
+        _officers(event)
+
+
+def _citizen(event: OutgoingEvent) -> None:
+    dossier = event.dossier
+    entry = dossier.history.order_by("-seq").first()
+    person = applicant_of(dossier)
+    context = _dossier_context(dossier, person.language)
+    data = entry.data if entry else {}
+    names = {c["code"]: c["name"] for c in dossier.procedure_version.spec["components"]}
+    names.update({f["name"]: f["label"] for f in dossier.procedure_version.spec["fields"]})
+
+    def pick(text: dict) -> str:
+        return text.get(person.language) or text["vi"]
+
+    context.update(
+        reason=entry.comment if entry else "",
+        submitted_at=timezone.localtime(dossier.submitted_at).strftime("%d/%m/%Y %H:%M")
+        if dossier.submitted_at
+        else "",
+        lookup_secret=dossier.lookup_secret,
+        expected_date=_date(dossier.due_date),
+        due_date=_date(dossier.due_date),
+        old_due_date=_date(data.get("old_due_date")),
+        new_due_date=_date(data.get("new_due_date")),
+        items=[
+            {
+                "name": pick(names[i["code"]]) if i["code"] in names else i["code"],
+                "reason": i["reason"],
+            }
+            for i in data.get("items", [])
+        ],
+        result_url=site(reverse("portal:result", args=[dossier.pk])),
+    )
+    kind = CITIZEN_KINDS[event.name]
+    _write(event, person, kind, context, context["dossier_url"])
+    if (
+        kind == "result_ready"
+        and dossier.due_date
+        and dossier.closed_at
+        and (local_date(dossier.closed_at) < dossier.due_date)
+    ):
+        _write(event, person, "early_return", context, context["dossier_url"])
+
+
+def _officers(event: OutgoingEvent) -> None:
+    from workflows.models import DossierTask
+
+    dossier = event.dossier
+    task = DossierTask.objects.filter(pk=event.payload.get("task")).select_related("agency").first()
+    if task is None:
+        return
+    if event.name == "task.assigned":
+        users = get_user_model().objects.filter(pk=event.payload.get("to"))
+        kind = "task_assigned"
+    else:
+        reach = Q(agency=task.agency)
+        if task.role in DEPARTMENT_ROLES:
+            reach |= Q(agency__parent=task.agency, agency__kind=Agency.Kind.DEPARTMENT)
+        users = get_user_model().objects.filter(
+            pk__in=OfficerRole.objects.filter(reach, role=task.role).values("user_id"),
+            is_active=True,
+        )
+        kind = "task_offered"
+    link = site(reverse("workspace:task", args=[task.pk]))
+    for user in users:
+        person = person_for_user(user)
+        context = _dossier_context(dossier, person.language)
+        vi, en = STAGE_NAMES.get(task.stage, (task.stage, task.stage))
+        context.update(
+            stage=en if person.language == "en" else vi,
+            due_date=_date(task.due_date),
+            task_url=link,
+            reason=event.payload.get("reason", ""),
+        )
+        _write(event, person, kind, context, link)

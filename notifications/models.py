@@ -1,0 +1,121 @@
+"""The notifications outbox: one row per message to one person on one channel.
+
+A message is written, fully rendered, in the same transaction as the change that caused
+it, and never re-rendered: a retry sends the same content under the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+    INAPP = "inapp", _("In the application")
+
+
+class MessageStatus(models.TextChoices):
+    CREATED = "created", _("Created")
+    SENDING = "sending", _("Sending")
+    DELIVERED = "delivered", _("Delivered")
+    TEMPORARY_FAILURE = "temporary_failure", _("Temporary failure")
+    PERMANENT_FAILURE = "permanent_failure", _("Permanent failure")
+
+
+class Message(models.Model):
+    # The stable identity of the message: its e-mail Message-ID and the SMS gateway's
+    # idempotency key, the same on every attempt, so receivers can drop duplicates.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.ForeignKey(
+        "workflows.OutgoingEvent", null=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    kind = models.CharField(_("notification"), max_length=40)
+    language = models.CharField(_("language"), max_length=5)
+    template_version = models.CharField(_("template version"), max_length=16)
+    to_address = models.CharField(_("to"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("body"))
+    link = models.CharField(max_length=500, blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=MessageStatus.choices, default=MessageStatus.CREATED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="message_due_idx",
+                condition=models.Q(status__in=("created", "temporary_failure", "sending")),
+            ),
+            models.Index(
+                fields=["recipient", "channel", "read_at"],
+                name="message_inbox_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.channel} {self.uid}"
+
+    @property
+    def message_id(self) -> str:
+        return f"<{self.uid}@motcua>"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at delivering a message. Holds ids and outcomes only, never content."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="tries")
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=20, choices=MessageStatus.choices)
+    error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["message", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}#{self.number} {self.outcome}"
+
+
+class Preference(models.Model):
+    """How a person wants to hear from motcua. In-app notifications are always kept."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email = models.BooleanField(_("by e-mail"), default=True)
+    sms = models.BooleanField(_("by SMS"), default=False)
+    language = models.CharField(
+        _("language of messages"), max_length=5, choices=settings.LANGUAGES, default="vi"
+    )
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user}: email={self.email} sms={self.sms} {self.language}"

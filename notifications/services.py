@@ -1,0 +1,139 @@
+"""Delivering messages from the outbox, at least once, each under its own stable id.
+
+A delivery is three steps:
+1. claim: in a short transaction, the message moves to "sending" (attempt counted);
+2. send, outside any transaction;
+3. record: the outcome and the attempt, in a second short transaction.
+
+If the process dies between 1 and 2, the message stays "sending" and the sweep sends it
+again once ``STUCK_AFTER`` has passed: it arrives once. If it dies between the provider
+accepting it (end of 2) and 3, the sweep sends it again under the same Message-ID (the
+same SMS idempotency key) with the same content: that is the only window in which a
+duplicate can occur, and receivers can drop it by its id. The window is one database
+commit long.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from workflows.events import backoff
+
+from .channels import PermanentFailure, TemporaryFailure, send_email, send_sms
+from .models import Channel, DeliveryAttempt, Message, MessageStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+STUCK_AFTER = dt.timedelta(minutes=5)
+SENDERS = {Channel.EMAIL: send_email, Channel.SMS: send_sms}
+
+
+def _claimable(now) -> Q:
+    return Q(
+        status__in=(MessageStatus.CREATED, MessageStatus.TEMPORARY_FAILURE),
+        next_attempt_at__lte=now,
+    ) | Q(status=MessageStatus.SENDING, sending_since__lte=now - STUCK_AFTER)
+
+
+def _claim(message_id: int) -> Message | None:
+    now = timezone.now()
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(_claimable(now), pk=message_id)
+            .exclude(channel=Channel.INAPP)
+            .first()
+        )
+        if message is None:
+            return None
+        message.status = MessageStatus.SENDING
+        message.sending_since = now
+        message.attempts += 1
+        message.save(update_fields=["status", "sending_since", "attempts"])
+    return message
+
+
+def _record(message: Message, outcome: str, error: str = "") -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            message=message, number=message.attempts, outcome=outcome, error=error[:255]
+        )
+        fields = ["status", "sending_since"]
+        message.sending_since = None
+        if outcome == MessageStatus.DELIVERED:
+            message.status = MessageStatus.DELIVERED
+            message.delivered_at = now
+            fields.append("delivered_at")
+        elif outcome == MessageStatus.TEMPORARY_FAILURE and message.attempts < MAX_ATTEMPTS:
+            message.status = MessageStatus.TEMPORARY_FAILURE
+            message.next_attempt_at = now + backoff(message.attempts)
+            fields.append("next_attempt_at")
+        else:
+            message.status = MessageStatus.PERMANENT_FAILURE
+        message.save(update_fields=fields)
+    log.info("message %s %s (attempt %s)", message.uid, message.status, message.attempts)
+
+
+def message_deliver(*, message_id: int) -> str | None:
+    """Try one message now, if it is due; return its new status (None: not due/claimed)."""
+    message = _claim(message_id)
+    if message is None:
+        return None
+    try:
+        SENDERS[message.channel](message)
+    except PermanentFailure as exc:
+        _record(message, MessageStatus.PERMANENT_FAILURE, str(exc))
+    except TemporaryFailure as exc:
+        _record(message, MessageStatus.TEMPORARY_FAILURE, str(exc))
+    except Exception as exc:  # an unexpected error must not lose the message
+        _record(message, MessageStatus.TEMPORARY_FAILURE, type(exc).__name__)
+    else:
+        _record(message, MessageStatus.DELIVERED)
+    return message.status
+
+
+def due_message_ids(limit: int = 500) -> list[int]:
+    return list(
+        Message.objects.filter(_claimable(timezone.now()))
+        .exclude(channel=Channel.INAPP)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def messages_sweep() -> int:
+    """Deliver whatever is due, including what a crash left "sending"; how many went."""
+    return sum(
+        message_deliver(message_id=pk) == MessageStatus.DELIVERED for pk in due_message_ids()
+    )
+
+
+def message_resend(*, message_id: int) -> str | None:
+    """An administrator's retry of a failed message: a fresh round of attempts, same id."""
+    Message.objects.filter(pk=message_id, status=MessageStatus.PERMANENT_FAILURE).exclude(
+        channel=Channel.INAPP
+    ).update(status=MessageStatus.CREATED, attempts=0, next_attempt_at=timezone.now())
+    return message_deliver(message_id=message_id)
+
+
+def inbox(user):
+    return Message.objects.filter(recipient=user, channel=Channel.INAPP)
+
+
+def unread_count(user) -> int:
+    return inbox(user).filter(read_at__isnull=True).count()
+
+
+def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the user's own in-app notifications read (all of them without ``ids``)."""
+    unread = inbox(user).filter(read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
