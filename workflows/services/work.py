@@ -172,7 +172,7 @@ def task_assign(*, task: DossierTask, by, to, reason: str) -> DossierTask:
         event_record(
             name="task.assigned",
             dossier=current.dossier,
-            payload={"task": current.pk, "stage": current.stage, "to": to.pk},
+            payload={"task": current.pk, "stage": current.stage, "to": to.pk, "reason": reason},
         )
     return current
 

@@ -1,0 +1,264 @@
+"""Notifications: who hears what, in which language, on which channel; the outbox's
+statuses, retries and ids; the in-app centre; no personal data in logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications import services
+from notifications.channels import TemporaryFailure
+from notifications.models import Channel, DeliveryAttempt, Message, MessageStatus, Preference
+from notifications.rendering import CHANNELS, LANGUAGES, kinds, render
+from tests.conftest import make_user, new_draft
+from workflows.models import Status
+from workflows.services import work
+
+
+@pytest.fixture(autouse=True)
+def _sms_to_a_file(settings, tmp_path):
+    settings.MOTCUA = {
+        **settings.MOTCUA,
+        "SMS": {"backend": "file", "options": {"path": str(tmp_path / "sms.jsonl")}},
+    }
+    return tmp_path / "sms.jsonl"
+
+
+def test_every_event_renders_in_both_languages_on_every_channel():
+    from notifications.admin import SAMPLE
+
+    assert len(kinds()) == 15
+    for kind in kinds():
+        for channel in CHANNELS:
+            texts = {}
+            for language in LANGUAGES:
+                rendered = render(kind, channel, language, SAMPLE)
+                assert rendered.body and len(rendered.version) == 12, (kind, channel, language)
+                if channel != "sms":
+                    assert rendered.subject, (kind, channel, language)
+                texts[language] = rendered.subject + rendered.body
+            assert texts["vi"] != texts["en"], (kind, channel)
+
+
+def messages_for(user, kind):
+    return Message.objects.filter(recipient=user, kind=kind)
+
+
+def test_a_filing_notifies_the_applicant_in_their_language(
+    procedure, province, citizen, django_capture_on_commit_callbacks
+):
+    citizen.email = "mai@example.org"
+    citizen.save()
+    Preference.objects.create(user=citizen, language="en", email=True, sms=True)
+    dossier = new_draft(procedure, province, citizen)
+    with django_capture_on_commit_callbacks(execute=True):
+        dossier = work.application_submit(dossier=dossier, by=citizen)
+    sent = messages_for(citizen, "submitted")
+    assert {m.channel for m in sent} == {Channel.EMAIL, Channel.SMS, Channel.INAPP}
+    assert all(m.language == "en" for m in sent)
+    email = sent.get(channel=Channel.EMAIL)
+    assert email.status == MessageStatus.DELIVERED and email.attempts == 1
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].extra_headers["Message-ID"] == f"<{email.uid}@motcua>"
+    assert dossier.code in mail.outbox[0].body and dossier.lookup_secret in mail.outbox[0].body
+    assert sent.get(channel=Channel.INAPP).status == MessageStatus.DELIVERED
+
+
+def test_preferences_are_respected(
+    procedure, province, citizen, django_capture_on_commit_callbacks
+):
+    citizen.email = "mai@example.org"
+    citizen.save()
+    Preference.objects.create(user=citizen, language="vi", email=False, sms=False)
+    dossier = new_draft(procedure, province, citizen)
+    with django_capture_on_commit_callbacks(execute=True):
+        work.application_submit(dossier=dossier, by=citizen)
+    assert set(messages_for(citizen, "submitted").values_list("channel", flat=True)) == {
+        Channel.INAPP
+    }
+    assert mail.outbox == []
+
+
+def test_the_message_commits_or_rolls_back_with_the_change(walk, officers):
+    dossier = walk(Status.SUBMITTED)
+    before = Message.objects.count()
+
+    class Boom(Exception):
+        pass
+
+    from workflows import services as dossier_services
+
+    with pytest.raises(Boom), transaction.atomic():
+        dossier_services.dossier_receive(dossier=dossier, by=officers["reception"])
+        assert Message.objects.count() > before
+        raise Boom
+    assert Message.objects.count() == before
+
+
+def test_officers_hear_of_offered_and_assigned_tasks(procedure, province, citizen, officers):
+    dossier = work.application_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+    desk = officers["reception"]
+    assert messages_for(desk, "task_offered").filter(channel=Channel.INAPP).exists()
+    assert not messages_for(officers["specialist"], "task_offered").exists()
+    from workflows.models import DossierTask
+
+    task = DossierTask.objects.get(dossier=dossier, stage="reception")
+    other = make_user()
+    from procedures.models import OfficerRole
+
+    OfficerRole.objects.create(user=other, agency=dossier.handling_agency, role="reception")
+    work.task_assign(task=task, by=officers["head"], to=other, reason="Cân bằng công việc")
+    assigned = messages_for(other, "task_assigned").get(channel=Channel.INAPP)
+    text = assigned.subject + assigned.body
+    assert dossier.code in text and "Cân bằng công việc" in text
+
+
+def test_citizen_events_each_produce_their_notification(walk, citizen):
+    walk(Status.ISSUED)
+    walk(Status.REFUSED)
+    walk(Status.REJECTED_AT_RECEPTION)
+    walk(Status.SUPPLEMENT_REQUESTED)
+    got = set(Message.objects.filter(recipient=citizen).values_list("kind", flat=True))
+    assert {
+        "submitted",
+        "received",
+        "approved",
+        "result_ready",
+        "refused",
+        "rejected_at_reception",
+        "supplement_requested",
+    } <= got
+
+
+def test_temporary_failure_is_retried_with_backoff_then_delivered(walk, citizen, monkeypatch):
+    citizen.email = "mai@example.org"
+    citizen.save()
+    walk(Status.SUBMITTED)
+    message = Message.objects.get(recipient=citizen, kind="submitted", channel=Channel.EMAIL)
+    assert message.status == MessageStatus.CREATED  # not dispatched: on_commit not run here
+    calls = []
+
+    def flaky(msg):
+        calls.append(msg.uid)
+        if len(calls) == 1:
+            raise TemporaryFailure("smtp 421")
+
+    monkeypatch.setitem(services.SENDERS, Channel.EMAIL, flaky)
+    assert services.message_deliver(message_id=message.pk) == MessageStatus.TEMPORARY_FAILURE
+    message.refresh_from_db()
+    assert message.next_attempt_at > timezone.now()
+    assert services.message_deliver(message_id=message.pk) is None  # not due yet
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2)):
+        assert services.messages_sweep() >= 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED and message.attempts == 2
+    assert list(message.tries.values_list("outcome", flat=True)) == [
+        MessageStatus.TEMPORARY_FAILURE,
+        MessageStatus.DELIVERED,
+    ]
+    assert calls == [message.uid, message.uid]  # the same id both times
+
+
+def test_permanent_failure_after_the_last_attempt_and_resend(walk, citizen, monkeypatch):
+    citizen.email = "mai@example.org"
+    citizen.save()
+    walk(Status.SUBMITTED)
+    message = Message.objects.get(recipient=citizen, kind="submitted", channel=Channel.EMAIL)
+
+    def down(msg):
+        raise TemporaryFailure("connection refused")
+
+    monkeypatch.setitem(services.SENDERS, Channel.EMAIL, down)
+    for _ in range(services.MAX_ATTEMPTS):
+        Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+        services.message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.PERMANENT_FAILURE
+    assert DeliveryAttempt.objects.filter(message=message).count() == services.MAX_ATTEMPTS
+    monkeypatch.setitem(services.SENDERS, Channel.EMAIL, lambda msg: None)
+    assert services.message_resend(message_id=message.pk) == MessageStatus.DELIVERED
+
+
+def test_a_message_left_sending_by_a_crash_is_sent_again_under_the_same_id(walk, citizen):
+    citizen.email = "mai@example.org"
+    citizen.save()
+    walk(Status.SUBMITTED)
+    message = Message.objects.get(recipient=citizen, kind="submitted", channel=Channel.EMAIL)
+    # The worker claimed it and died before recording the outcome.
+    assert services._claim(message.pk) is not None
+    assert services.messages_sweep() == 0  # not stuck long enough yet
+    with time_machine.travel(timezone.now() + services.STUCK_AFTER + dt.timedelta(seconds=1)):
+        assert services.messages_sweep() == 1
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [message.message_id]
+
+
+def test_sms_go_through_the_backend_with_their_idempotency_key(
+    walk, citizen, _sms_to_a_file, django_capture_on_commit_callbacks
+):
+    Preference.objects.create(user=citizen, sms=True, email=False)
+    dossier = walk(Status.SUBMITTED)
+    from workflows import services as dossier_services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dossier_services.dossier_withdraw(dossier=dossier, by=citizen)
+    sms = Message.objects.filter(recipient=citizen, channel=Channel.SMS, kind="submitted").first()
+    assert sms is not None
+    services.message_deliver(message_id=sms.pk)
+    lines = [json.loads(line) for line in _sms_to_a_file.read_text().splitlines()]
+    assert {"key": str(sms.uid), "to": dossier.applicant_phone, "text": sms.body} in lines
+
+
+def test_no_personal_data_in_the_logs(walk, citizen, caplog):
+    citizen.email = "mai@example.org"
+    citizen.save()
+    dossier = walk(Status.SUBMITTED)
+    with caplog.at_level(logging.DEBUG):
+        services.messages_sweep()
+    text = caplog.text
+    assert "mai@example.org" not in text and dossier.applicant_phone not in text
+    assert dossier.applicant_name not in text
+
+
+def test_the_notification_centre(client, walk, citizen):
+    walk(Status.RECEIVED)
+    client.force_login(citizen)
+    page = client.get(reverse("notifications:centre"))
+    assert page.status_code == 200
+    unread = Message.objects.filter(recipient=citizen, channel=Channel.INAPP, read_at=None)
+    count = unread.count()
+    assert count >= 2 and f"({count})" in page.content.decode()
+    first = unread.first()
+    client.post(reverse("notifications:mark_read"), {"id": [first.pk, "junk"]})
+    assert unread.count() == count - 1
+    stranger = make_user()
+    client.force_login(stranger)
+    client.post(reverse("notifications:mark_read"), {})
+    assert unread.count() == count - 1  # a stranger marks only their own
+    client.force_login(citizen)
+    client.post(reverse("notifications:mark_read"), {})
+    assert unread.count() == 0
+
+
+def test_preferences_page(client, citizen):
+    client.force_login(citizen)
+    url = reverse("notifications:preferences")
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"language": "fr"}).status_code == 400
+    assert client.post(url, {"language": "en", "sms": "on"}).status_code == 302
+    preference = Preference.objects.get(user=citizen)
+    assert (preference.language, preference.email, preference.sms) == ("en", False, True)
+
+
+def test_admin_preview_and_resend(admin_client):
+    page = admin_client.get(reverse("admin:notifications_preview"), {"kind": "apology"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "apology · email · vi" in body and "21/12/2026" in body
