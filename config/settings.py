@@ -282,6 +282,7 @@ MOTCUA = {
             "signing": "signer",
         },
     },
+    "MESSAGE_STUCK_SECONDS": env.int("MOTCUA_MESSAGE_STUCK_SECONDS", default=300),
     # Absolute links in messages start with this.
     "SITE_URL": env.str("MOTCUA_SITE_URL", default="http://127.0.0.1:8000"),
     # SMS: "console", "file" (options.path) or "http" (options.url, auth, fields, extra).

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -30,7 +31,8 @@ from .models import Channel, DeliveryAttempt, Message, MessageStatus
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-STUCK_AFTER = dt.timedelta(minutes=5)
+# A message "sending" for longer than this was left by a process that died mid-delivery.
+STUCK_AFTER = dt.timedelta(seconds=settings.MOTCUA["MESSAGE_STUCK_SECONDS"])
 SENDERS = {Channel.EMAIL: send_email, Channel.SMS: send_sms}
 
 
