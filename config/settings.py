@@ -215,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.sweep_messages",
         "schedule": env.float("MOTCUA_MESSAGE_SWEEP_SECONDS", default=60.0),
     },
+    "escalate-tasks": {
+        "task": "workflows.tasks.escalate_tasks",
+        "schedule": env.float("MOTCUA_ESCALATION_SECONDS", default=900.0),
+    },
     "fire-flow-timers": {
         "task": "workflows.tasks.fire_flow_timers",
         "schedule": env.float("MOTCUA_TIMER_SECONDS", default=60.0),

@@ -37,6 +37,12 @@ CITIZEN_KINDS = {
     "dossier.issue": "result_ready",
     "dossier.reschedule": "apology",
 }
+OFFICER_KINDS = {
+    "task.offered": "task_offered",
+    "task.assigned": "task_assigned",
+    "task.due_soon": "task_due_soon",
+    "task.overdue": "task_overdue",
+}
 STAGE_NAMES = {
     "reception": ("Tiếp nhận", "Reception"),
     "review": ("Thẩm định", "Review"),
@@ -162,8 +168,10 @@ def notify(event: OutgoingEvent) -> None:
     """Write the messages an event calls for (in the event's own transaction)."""
     if event.name in CITIZEN_KINDS and event.dossier is not None:
         _citizen(event)
-    elif event.name in ("task.offered", "task.assigned") and event.dossier is not None:
+    elif event.name in OFFICER_KINDS and event.dossier is not None:
         _officers(event)
+        if event.name == "task.overdue":
+            _supervisors(event)
 
 
 def _citizen(event: OutgoingEvent) -> None:
@@ -215,9 +223,10 @@ def _officers(event: OutgoingEvent) -> None:
     task = DossierTask.objects.filter(pk=event.payload.get("task")).select_related("agency").first()
     if task is None:
         return
-    if event.name == "task.assigned":
-        users = get_user_model().objects.filter(pk=event.payload.get("to"))
-        kind = "task_assigned"
+    kind = OFFICER_KINDS[event.name]
+    holder = event.payload.get("to") if event.name == "task.assigned" else task.owner_id
+    if holder:
+        users = get_user_model().objects.filter(pk=holder)
     else:
         reach = Q(agency=task.agency)
         if task.role in DEPARTMENT_ROLES:
@@ -226,7 +235,6 @@ def _officers(event: OutgoingEvent) -> None:
             pk__in=OfficerRole.objects.filter(reach, role=task.role).values("user_id"),
             is_active=True,
         )
-        kind = "task_offered"
     link = site(reverse("workspace:task", args=[task.pk]))
     for user in users:
         person = person_for_user(user)
@@ -237,5 +245,37 @@ def _officers(event: OutgoingEvent) -> None:
             due_date=_date(task.due_date),
             task_url=link,
             reason=event.payload.get("reason", ""),
+            days_left=event.payload.get("days_left", 0),
+            days_overdue=event.payload.get("days_overdue", 0),
         )
         _write(event, person, kind, context, link)
+
+
+def _supervisors(event: OutgoingEvent) -> None:
+    """An overdue task: the heads of its agency and the supervisors above it hear of it."""
+    from workflows.models import DossierTask
+
+    task = DossierTask.objects.filter(pk=event.payload.get("task")).select_related("agency").first()
+    if task is None:
+        return
+    ancestors = [code for code in task.agency.path.strip("/").split("/") if code]
+    managers = OfficerRole.objects.filter(
+        Q(role="head", agency=task.agency) | Q(role="supervisor", agency__code__in=ancestors)
+    ).values("user_id")
+    link = site(reverse("workspace:team"))
+    for user in get_user_model().objects.filter(pk__in=managers, is_active=True):
+        person = person_for_user(user)
+        context = _dossier_context(event.dossier, person.language)
+        context.update(
+            dashboard_url=link,
+            count=1,
+            dossiers=[
+                {
+                    "code": event.dossier.code,
+                    "procedure": context["procedure"],
+                    "due_date": _date(task.due_date),
+                    "days_overdue": event.payload.get("days_overdue", 1),
+                }
+            ],
+        )
+        _write(event, person, "agency_overdue", context, link)

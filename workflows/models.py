@@ -594,3 +594,23 @@ class DossierTask(Task):
                 f.name for f in Task._meta.concrete_fields if not f.primary_key and f.model is Task
             )
         return cls._base_fields
+
+
+class TaskWarning(models.Model):
+    """A warning already given about a task, so the periodic job gives each one once."""
+
+    class Level(models.TextChoices):
+        DUE_SOON = "due_soon", _("Due soon")
+        OVERDUE = "overdue", _("Overdue")
+
+    task = models.ForeignKey(DossierTask, on_delete=models.CASCADE, related_name="warnings")
+    level = models.CharField(max_length=16, choices=Level.choices)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "level"], name="uniq_task_warning_level"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.level}"

@@ -33,9 +33,22 @@ def fire_flow_timers() -> int:
     return fire_due_timers()
 
 
+@shared_task
+def escalate_tasks() -> dict[str, int]:
+    """Due-soon and overdue warnings, once per task and level."""
+    from .services.escalation import tasks_escalate
+
+    return tasks_escalate()
+
+
 def run_periodic_jobs() -> dict[str, int]:
     """Every periodic job once, in-process; what each one did."""
-    done = {"timers": fire_flow_timers(), "events": dispatch_pending_events()}
+    warned = escalate_tasks()
+    done = {
+        "timers": fire_flow_timers(),
+        "events": dispatch_pending_events(),
+        "warnings": warned["due_soon"] + warned["overdue"],
+    }
     log.info(
         "periodic jobs: %s timer(s) fired, %s event(s) dispatched", done["timers"], done["events"]
     )

@@ -69,4 +69,6 @@ def test_graph_procedure_unknown_code(catalog):
 @pytest.mark.django_db
 def test_run_periodic_jobs_once(capsys):
     call_command("run_periodic_jobs")
-    assert "timers fired: 0, events dispatched: 0" in capsys.readouterr().out
+    assert "timers fired: 0, events dispatched: 0, warnings given: 0, messages sent: 0" in (
+        capsys.readouterr().out
+    )

@@ -2,13 +2,14 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from notifications.services import messages_sweep
 from workflows.tasks import run_periodic_jobs
 
 
 class Command(BaseCommand):
     help = (
-        "Run the periodic jobs (flow timers, outbox sweep) once, or every N seconds with "
-        "--every. Production runs them from Celery beat instead."
+        "Run the periodic jobs (time-limit warnings, flow timers, event and message sweeps) "
+        "once, or every N seconds with --every. Production runs them from Celery beat."
     )
 
     def add_arguments(self, parser):
@@ -23,8 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args, every=0, **options):
         while True:
             done = run_periodic_jobs()
+            sent = messages_sweep()
             self.stdout.write(
-                f"timers fired: {done['timers']}, events dispatched: {done['events']}"
+                f"timers fired: {done['timers']}, events dispatched: {done['events']}, "
+                f"warnings given: {done['warnings']}, messages sent: {sent}"
             )
             if every <= 0:
                 return
