@@ -73,5 +73,8 @@ constraints: setup
 	  echo "# Regenerate with: make constraints"; \
 	  $(BIN)/pip freeze --exclude-editable | grep -vi '^motcua') > requirements/constraints.txt
 
+bench: setup
+	$(BIN)/python bench/outbox_drain.py --messages 500
+
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
