@@ -262,3 +262,79 @@ def test_admin_preview_and_resend(admin_client):
     assert page.status_code == 200
     body = page.content.decode()
     assert "apology · email · vi" in body and "21/12/2026" in body
+
+
+def test_the_http_sms_gateway_gets_the_payload_and_the_idempotency_key(settings):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from notifications.channels import PermanentFailure, send_sms
+
+    received = []
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((self.headers["Idempotency-Key"], self.headers["Authorization"], body))
+            self.send_response(400 if body["dest"] == "bad" else 200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings.MOTCUA = {
+            **settings.MOTCUA,
+            "SMS": {
+                "backend": "http",
+                "options": {
+                    "url": f"http://127.0.0.1:{server.server_port}/send",
+                    "auth": "Bearer s3cret",
+                    "fields": {"to": "dest", "text": "msg", "key": "ref"},
+                    "extra": {"brand": "MOTCUA"},
+                },
+            },
+        }
+        message = Message(
+            to_address="0912345678",
+            body="Ho so da duoc tiep nhan",
+            channel=Channel.SMS,
+            kind="received",
+            language="vi",
+        )
+        send_sms(message)
+        key, auth, body = received[0]
+        assert key == str(message.uid) and auth == "Bearer s3cret"
+        assert body == {
+            "dest": "0912345678",
+            "msg": "Ho so da duoc tiep nhan",
+            "ref": str(message.uid),
+            "brand": "MOTCUA",
+        }
+        with pytest.raises(PermanentFailure):
+            send_sms(Message(to_address="bad", body="x", channel=Channel.SMS))
+    finally:
+        server.shutdown()
+
+
+def test_resubmission_apology_and_early_return(walk, citizen, officers, monkeypatch):
+    from workflows import services as dossier_services
+
+    dossier = walk(Status.SUPPLEMENT_REQUESTED)
+    dossier_services.dossier_resubmit(dossier=dossier, by=citizen)
+    assert Message.objects.filter(recipient=citizen, kind="resubmitted").exists()
+    in_review = walk(Status.IN_REVIEW)
+    monkeypatch.setattr("workflows.clock.WorkingCalendar.is_working_day", lambda s, d: True)
+    dossier_services.dossier_reschedule(
+        dossier=in_review,
+        by=officers["head"],
+        reason="Cần xác minh thêm",
+        new_due_date=in_review.due_date + dt.timedelta(days=5),
+    )
+    apology = Message.objects.get(recipient=citizen, kind="apology", channel=Channel.INAPP)
+    assert "Cần xác minh thêm" in apology.subject + apology.body
+    walk(Status.ISSUED)  # issued on the day it was received: well before the appointment
+    assert Message.objects.filter(recipient=citizen, kind="early_return").exists()
