@@ -193,6 +193,8 @@ FILE_UPLOAD_PERMISSIONS = 0o600
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="motcua <no-reply@localhost>")
+# A hung SMTP server must not hold a worker forever: the attempt fails and is retried.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # --- Celery -------------------------------------------------------------------------------
