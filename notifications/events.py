@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from procedures.forms import localized
 from procedures.models import Agency, OfficerRole
 from procedures.roles import DEPARTMENT_ROLES
-from workflows.clock import local_date
+from workflows.clock import local_date, working_calendar
 from workflows.events import expands
 from workflows.models import OutgoingEvent
 
@@ -192,7 +192,16 @@ def _citizen(event: OutgoingEvent) -> None:
         if dossier.submitted_at
         else "",
         lookup_secret=dossier.lookup_secret,
-        expected_date=_date(dossier.due_date),
+        expected_date=_date(
+            dossier.due_date
+            or (
+                working_calendar().due_date(
+                    dossier.submitted_at, dossier.procedure_version.time_limit_days
+                )
+                if dossier.submitted_at
+                else None
+            )
+        ),
         due_date=_date(dossier.due_date),
         old_due_date=_date(data.get("old_due_date")),
         new_due_date=_date(data.get("new_due_date")),

@@ -69,6 +69,12 @@ def test_a_filing_notifies_the_applicant_in_their_language(
     assert len(mail.outbox) == 1
     assert mail.outbox[0].extra_headers["Message-ID"] == f"<{email.uid}@motcua>"
     assert dossier.code in mail.outbox[0].body and dossier.lookup_secret in mail.outbox[0].body
+    from workflows.clock import working_calendar
+
+    expected = working_calendar().due_date(
+        dossier.submitted_at, dossier.procedure_version.time_limit_days
+    )
+    assert expected.strftime("%d/%m/%Y") in mail.outbox[0].body  # the expected date
     assert sent.get(channel=Channel.INAPP).status == MessageStatus.DELIVERED
 
 
