@@ -168,6 +168,8 @@ def notify(event: OutgoingEvent) -> None:
     """Write the messages an event calls for (in the event's own transaction)."""
     if event.name in CITIZEN_KINDS and event.dossier is not None:
         _citizen(event)
+    elif event.name == "dossier.apology_due" and event.dossier is not None:
+        _heads(event)
     elif event.name in OFFICER_KINDS and event.dossier is not None:
         _officers(event)
         if event.name == "task.overdue":
@@ -288,3 +290,17 @@ def _supervisors(event: OutgoingEvent) -> None:
             ],
         )
         _write(event, person, "agency_overdue", context, link)
+
+
+def _heads(event: OutgoingEvent) -> None:
+    """The heads of the handling agency, who approve the apology and the new date."""
+    dossier = event.dossier
+    heads = OfficerRole.objects.filter(role="head", agency=dossier.handling_agency).values(
+        "user_id"
+    )
+    link = site(reverse("workspace:dossier", args=[dossier.pk]))
+    for user in get_user_model().objects.filter(pk__in=heads, is_active=True):
+        person = person_for_user(user)
+        context = _dossier_context(dossier, person.language)
+        context.update(due_date=_date(dossier.due_date), dossier_url=link)
+        _write(event, person, "apology_due", context, link)

@@ -108,3 +108,13 @@ def stage_due_date(dossier, stage_code: str, calendar: WorkingCalendar | None = 
     started = dossier.submitted_at if position == 0 else (dossier.received_at or timezone.now())
     calendar = calendar or working_calendar()
     return calendar.add_working_days(calendar.reception_day(started or timezone.now()), days)
+
+
+def timeliness(finished_at: dt.datetime, due: dt.date | None) -> str:
+    """early / on_time / late: the local date of ``finished_at`` against ``due``."""
+    if due is None:
+        return ""
+    finished = local_date(finished_at)
+    if finished < due:
+        return "early"
+    return "on_time" if finished == due else "late"

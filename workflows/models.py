@@ -33,6 +33,15 @@ class Status(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")
 
 
+class Timeliness(models.TextChoices):
+    """How a finished dossier or stage stood against its due date (Circular 01/2018 art.
+    13), compared by local calendar date: before it early, on it on time, after it late."""
+
+    EARLY = "early", _("Early")
+    ON_TIME = "on_time", _("On time")
+    LATE = "late", _("Late")
+
+
 class Channel(models.TextChoices):
     ONLINE = "online", _("Online")
     DESK = "desk", _("One-stop desk")
@@ -203,6 +212,10 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     rescheduled_at = models.DateTimeField(_("rescheduled"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Set when the dossier is finished with a decision (issued or refused).
+    timeliness = models.CharField(
+        _("finished"), max_length=8, choices=Timeliness.choices, blank=True, db_index=True
+    )
 
     # Head of the history chain: the count and hash of the last entry.
     history_count = models.PositiveIntegerField(default=0, editable=False)
@@ -560,6 +573,10 @@ class DossierTask(Task):
     stage = models.CharField(_("stage"), max_length=32, blank=True)
     role = models.CharField(_("role"), max_length=16, blank=True)
     due_date = models.DateField(_("due date"), null=True, blank=True)
+    # Recorded when the stage's task is done, for the processing control sheet.
+    timeliness = models.CharField(
+        _("finished"), max_length=8, choices=Timeliness.choices, blank=True
+    )
 
     class Meta:
         verbose_name = _("task")
@@ -614,3 +631,19 @@ class TaskWarning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} {self.level}"
+
+
+class DossierWarning(models.Model):
+    """A prompt already given about a dossier (the apology letter before it falls late)."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="warnings")
+    level = models.CharField(max_length=16)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "level"], name="uniq_dossier_warning"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.level}"

@@ -231,3 +231,16 @@ def stage_forms(task, data=None, action=None):
         form = form_class(data if name == action else None, **kwargs)
         forms_.append((name, label, form))
     return forms_
+
+
+class RescheduleForm(forms.Form):
+    """The apology letter: the reason for the delay and the new appointment date."""
+
+    new_due_date = forms.DateField(
+        label=_("New appointment date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    reason = forms.CharField(
+        label=_("Reason for the delay"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )

@@ -17,6 +17,7 @@ urlpatterns = [
     path("tasks/<int:pk>/assign/", views.task_assign, name="assign"),
     path("tasks/<int:pk>/act/", views.task_act, name="act"),
     path("dossiers/<int:pk>/", views.dossier_detail, name="dossier"),
+    path("dossiers/<int:pk>/reschedule/", views.dossier_reschedule, name="reschedule"),
     path("dossiers/<int:pk>/files/<int:component_pk>/", views.component_file, name="file_download"),
     path("file/", views.file_start, name="file"),
     path("file/<str:agency_code>/<str:procedure_code>/", views.file_new, name="file_new"),

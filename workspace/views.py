@@ -24,16 +24,16 @@ from django.views.decorators.http import require_POST
 from procedures.auth import has_agency_perm
 from procedures.forms import build_form_class
 from procedures.models import Agency, Procedure
-from workflows import selectors
+from workflows import selectors, services
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
-from workflows.models import Channel, DossierComponent, Status
+from workflows.models import CLOCK_RUNNING, Channel, DossierComponent, Status
 from workflows.presentation import applicant_values, component_response, error_summary
 from workflows.services import work
 from workflows.services.dossiers import dossier_create
 from workflows.services.filing import dossier_save_filing, filing_from_post
 
-from .forms import AssignForm, TaskFilterForm, stage_forms
+from .forms import AssignForm, RescheduleForm, TaskFilterForm, stage_forms
 
 PAGE_SIZE = 25
 MAX_BULK = 100
@@ -294,8 +294,16 @@ def _dossier_or_404(request, pk):
     return dossier
 
 
+def _can_reschedule(user, dossier) -> bool:
+    return (
+        dossier.status in CLOCK_RUNNING
+        and dossier.rescheduled_at is None
+        and has_agency_perm(user, "workflows.approve_dossier", dossier)
+    )
+
+
 @officer_required
-def dossier_detail(request, pk):
+def dossier_detail(request, pk, reschedule_form=None, status=200):
     dossier = _dossier_or_404(request, pk)
     timeline = selectors.dossier_timeline(dossier=dossier)
     return render(
@@ -309,10 +317,13 @@ def dossier_detail(request, pk):
             "opinions": selectors.dossier_opinions(timeline),
             "dossier_clock": selectors.clock_for(dossier.due_date),
             "draft": dossier.status == Status.DRAFT,
+            "reschedule_form": reschedule_form
+            or (RescheduleForm() if _can_reschedule(request.user, dossier) else None),
             "desk_supplement": dossier.status == Status.SUPPLEMENT_REQUESTED
             and dossier.channel != Channel.ONLINE
             and has_agency_perm(request.user, "workflows.file_at_desk", dossier),
         },
+        status=status,
     )
 
 
@@ -322,6 +333,35 @@ def component_file(request, pk, component_pk):
     dossier = _dossier_or_404(request, pk)
     component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
     return component_response(component, preview=request.GET.get("preview") == "1")
+
+
+@officer_required
+@require_POST
+def dossier_reschedule(request, pk):
+    """A head approves the apology letter: the reason and the new date, once."""
+    dossier = _dossier_or_404(request, pk)
+    if not _can_reschedule(request.user, dossier):
+        raise PermissionDenied(_("Only a head of the handling agency reschedules, once."))
+    form = RescheduleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dossier_reschedule(
+                dossier=dossier,
+                by=request.user,
+                new_due_date=form.cleaned_data["new_due_date"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            for field, errors in error_dict(exc).items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        except (ActionNotAllowed, PermissionDenied) as exc:
+            messages.error(request, str(exc))
+            return redirect("workspace:dossier", pk=dossier.pk)
+        else:
+            messages.success(request, _("The new appointment date is set; the applicant is told."))
+            return redirect("workspace:dossier", pk=dossier.pk)
+    return dossier_detail.__wrapped__(request, pk, reschedule_form=form, status=400)
 
 
 # --- Filing at the desk --------------------------------------------------------------------

@@ -144,3 +144,60 @@ def test_reschedule_only_once_and_only_later(walk, officers):
             )
     entry = dossier.history.order_by("-seq").first()
     assert entry.data == {"new_due_date": "2026-03-30", "old_due_date": "2026-03-23"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("finished", "expected"),
+    [
+        (at(2026, 3, 20, 16), "early"),
+        (at(2026, 3, 23, 23, 59), "on_time"),
+        (at(2026, 3, 24, 0, 1), "late"),
+    ],
+)
+def test_a_finished_dossier_is_early_on_time_or_late_by_date(walk, officers, finished, expected):
+    """Due Monday 23 March 2026: any time that day is on time, by local calendar date."""
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        dossier = walk(Status.APPROVED)
+        dossier = services.dossier_sign(dossier=dossier, by=officers["signer"])
+    assert dossier.due_date == D(2026, 3, 23)
+    with time_machine.travel(finished, tick=False):
+        issued = services.dossier_issue(dossier=dossier)
+    assert issued.timeliness == expected
+
+
+@pytest.mark.django_db
+def test_a_refusal_is_classified_too_and_a_withdrawal_is_not(walk, citizen):
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        refused = walk(Status.REFUSED)
+        withdrawn = walk(Status.WITHDRAWN)
+    assert refused.timeliness == "early"
+    assert withdrawn.timeliness == ""
+
+
+@pytest.mark.django_db
+def test_each_stage_records_its_result(procedure, province, citizen, officers):
+    from tests.conftest import new_draft
+    from workflows.models import DossierTask
+    from workflows.services import work
+
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        dossier = work.application_submit(
+            dossier=new_draft(procedure, province, citizen), by=citizen
+        )
+        task = DossierTask.objects.get(dossier=dossier, stage="reception")
+        assert task.due_date == D(2026, 3, 4)
+    with time_machine.travel(at(2026, 3, 5, 9), tick=False):  # a day after its due date
+        work.task_claim(task=task, by=officers["reception"])
+        work.task_complete(task=task, by=officers["reception"], action="accept")
+    assert DossierTask.objects.get(pk=task.pk).timeliness == "late"
+    review = DossierTask.objects.get(dossier=dossier, stage="review")
+    with time_machine.travel(at(2026, 3, 6, 9), tick=False):
+        work.task_claim(task=review, by=officers["specialist"])
+        work.task_complete(
+            task=review,
+            by=officers["specialist"],
+            action="propose",
+            form={"decision": "approve", "opinion": "Đủ"},
+        )
+    assert DossierTask.objects.get(pk=review.pk).timeliness == "early"

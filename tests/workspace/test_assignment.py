@@ -194,3 +194,36 @@ def test_list_pages_cost_the_same_number_of_queries_for_more_tasks(client, filed
     for task in more[:3]:
         work.task_complete(task=task, by=officers["reception"], action="accept")
     assert [cost(url) for url in urls] == before
+
+
+def test_a_head_reschedules_once_from_the_dossier_page(client, walk, officers):
+    from workflows.models import Status as S
+
+    dossier = walk(S.IN_REVIEW)
+    url = reverse("workspace:reschedule", args=[dossier.pk])
+    page = reverse("workspace:dossier", args=[dossier.pk])
+    client.force_login(officers["specialist"])
+    assert "reschedule" not in client.get(page).content.decode()
+    assert client.post(url, {}).status_code == 403
+    client.force_login(officers["head"])
+    assert f'action="{url}"' in client.get(page).content.decode()
+    assert client.post(url, {"new_due_date": "", "reason": ""}).status_code == 400
+    earlier = client.post(url, {"new_due_date": dossier.due_date.isoformat(), "reason": "Chậm"})
+    assert earlier.status_code == 400
+    assert "new_due_date" in earlier.context["reschedule_form"].errors
+    later = dossier.due_date + dt.timedelta(days=14)
+    from workflows.clock import working_calendar
+
+    cal = working_calendar()
+    while not cal.is_working_day(later):
+        later += dt.timedelta(days=1)
+    response = client.post(
+        url, {"new_due_date": later.strftime("%d/%m/%Y"), "reason": "Cần xác minh thêm tại xã"}
+    )
+    assert response.status_code == 302
+    dossier.refresh_from_db()
+    assert dossier.due_date == later and dossier.rescheduled_at
+    assert (
+        client.post(url, {"new_due_date": later.isoformat(), "reason": "Lần hai"}).status_code
+        == 403
+    )

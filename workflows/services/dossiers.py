@@ -29,7 +29,7 @@ from procedures.auth import has_agency_perm
 from procedures.forms import clean_form_data
 from procedures.models import Agency, Procedure
 
-from ..clock import local_date, working_calendar
+from ..clock import local_date, timeliness, working_calendar
 from ..codes import dossier_code
 from ..events import event_record
 from ..exceptions import ActionNotAllowed
@@ -501,6 +501,12 @@ def _close(d: Dossier) -> Changes:
     return {"closed_at": timezone.now()}
 
 
+def _finish(d: Dossier) -> Changes:
+    """Closed with a decision: how it stood against its appointment date."""
+    now = timezone.now()
+    return {"closed_at": now, "timeliness": timeliness(now, d.due_date)}
+
+
 def _decided(d: Dossier) -> Changes:
     return {"decided_at": timezone.now()}
 
@@ -548,7 +554,9 @@ def dossier_approve(*, dossier: Dossier, by, comment: str = "") -> Dossier:
 def dossier_refuse(*, dossier: Dossier, by, reason: str) -> Dossier:
     """A written refusal with reasons (Decree 61 art. 17)."""
     reason = clean_text(reason, "reason", required=True)
-    return _act(dossier, by, "refuse", comment=reason, apply=lambda d: {**_decided(d), **_close(d)})
+    return _act(
+        dossier, by, "refuse", comment=reason, apply=lambda d: {**_decided(d), **_finish(d)}
+    )
 
 
 def dossier_sign(*, dossier: Dossier, by, comment: str = "") -> Dossier:
@@ -557,7 +565,7 @@ def dossier_sign(*, dossier: Dossier, by, comment: str = "") -> Dossier:
 
 def dossier_issue(*, dossier: Dossier, by=None) -> Dossier:
     """The system's own step once the result is signed: the dossier closes."""
-    return _act(dossier, by, "issue", apply=_close)
+    return _act(dossier, by, "issue", apply=_finish)
 
 
 def dossier_reschedule(*, dossier: Dossier, by, new_due_date: dt.date, reason: str) -> Dossier:

@@ -13,7 +13,7 @@ from viewflow.workflow.status import STATUS
 
 from ..clock import working_calendar
 from ..events import event_record
-from ..models import DossierTask, TaskWarning
+from ..models import CLOCK_RUNNING, Dossier, DossierTask, DossierWarning, TaskWarning
 
 
 def _warn(task: DossierTask, level: str, payload: dict) -> bool:
@@ -31,7 +31,7 @@ def _warn(task: DossierTask, level: str, payload: dict) -> bool:
 
 
 def tasks_escalate() -> dict[str, int]:
-    """Give the due-soon and overdue warnings not given yet; how many of each."""
+    """Give the due-soon, overdue and apology prompts not given yet; how many of each."""
     calendar = working_calendar()
     today = calendar.today()
     soon = calendar.add_working_days(today, settings.MOTCUA["DUE_SOON_WORKING_DAYS"])
@@ -46,4 +46,33 @@ def tasks_escalate() -> dict[str, int]:
     for task in due_soon.exclude(warnings__level="due_soon"):
         left = calendar.working_days_between(today, task.due_date)
         done["due_soon"] += _warn(task, "due_soon", {"days_left": left})
+    done["apology_due"] = apology_prompts()
     return done
+
+
+def apology_prompts() -> int:
+    """One working day before a dossier falls late, prompt its unit (once) to send the
+    apology letter with a new appointment date, which a head approves."""
+    calendar = working_calendar()
+    today = calendar.today()
+    tomorrow = calendar.next_working_day(today)
+    due = Dossier.objects.filter(
+        status__in=CLOCK_RUNNING,
+        rescheduled_at__isnull=True,
+        due_date__gte=today,
+        due_date__lte=tomorrow,
+    ).exclude(warnings__level="apology_due")
+    prompted = 0
+    for dossier in due:
+        try:
+            with transaction.atomic():
+                DossierWarning.objects.create(dossier=dossier, level="apology_due")
+                event_record(
+                    name="dossier.apology_due",
+                    dossier=dossier,
+                    payload={"due_date": dossier.due_date.isoformat()},
+                )
+        except IntegrityError:
+            continue
+        prompted += 1
+    return prompted

@@ -28,7 +28,7 @@ from procedures.auth import has_agency_perm, roles_in
 from procedures.models import Agency, OfficerRole
 from procedures.roles import DEPARTMENT_ROLES
 
-from ..clock import working_calendar
+from ..clock import timeliness, working_calendar
 from ..events import event_record
 from ..exceptions import ActionNotAllowed
 from ..flows import flow_for
@@ -308,6 +308,10 @@ def task_complete(*, task: DossierTask, by, action: str, form: dict | None = Non
         activation.process.dossier = dossier
         activation.start(None)
         activation.execute()
+        # The stage's result for the processing control sheet.
+        DossierTask.objects.filter(pk=current.pk).update(
+            timeliness=timeliness(current.finished or timezone.now(), current.due_date)
+        )
     return dossier
 
 
