@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import dashboard, views
 
 app_name = "workspace"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("done/", views.done, name="done"),
     path("team/", views.team, name="team"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/dossiers/", dashboard.dashboard_dossiers, name="dashboard_dossiers"),
     path("tasks/<int:pk>/", views.task_detail, name="task"),
     path("tasks/<int:pk>/claim/", views.task_claim, name="claim"),
     path("tasks/<int:pk>/release/", views.task_release, name="release"),

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from procedures.auth import has_agency_perm
 from procedures.forms import build_form_class
 from procedures.models import Agency, Procedure
-from workflows import selectors, services
+from workflows import selectors, services, supervision
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
 from workflows.models import CLOCK_RUNNING, Channel, DossierComponent, Status
@@ -51,6 +51,7 @@ def officer_required(view):
         # What the navigation offers this officer.
         request.can_manage = selectors.can_manage_any(request.user)
         request.can_file = bool(selectors.can_file_at_desk(request.user))
+        request.can_supervise = supervision.can_supervise(request.user)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -1,0 +1,212 @@
+"""The numbers supervisors watch: time limits kept, per period, over an agency subtree.
+
+Definitions (domain.md, Circular 01/2018 art. 13, Decision 766/QĐ-TTg):
+- *received*: dossiers whose (latest) reception falls in the period;
+- *finished*: dossiers closed with a decision (issued or refused) in the period, each
+  early, on time or late by the local date of closing against its appointment date;
+- *in progress*: received, not finished, as of today; *overdue now*: those past their
+  appointment date;
+- *on-time rate*: (finished early + finished on time + in progress and still within time)
+  ÷ (finished + in progress);
+- *processing time*: working days from the reception day to the closing date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+
+from procedures.auth import held_roles
+from procedures.roles import Role
+
+from .clock import local_date, working_calendar
+from .models import CLOCK_RUNNING, Dossier, DossierTask, Status, Timeliness
+
+FINISHED = (Status.ISSUED, Status.REFUSED)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+
+    @classmethod
+    def year_to_date(cls) -> Period:
+        today = working_calendar().today()
+        return cls(dt.date(today.year, 1, 1), today)
+
+
+def supervised(user) -> QuerySet[Dossier]:
+    """Dossiers of the agencies the user supervises (supervisor: the subtree; head: the
+    agency itself)."""
+    allowed = Q(pk__in=[])
+    for held in held_roles(user):
+        if held.role == Role.SUPERVISOR:
+            allowed |= Q(handling_agency__path__startswith=held.path)
+        elif held.role == Role.HEAD:
+            allowed |= Q(handling_agency_id=held.agency_id)
+    return Dossier.objects.filter(allowed)
+
+
+def can_supervise(user) -> bool:
+    return any(h.role in (Role.SUPERVISOR, Role.HEAD) for h in held_roles(user))
+
+
+def metric_filter(metric: str, period: Period, today: dt.date) -> Q:
+    """The dossiers behind each number (the drill-down uses the same filters)."""
+    received = Q(received_at__date__gte=period.start, received_at__date__lte=period.end)
+    finished = Q(
+        status__in=FINISHED, closed_at__date__gte=period.start, closed_at__date__lte=period.end
+    )
+    in_progress = Q(status__in=CLOCK_RUNNING)
+    return {
+        "received": received,
+        "finished": finished,
+        "early": finished & Q(timeliness=Timeliness.EARLY),
+        "on_time": finished & Q(timeliness=Timeliness.ON_TIME),
+        "late": finished & Q(timeliness=Timeliness.LATE),
+        "in_progress": in_progress,
+        "overdue": in_progress & Q(due_date__lt=today),
+        "within_time": in_progress & Q(due_date__gte=today),
+    }[metric]
+
+
+METRICS = ("received", "in_progress", "early", "on_time", "late", "overdue")
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    counts: dict[str, int] = field(default_factory=dict)
+    average_days: float | None = None
+    p90_days: float | None = None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        c = self.counts
+        base = c.get("early", 0) + c.get("on_time", 0) + c.get("late", 0) + c.get("in_progress", 0)
+        if not base:
+            return None
+        return (c.get("early", 0) + c.get("on_time", 0) + c.get("within_time", 0)) / base
+
+
+def _counts(queryset: QuerySet, period: Period, today: dt.date, group: str | None):
+    annotations = {
+        name: Count("pk", filter=metric_filter(name, period, today))
+        for name in (*METRICS, "within_time")
+    }
+    if group is None:
+        return [("", queryset.aggregate(**annotations))]
+    rows = queryset.values(group).annotate(**annotations).order_by(group)
+    return [(row.pop(group), row) for row in rows]
+
+
+def _processing_days(queryset: QuerySet, period: Period, group: str | None):
+    calendar = working_calendar()
+    finished = queryset.filter(metric_filter("finished", period, calendar.today()))
+    fields = ["received_at", "closed_at"] + ([group] if group else [])
+    days: dict[object, list[int]] = {}
+    for row in finished.exclude(received_at=None).values_list(*fields):
+        start = calendar.reception_day(row[0])
+        value = calendar.working_days_between(start, local_date(row[1]))
+        days.setdefault(row[2] if group else "", []).append(value)
+    return days
+
+
+def percentile(values: list[int], fraction: float) -> float | None:
+    """The nearest-rank percentile (the value below which ``fraction`` of them fall)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return float(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)])
+
+
+def table(queryset: QuerySet, period: Period, group: str | None, labels=None) -> list[Row]:
+    today = working_calendar().today()
+    days = _processing_days(queryset, period, group)
+    rows = []
+    for key, counts in _counts(queryset, period, today, group):
+        values = days.get(key, [])
+        rows.append(
+            Row(
+                key=str(key),
+                label=(labels or {}).get(key, str(key)),
+                counts=counts,
+                average_days=round(sum(values) / len(values), 1) if values else None,
+                p90_days=percentile(values, 0.9),
+            )
+        )
+    return rows
+
+
+def officer_table(queryset: QuerySet, period: Period) -> list[Row]:
+    """Stages finished by each officer in the period, early / on time / late."""
+    tasks = DossierTask.objects.filter(
+        dossier__in=queryset,
+        status="DONE",
+        owner__isnull=False,
+        finished__date__gte=period.start,
+        finished__date__lte=period.end,
+    )
+    rows = (
+        tasks.values("owner", "owner__first_name", "owner__last_name", "owner__username")
+        .annotate(
+            done=Count("pk"),
+            early=Count("pk", filter=Q(timeliness=Timeliness.EARLY)),
+            on_time=Count("pk", filter=Q(timeliness=Timeliness.ON_TIME)),
+            late=Count("pk", filter=Q(timeliness=Timeliness.LATE)),
+        )
+        .order_by("owner__first_name", "owner__username")
+    )
+    result = []
+    for row in rows:
+        name = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+        result.append(
+            Row(
+                key=str(row["owner"]),
+                label=name or row["owner__username"],
+                counts={
+                    "done": row["done"],
+                    "early": row["early"],
+                    "on_time": row["on_time"],
+                    "late": row["late"],
+                },
+            )
+        )
+    return result
+
+
+def monthly(queryset: QuerySet, period: Period) -> list[dict]:
+    """Received and finished per month of the period."""
+    received = dict(
+        queryset.filter(metric_filter("received", period, period.end))
+        .annotate(month=TruncMonth("received_at"))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    finished = dict(
+        queryset.filter(metric_filter("finished", period, period.end))
+        .annotate(month=TruncMonth("closed_at"))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    received = {m.date(): n for m, n in received.items() if m}
+    finished = {m.date(): n for m, n in finished.items() if m}
+    months, cursor = [], period.start.replace(day=1)
+    while cursor <= period.end:
+        months.append(
+            {
+                "month": cursor,
+                "received": received.get(cursor, 0),
+                "finished": finished.get(cursor, 0),
+            }
+        )
+        cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
+    return months

@@ -1,0 +1,197 @@
+"""The supervisor's dashboard: time limits kept over the agency subtree, for a period;
+every number drills down to its dossiers; every table exports as CSV or XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from procedures.models import Agency, Procedure
+from workflows import supervision
+from workflows.clock import working_calendar
+
+from .views import officer_required
+
+TABLES = ("summary", "procedure", "agency", "officer")
+COLUMNS = [
+    ("received", _lazy("Received")),
+    ("in_progress", _lazy("In progress")),
+    ("early", _lazy("Finished early")),
+    ("on_time", _lazy("Finished on time")),
+    ("late", _lazy("Finished late")),
+    ("overdue", _lazy("Overdue now")),
+]
+OFFICER_COLUMNS = [
+    ("done", _lazy("Stages done")),
+    ("early", _lazy("Early")),
+    ("on_time", _lazy("On time")),
+    ("late", _lazy("Late")),
+]
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(
+        label=_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def period(self) -> supervision.Period:
+        default = supervision.Period.year_to_date()
+        if not self.is_valid():
+            return default
+        start = self.cleaned_data["start"] or default.start
+        end = self.cleaned_data["end"] or default.end
+        return supervision.Period(min(start, end), max(start, end))
+
+
+def _tables(dossiers, period):
+    procedures = {
+        p.pk: f"{p.code} {p.current_version.name if p.current_version else ''}".strip()
+        for p in Procedure.objects.select_related("current_version")
+    }
+    agencies = {a.pk: f"{a.code} {a.name}" for a in Agency.objects.all()}
+    return {
+        "summary": supervision.table(dossiers, period, None, {"": _("All")}),
+        "procedure": supervision.table(
+            dossiers, period, "procedure_version__procedure", procedures
+        ),
+        "agency": supervision.table(dossiers, period, "handling_agency", agencies),
+        "officer": supervision.officer_table(dossiers, period),
+    }
+
+
+def _chart(months: list[dict]) -> dict:
+    """Bar heights for the server-rendered SVG trend (no JavaScript)."""
+    peak = max([1] + [max(m["received"], m["finished"]) for m in months])
+    bars = []
+    for index, m in enumerate(months):
+        bars.append(
+            {
+                **m,
+                "x": 40 + index * 50,
+                "received_h": round(150 * m["received"] / peak),
+                "finished_h": round(150 * m["finished"] / peak),
+            }
+        )
+        bars[-1]["received_y"] = 170 - bars[-1]["received_h"]
+        bars[-1]["finished_y"] = 170 - bars[-1]["finished_h"]
+    return {"bars": bars, "peak": peak, "width": 60 + 50 * len(months)}
+
+
+def _export(rows, table: str, fmt: str, period) -> HttpResponse:
+    columns = OFFICER_COLUMNS if table == "officer" else COLUMNS
+    header = [_("Name")] + [str(label) for _key, label in columns]
+    if table != "officer":
+        header += [_("On-time rate"), _("Average working days"), _("90th percentile")]
+    lines = []
+    for row in rows:
+        line = [row.label] + [row.counts.get(key, 0) for key, _label in columns]
+        if table != "officer":
+            rate = row.on_time_rate
+            line += [
+                "" if rate is None else round(rate * 100, 1),
+                "" if row.average_days is None else row.average_days,
+                "" if row.p90_days is None else row.p90_days,
+            ]
+        lines.append(line)
+    name = f"motcua-{table}-{period.start}-{period.end}"
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = table
+        sheet.append(header)
+        for line in lines:
+            sheet.append(line)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        return response
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(lines)
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+@officer_required
+def dashboard(request):
+    if not supervision.can_supervise(request.user):
+        raise PermissionDenied(_("The dashboard is for supervisors and heads."))
+    form = PeriodForm(request.GET or None)
+    period = form.period()
+    dossiers = supervision.supervised(request.user)
+    tables = _tables(dossiers, period)
+    fmt, table = request.GET.get("export"), request.GET.get("table")
+    if fmt in ("csv", "xlsx") and table in TABLES:
+        return _export(tables[table], table, fmt, period)
+    summary = tables["summary"][0]
+    return render(
+        request,
+        "workspace/dashboard.html",
+        {
+            "form": form,
+            "period": period,
+            "tables": tables,
+            "summary": summary,
+            "columns": COLUMNS,
+            "officer_columns": OFFICER_COLUMNS,
+            "chart": _chart(supervision.monthly(dossiers, period)),
+            "list_name": "dashboard",
+            "query": f"start={period.start}&end={period.end}",
+        },
+    )
+
+
+@officer_required
+def dashboard_dossiers(request):
+    """The dossiers behind one number of the dashboard."""
+    if not supervision.can_supervise(request.user):
+        raise PermissionDenied(_("The dashboard is for supervisors and heads."))
+    period = PeriodForm(request.GET or None).period()
+    metric = request.GET.get("metric", "received")
+    if metric not in (*supervision.METRICS, "finished", "within_time"):
+        metric = "received"
+    today = working_calendar().today()
+    dossiers = supervision.supervised(request.user).filter(
+        supervision.metric_filter(metric, period, today)
+    )
+    if request.GET.get("procedure", "").isdigit():
+        dossiers = dossiers.filter(procedure_version__procedure_id=int(request.GET["procedure"]))
+    if request.GET.get("agency", "").isdigit():
+        dossiers = dossiers.filter(handling_agency_id=int(request.GET["agency"]))
+    dossiers = dossiers.select_related("procedure_version", "handling_agency").order_by(
+        "due_date", "pk"
+    )
+    page = Paginator(dossiers, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "workspace/dashboard_dossiers.html",
+        {
+            "page": page,
+            "metric": dict(COLUMNS).get(metric, metric),
+            "period": period,
+            "query": query.urlencode(),
+            "list_name": "dashboard",
+            "today": today,
+        },
+    )
