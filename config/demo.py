@@ -28,5 +28,75 @@ def _portal_accounts(users: dict) -> None:
     )
 
 
+# Finished dossiers from earlier this year, so the supervisor's dashboard has early,
+# on-time and late results to show: (received, finished, outcome).
+PAST = [
+    ((1, 5), (1, 14), "issue"),
+    ((1, 6), (2, 10), "issue"),
+    ((2, 2), (2, 9), "refuse"),
+    ((3, 2), (3, 23), "issue"),
+    ((4, 6), (5, 20), "issue"),
+    ((5, 4), (5, 8), "issue"),
+]
+
+
+def _past(users: dict) -> int:
+    """Walk demo dossiers through their flow at past dates (demo data only: the clock is
+    set back with unittest.mock, so every record and hash reads as of that day)."""
+    from unittest import mock
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from procedures.models import Agency, Procedure
+    from workflows import demo
+    from workflows.services import work
+
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    year = timezone.localdate().year
+    province = Agency.objects.get(code=demo.DEMO_PROVINCE)
+    procedures = list(
+        Procedure.objects.filter(is_active=True, current_version__agency_level="province")
+        .select_related("current_version")
+        .order_by("code")
+    )
+    made = 0
+    for index, ((m1, d1), (m2, d2), outcome) in enumerate(PAST):
+        received = dt.datetime(year, m1, d1, 9, tzinfo=zone)
+        finished = dt.datetime(year, m2, d2, 10, tzinfo=zone)
+        if finished > timezone.now():
+            continue
+        with mock.patch("django.utils.timezone.now", return_value=received):
+            dossier = demo._new_dossier(procedures[index % len(procedures)], province, users)
+            dossier = work.application_submit(dossier=dossier, by=users["citizen"])
+            dossier = demo._do(dossier, "reception", users["reception"], "accept")
+            decision = "refuse" if outcome == "refuse" else "approve"
+            dossier = demo._do(
+                dossier,
+                "review",
+                users["specialist"],
+                "propose",
+                decision=decision,
+                opinion="Hồ sơ đã được thẩm định.",
+            )
+        with mock.patch("django.utils.timezone.now", return_value=finished):
+            if outcome == "refuse":
+                demo._do(
+                    dossier,
+                    "approval",
+                    users["head"],
+                    "refuse",
+                    reason="Chưa đáp ứng tiêu chí theo quy định.",
+                )
+            else:
+                dossier = demo._do(dossier, "approval", users["head"], "approve")
+                demo._do(dossier, "signing", users["signer"], "sign")
+        made += 1
+    return made
+
+
 def seed_demo() -> dict:
-    return seed_workflows(prepare_accounts=_portal_accounts)
+    result = seed_workflows(prepare_accounts=_portal_accounts)
+    if result["dossiers_created"]:
+        result["dossiers_created"] += _past(result["users"])
+    return result

@@ -90,7 +90,7 @@ def _chart(months: list[dict]) -> dict:
 
 def _export(rows, table: str, fmt: str, period) -> HttpResponse:
     columns = OFFICER_COLUMNS if table == "officer" else COLUMNS
-    header = [_("Name")] + [str(label) for _key, label in columns]
+    header = [_("Breakdown")] + [str(label) for _key, label in columns]
     if table != "officer":
         header += [_("On-time rate"), _("Average working days"), _("90th percentile")]
     lines = []

@@ -72,3 +72,14 @@ def test_run_periodic_jobs_once(capsys):
     assert "timers fired: 0, events dispatched: 0, warnings given: 0, messages sent: 0" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.django_db
+def test_the_demo_gives_the_supervisor_early_and_late_dossiers(settings):
+    from config.demo import seed_demo
+
+    settings.DEBUG = True
+    seed_demo()
+    finished = set(Dossier.objects.exclude(timeliness="").values_list("timeliness", flat=True))
+    assert {"early", "late"} <= finished
+    assert list(verify_all()) == []
