@@ -28,15 +28,15 @@ def _portal_accounts(users: dict) -> None:
     )
 
 
-# Finished dossiers from earlier this year, so the supervisor's dashboard has early,
-# on-time and late results to show: (received, finished, outcome).
+# Finished dossiers from the past months, so the supervisor's dashboard has early,
+# on-time and late results to show: (received, finished) in days before today, outcome.
 PAST = [
-    ((1, 5), (1, 14), "issue"),
-    ((1, 6), (2, 10), "issue"),
-    ((2, 2), (2, 9), "refuse"),
-    ((3, 2), (3, 23), "issue"),
-    ((4, 6), (5, 20), "issue"),
-    ((5, 4), (5, 8), "issue"),
+    (300, 292, "issue"),
+    (280, 236, "issue"),
+    (200, 195, "refuse"),
+    (150, 121, "issue"),
+    (120, 60, "issue"),
+    (40, 36, "issue"),
 ]
 
 
@@ -53,19 +53,17 @@ def _past(users: dict) -> int:
     from workflows.services import work
 
     zone = ZoneInfo("Asia/Ho_Chi_Minh")
-    year = timezone.localdate().year
     province = Agency.objects.get(code=demo.DEMO_PROVINCE)
     procedures = list(
         Procedure.objects.filter(is_active=True, current_version__agency_level="province")
         .select_related("current_version")
         .order_by("code")
     )
+    now = timezone.now().astimezone(zone).replace(hour=9, minute=0, second=0, microsecond=0)
     made = 0
-    for index, ((m1, d1), (m2, d2), outcome) in enumerate(PAST):
-        received = dt.datetime(year, m1, d1, 9, tzinfo=zone)
-        finished = dt.datetime(year, m2, d2, 10, tzinfo=zone)
-        if finished > timezone.now():
-            continue
+    for index, (received_ago, finished_ago, outcome) in enumerate(PAST):
+        received = now - dt.timedelta(days=received_ago)
+        finished = now - dt.timedelta(days=finished_ago, hours=-1)
         with mock.patch("django.utils.timezone.now", return_value=received):
             dossier = demo._new_dossier(procedures[index % len(procedures)], province, users)
             dossier = work.application_submit(dossier=dossier, by=users["citizen"])

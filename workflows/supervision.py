@@ -35,9 +35,10 @@ class Period:
     end: dt.date
 
     @classmethod
-    def year_to_date(cls) -> Period:
+    def last_twelve_months(cls) -> Period:
         today = working_calendar().today()
-        return cls(dt.date(today.year, 1, 1), today)
+        start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
+        return cls(start, today)
 
 
 def supervised(user) -> QuerySet[Dossier]:

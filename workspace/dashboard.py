@@ -46,7 +46,7 @@ class PeriodForm(forms.Form):
     )
 
     def period(self) -> supervision.Period:
-        default = supervision.Period.year_to_date()
+        default = supervision.Period.last_twelve_months()
         if not self.is_valid():
             return default
         start = self.cleaned_data["start"] or default.start
