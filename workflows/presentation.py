@@ -4,18 +4,18 @@ summary. Shared by the citizen portal and the desk."""
 from __future__ import annotations
 
 from django.utils.text import slugify
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from procedures.forms import localized
 
 from .services.filing import APPLICANT_KEYS
 
 APPLICANT_LABELS = {
-    "name": _lazy("Full name"),
-    "id_number": _lazy("Personal ID number"),
-    "address": _lazy("Address"),
-    "phone": _lazy("Phone"),
-    "email": _lazy("E-mail"),
+    "name": gettext_lazy("Full name"),
+    "id_number": gettext_lazy("Personal ID number"),
+    "address": gettext_lazy("Address"),
+    "phone": gettext_lazy("Phone"),
+    "email": gettext_lazy("E-mail"),
 }
 
 

@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from procedures.models import Agency, Procedure
 from workflows import supervision
@@ -22,27 +22,27 @@ from .views import officer_required
 
 TABLES = ("summary", "procedure", "agency", "officer")
 COLUMNS = [
-    ("received", _lazy("Received")),
-    ("in_progress", _lazy("In progress")),
-    ("early", _lazy("Finished early")),
-    ("on_time", _lazy("Finished on time")),
-    ("late", _lazy("Finished late")),
-    ("overdue", _lazy("Overdue now")),
+    ("received", gettext_lazy("Received")),
+    ("in_progress", gettext_lazy("In progress")),
+    ("early", gettext_lazy("Finished early")),
+    ("on_time", gettext_lazy("Finished on time")),
+    ("late", gettext_lazy("Finished late")),
+    ("overdue", gettext_lazy("Overdue now")),
 ]
 OFFICER_COLUMNS = [
-    ("done", _lazy("Stages done")),
-    ("early", _lazy("Early")),
-    ("on_time", _lazy("On time")),
-    ("late", _lazy("Late")),
+    ("done", gettext_lazy("Stages done")),
+    ("early", gettext_lazy("Early")),
+    ("on_time", gettext_lazy("On time")),
+    ("late", gettext_lazy("Late")),
 ]
 
 
 class PeriodForm(forms.Form):
     start = forms.DateField(
-        label=_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
-        label=_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def period(self) -> supervision.Period:

@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
 
 from procedures.auth import has_agency_perm
@@ -58,15 +58,15 @@ from ..uploads import check_upload
 SYSTEM_TRANSITIONS = frozenset({"issue"})
 
 CONDITION_MESSAGES = {
-    has_mandatory_components: _lazy("Some mandatory components have not been uploaded."),
-    not_yet_rescheduled: _lazy(
+    has_mandatory_components: gettext_lazy("Some mandatory components have not been uploaded."),
+    not_yet_rescheduled: gettext_lazy(
         "This dossier has already been rescheduled once; it cannot be again."
     ),
-    within_supplement_window: _lazy(
+    within_supplement_window: gettext_lazy(
         "A supplement after appraisal can only be requested within the legal number of "
         "working days after receipt."
     ),
-    has_proposal: _lazy("The specialist has not proposed a decision yet."),
+    has_proposal: gettext_lazy("The specialist has not proposed a decision yet."),
 }
 
 Changes = dict[str, object]

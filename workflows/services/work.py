@@ -19,7 +19,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import PROCESS, STATUS
@@ -43,7 +43,7 @@ class TaskBusy(ActionNotAllowed):
     """Someone else is acting on the same dossier at this very moment."""
 
 
-BUSY_MESSAGE = _lazy(
+BUSY_MESSAGE = gettext_lazy(
     "Someone else is acting on this dossier right now. Wait a moment and try again."
 )
 
