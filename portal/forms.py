@@ -63,3 +63,24 @@ class WithdrawForm(forms.Form):
         label=_("Yes, withdraw this dossier. It will not be processed."),
         error_messages={"required": _("Tick the box to confirm.")},
     )
+
+
+class RatingForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label=_("How satisfied are you with how your dossier was handled?"),
+        choices=[
+            (5, _("5 — very satisfied")),
+            (4, _("4 — satisfied")),
+            (3, _("3 — neutral")),
+            (2, _("2 — dissatisfied")),
+            (1, _("1 — very dissatisfied")),
+        ],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -17,6 +17,7 @@ urlpatterns = [
     path("me/dossiers/<int:pk>/review/", views.review, name="review"),
     path("me/dossiers/<int:pk>/receipt/", views.receipt, name="receipt"),
     path("me/dossiers/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("me/dossiers/<int:pk>/rate/", views.rate, name="rate"),
     path("me/dossiers/<int:pk>/result/", views.result, name="result"),
     path("me/dossiers/<int:pk>/files/<int:component_pk>/", views.component_file, name="file"),
 ]

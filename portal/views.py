@@ -26,6 +26,7 @@ from django_ratelimit.core import is_ratelimited
 from procedures.forms import build_form_class, localized
 from procedures.models import Agency, Procedure
 from workflows import selectors as workflow_selectors
+from workflows import services
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
 from workflows.models import Channel, DossierComponent, Status
@@ -39,7 +40,14 @@ from workflows.services.filing import (
 )
 
 from . import selectors
-from .forms import CatalogSearchForm, DeclarationForm, LookupForm, ProfileForm, WithdrawForm
+from .forms import (
+    CatalogSearchForm,
+    DeclarationForm,
+    LookupForm,
+    ProfileForm,
+    RatingForm,
+    WithdrawForm,
+)
 from .models import CitizenProfile
 
 # --- Catalog ---------------------------------------------------------------------------------
@@ -436,6 +444,10 @@ def dossier_detail(request, pk):
             "can_withdraw": dossier.status
             in (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.RECEIVED, Status.IN_REVIEW),
             "withdraw_form": WithdrawForm(),
+            "rating_form": RatingForm()
+            if dossier.status in (Status.ISSUED, Status.REFUSED) and not hasattr_rating(dossier)
+            else None,
+            "rating": getattr(dossier, "rating", None) if hasattr_rating(dossier) else None,
         },
     )
 
@@ -460,6 +472,36 @@ def withdraw(request, pk):
             dossier=dossier, by=request.user, reason=form.cleaned_data["reason"]
         )
         messages.success(request, _("Your dossier is withdrawn."))
+    except (ActionNotAllowed, PermissionDenied, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("portal:dossier", pk=dossier.pk)
+
+
+def hasattr_rating(dossier) -> bool:
+    from workflows.models import ServiceRating
+
+    return ServiceRating.objects.filter(dossier=dossier).exists()
+
+
+@never_cache
+@login_required
+@require_POST
+def rate(request, pk):
+    dossier = selectors.my_dossier(user=request.user, pk=pk)
+    if dossier is None:
+        raise Http404
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a rating from 1 to 5."))
+        return redirect("portal:dossier", pk=dossier.pk)
+    try:
+        services.dossier_rate(
+            dossier=dossier,
+            by=request.user,
+            score=form.cleaned_data["score"],
+            comment=form.cleaned_data["comment"],
+        )
+        messages.success(request, _("Thank you for your rating."))
     except (ActionNotAllowed, PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("portal:dossier", pk=dossier.pk)

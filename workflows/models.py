@@ -9,6 +9,7 @@ entry and the outgoing events in the same transaction.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -647,3 +648,26 @@ class DossierWarning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dossier_id} {self.level}"
+
+
+class ServiceRating(models.Model):
+    """The applicant's rating of the service once the dossier is finished (1 to 5)."""
+
+    dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField(
+        _("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("service rating")
+        verbose_name_plural = _("service ratings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}: {self.score}"

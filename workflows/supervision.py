@@ -211,3 +211,94 @@ def monthly(queryset: QuerySet, period: Period) -> list[dict]:
         )
         cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
     return months
+
+
+@dataclass
+class IndexMetric:
+    """One service-index metric: its value, the formula and the inputs it came from."""
+
+    group: str
+    name: str
+    formula: str
+    numerator: int
+    denominator: int
+    points_max: int | None = None
+
+    @property
+    def rate(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def points(self) -> float | None:
+        if self.points_max is None or self.rate is None:
+            return None
+        return round(self.rate * self.points_max, 2)
+
+
+def service_index(queryset: QuerySet, period: Period) -> list[IndexMetric]:
+    """The metrics of Decision 766/QĐ-TTg that motcua has data for (domain.md)."""
+    from .models import ServiceRating
+
+    today = working_calendar().today()
+    counts = queryset.aggregate(
+        **{
+            name: Count("pk", filter=metric_filter(name, period, today))
+            for name in ("finished", "early", "on_time", "in_progress", "within_time", "received")
+        }
+    )
+    on_time = counts["early"] + counts["on_time"] + counts["within_time"]
+    processed = counts["finished"] + counts["in_progress"]
+    received = queryset.filter(metric_filter("received", period, today))
+    eligible = received.filter(procedure_version__online_level="full")
+    issued = queryset.filter(metric_filter("finished", period, today), status=Status.ISSUED)
+    finished = queryset.filter(metric_filter("finished", period, today))
+    ratings = ServiceRating.objects.filter(dossier__in=finished)
+    unhappy = finished.filter(Q(rating__score__lte=2) | Q(timeliness=Timeliness.LATE)).count()
+    return [
+        IndexMetric(
+            "Processing progress",
+            "On-time rate",
+            "(finished early + finished on time + in progress within time) ÷ "
+            "(finished + in progress) × 20 points",
+            on_time,
+            processed,
+            20,
+        ),
+        IndexMetric(
+            "Online service",
+            "Filed fully online",
+            "dossiers filed online ÷ dossiers received, on full-process online "
+            "procedures × 12 points",
+            eligible.filter(channel="online").count(),
+            eligible.count(),
+            12,
+        ),
+        IndexMetric(
+            "Digitisation",
+            "Electronic results",
+            "results issued electronically (through the portal) ÷ results issued",
+            issued.filter(channel="online").count(),
+            issued.count(),
+        ),
+        IndexMetric(
+            "Digitisation",
+            "Digitised components",
+            "dossiers received with every mandatory component as a file ÷ dossiers received",
+            received.filter(components__superseded_at__isnull=True).distinct().count(),
+            received.count(),
+        ),
+        IndexMetric(
+            "Satisfaction",
+            "Satisfied",
+            "(finished − rated dissatisfied (1–2) or late) ÷ finished",
+            finished.count() - unhappy,
+            finished.count(),
+        ),
+        IndexMetric(
+            "Satisfaction",
+            "Average rating",
+            "sum of ratings ÷ number of ratings (1 to 5)",
+            sum(ratings.values_list("score", flat=True)),
+            ratings.count(),
+        ),
+    ]

@@ -195,3 +195,28 @@ def dashboard_dossiers(request):
             "today": today,
         },
     )
+
+
+@officer_required
+def service_index(request):
+    """The service-index metrics motcua has data for, per agency, for a period."""
+    if not supervision.can_supervise(request.user):
+        raise PermissionDenied(_("The service index is for supervisors and heads."))
+    form = PeriodForm(request.GET or None)
+    period = form.period()
+    dossiers = supervision.supervised(request.user)
+    agencies = Agency.objects.filter(pk__in=dossiers.values("handling_agency")).order_by("path")
+    sections = [(None, supervision.service_index(dossiers, period))] + [
+        (agency, supervision.service_index(dossiers.filter(handling_agency=agency), period))
+        for agency in agencies
+    ]
+    return render(
+        request,
+        "workspace/service_index.html",
+        {
+            "form": form,
+            "period": period,
+            "sections": sections,
+            "list_name": "dashboard",
+        },
+    )

@@ -13,6 +13,7 @@ urlpatterns = [
     path("team/", views.team, name="team"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/dossiers/", dashboard.dashboard_dossiers, name="dashboard_dossiers"),
+    path("service-index/", dashboard.service_index, name="service_index"),
     path("tasks/<int:pk>/", views.task_detail, name="task"),
     path("tasks/<int:pk>/claim/", views.task_claim, name="claim"),
     path("tasks/<int:pk>/release/", views.task_release, name="release"),

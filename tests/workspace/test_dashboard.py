@@ -133,3 +133,46 @@ def test_scope_of_the_dashboard(client, history, officers, outsiders, citizen):
     assert get(client, start="junk", end="2026-02-30").status_code == 200
     page = client.get(reverse("workspace:dashboard_dossiers"), {"metric": "nope", "agency": "x"})
     assert page.status_code == 200
+
+
+@time_machine.travel(at(2026, 4, 15), tick=False)
+def test_service_index_shows_each_metric_with_its_inputs(client, history, officers, citizen):
+    from workflows.services import dossier_rate
+
+    dossier_rate(dossier=history["early"], by=citizen, score=5, comment="Nhanh")
+    dossier_rate(dossier=history["late"], by=citizen, score=2)
+    client.force_login(officers["head"])
+    page = client.get(
+        reverse("workspace:service_index"), {"start": "2026-01-01", "end": "2026-12-31"}
+    )
+    assert page.status_code == 200
+    overall = {m.name: m for m in page.context["sections"][0][1]}
+    progress = overall["On-time rate"]
+    assert (progress.numerator, progress.denominator, progress.points) == (2, 4, 10.0)
+    online = overall["Filed fully online"]
+    assert (online.numerator, online.denominator) == (0, 0)  # 1.012841 is partial online
+    results = overall["Electronic results"]
+    assert (results.numerator, results.denominator) == (2, 2)
+    satisfied = overall["Satisfied"]
+    assert (satisfied.numerator, satisfied.denominator) == (2, 3)  # late or rated 2: one
+    rating = overall["Average rating"]
+    assert rating.rate == pytest.approx(3.5)
+    assert "× 20 points" in page.content.decode()
+
+
+def test_rating_the_service(client, walk, citizen):
+    from workflows.models import ServiceRating
+
+    issued = walk(Status.ISSUED)
+    open_one = walk(Status.IN_REVIEW)
+    client.force_login(citizen)
+    assert (
+        'name="score"' in client.get(reverse("portal:dossier", args=[issued.pk])).content.decode()
+    )
+    client.post(reverse("portal:rate", args=[open_one.pk]), {"score": "4"})
+    client.post(reverse("portal:rate", args=[issued.pk]), {"score": "9"})
+    assert not ServiceRating.objects.exists()
+    client.post(reverse("portal:rate", args=[issued.pk]), {"score": "4", "comment": "Tốt"})
+    client.post(reverse("portal:rate", args=[issued.pk]), {"score": "1"})
+    rating = ServiceRating.objects.get()
+    assert (rating.dossier_id, rating.score, rating.comment) == (issued.pk, 4, "Tốt")

@@ -47,6 +47,7 @@ from ..models import (
     Channel,
     Dossier,
     DossierComponent,
+    ServiceRating,
     Status,
     has_mandatory_components,
     has_proposal,
@@ -640,3 +641,29 @@ def dossier_note(*, dossier: Dossier, by, action: str, comment: str = "", data=N
         )
         locked.save(update_fields=["history_count", "history_hash"])
     return locked
+
+
+def dossier_rate(*, dossier: Dossier, by, score, comment: str = "") -> ServiceRating:
+    """The applicant rates the service, once, after the dossier is finished."""
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ValidationError({"score": [_("Choose a rating from 1 to 5.")]})
+    comment = clean_text(comment, "comment", limit=2000)
+    with transaction.atomic():
+        locked = _lock(dossier)
+        if by is None or locked.applicant_user_id != by.pk:
+            raise PermissionDenied(_("Only the applicant rates the service."))
+        if locked.status not in (Status.ISSUED, Status.REFUSED):
+            raise ActionNotAllowed(_("The service can be rated once the dossier is finished."))
+        if ServiceRating.objects.filter(dossier=locked).exists():
+            raise ActionNotAllowed(_("This dossier has already been rated."))
+        rating = ServiceRating.objects.create(dossier=locked, score=score, comment=comment)
+        history_append(
+            dossier=locked,
+            actor=by,
+            action="rate",
+            from_status=locked.status,
+            to_status=locked.status,
+            data={"score": score},
+        )
+        locked.save(update_fields=["history_count", "history_hash"])
+    return rating
