@@ -29,7 +29,7 @@ from workflows import selectors as workflow_selectors
 from workflows import services
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
-from workflows.models import Channel, DossierComponent, Status
+from workflows.models import Channel, DossierComponent, ServiceRating, Status
 from workflows.presentation import applicant_values, component_response, error_summary
 from workflows.services import work
 from workflows.services.dossiers import dossier_create
@@ -278,7 +278,8 @@ def apply(request, code):
     return _save_and_continue(request, dossier)
 
 
-def _editable_dossier(request, pk):
+def _my_dossier_or_404(request, pk):
+    """The citizen's own dossier; anyone else's is a 404, as if it did not exist."""
     dossier = selectors.my_dossier(user=request.user, pk=pk)
     if dossier is None:
         raise Http404
@@ -289,7 +290,7 @@ def _editable_dossier(request, pk):
 @login_required
 def edit(request, pk):
     """Go on with a draft, or answer a supplement request."""
-    dossier = _editable_dossier(request, pk)
+    dossier = _my_dossier_or_404(request, pk)
     if dossier.status not in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
         messages.info(request, _("This dossier can no longer be changed."))
         return redirect("portal:dossier", pk=dossier.pk)
@@ -345,7 +346,7 @@ def _save_and_continue(request, dossier):
 @login_required
 def review(request, pk):
     """Everything once more, the declaration, and the one button that files it."""
-    dossier = _editable_dossier(request, pk)
+    dossier = _my_dossier_or_404(request, pk)
     if dossier.status not in (Status.DRAFT, Status.SUPPLEMENT_REQUESTED):
         return redirect("portal:dossier", pk=dossier.pk)
     declaration = DeclarationForm(request.POST or None)
@@ -394,8 +395,8 @@ def _expected_appointment(dossier):
 @never_cache
 @login_required
 def receipt(request, pk):
-    dossier = selectors.my_dossier(user=request.user, pk=pk)
-    if dossier is None or dossier.code is None:
+    dossier = _my_dossier_or_404(request, pk)
+    if dossier.code is None:
         raise Http404
     return render(
         request,
@@ -419,14 +420,13 @@ def my_dossiers(request):
 @never_cache
 @login_required
 def dossier_detail(request, pk):
-    dossier = selectors.my_dossier(user=request.user, pk=pk)
-    if dossier is None:
-        raise Http404
+    dossier = _my_dossier_or_404(request, pk)
     request_entry = (
         selectors.latest_supplement_request(dossier)
         if dossier.status == Status.SUPPLEMENT_REQUESTED
         else None
     )
+    rating = ServiceRating.objects.filter(dossier=dossier).first()
     return render(
         request,
         "portal/dossier.html",
@@ -445,9 +445,9 @@ def dossier_detail(request, pk):
             in (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.RECEIVED, Status.IN_REVIEW),
             "withdraw_form": WithdrawForm(),
             "rating_form": RatingForm()
-            if dossier.status in (Status.ISSUED, Status.REFUSED) and not hasattr_rating(dossier)
+            if dossier.status in (Status.ISSUED, Status.REFUSED) and rating is None
             else None,
-            "rating": getattr(dossier, "rating", None) if hasattr_rating(dossier) else None,
+            "rating": rating,
         },
     )
 
@@ -456,9 +456,7 @@ def dossier_detail(request, pk):
 @login_required
 @require_POST
 def withdraw(request, pk):
-    dossier = selectors.my_dossier(user=request.user, pk=pk)
-    if dossier is None:
-        raise Http404
+    dossier = _my_dossier_or_404(request, pk)
     form = WithdrawForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -477,19 +475,11 @@ def withdraw(request, pk):
     return redirect("portal:dossier", pk=dossier.pk)
 
 
-def hasattr_rating(dossier) -> bool:
-    from workflows.models import ServiceRating
-
-    return ServiceRating.objects.filter(dossier=dossier).exists()
-
-
 @never_cache
 @login_required
 @require_POST
 def rate(request, pk):
-    dossier = selectors.my_dossier(user=request.user, pk=pk)
-    if dossier is None:
-        raise Http404
+    dossier = _my_dossier_or_404(request, pk)
     form = RatingForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a rating from 1 to 5."))
@@ -510,9 +500,7 @@ def rate(request, pk):
 @never_cache
 @login_required
 def component_file(request, pk, component_pk):
-    dossier = selectors.my_dossier(user=request.user, pk=pk)
-    if dossier is None:
-        raise Http404
+    dossier = _my_dossier_or_404(request, pk)
     component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
     return component_response(component)
 
@@ -522,8 +510,8 @@ def component_file(request, pk, component_pk):
 def result(request, pk):
     """The result of an issued dossier, as issued (HTML until the documents issue brings
     the signed PDF)."""
-    dossier = selectors.my_dossier(user=request.user, pk=pk)
-    if dossier is None or dossier.status != Status.ISSUED:
+    dossier = _my_dossier_or_404(request, pk)
+    if dossier.status != Status.ISSUED:
         raise Http404
     version = dossier.procedure_version
     sign = dossier.history.filter(action="sign").select_related("actor").order_by("-seq").first()
