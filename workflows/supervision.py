@@ -145,6 +145,20 @@ def table(queryset: QuerySet, period: Period, group: str | None, labels=None) ->
     return rows
 
 
+def officer_stages(period: Period, officer_id: int, which: str) -> QuerySet[DossierTask]:
+    """The stages an officer finished in the period: all ("done"), or early / on time /
+    late."""
+    stages = DossierTask.objects.filter(
+        owner_id=officer_id,
+        status="DONE",
+        finished__date__gte=period.start,
+        finished__date__lte=period.end,
+    )
+    if which in Timeliness.values:
+        stages = stages.filter(timeliness=which)
+    return stages
+
+
 def officer_table(queryset: QuerySet, period: Period) -> list[Row]:
     """Stages finished by each officer in the period, early / on time / late."""
     tasks = DossierTask.objects.filter(

@@ -167,12 +167,21 @@ def dashboard_dossiers(request):
         raise PermissionDenied(_("The dashboard is for supervisors and heads."))
     period = PeriodForm(request.GET or None).period()
     metric = request.GET.get("metric", "received")
-    if metric not in (*supervision.METRICS, "finished", "within_time"):
-        metric = "received"
     today = working_calendar().today()
-    dossiers = supervision.supervised(request.user).filter(
-        supervision.metric_filter(metric, period, today)
-    )
+    officer = request.GET.get("officer", "")
+    if metric.startswith("stage_") and officer.isdigit():
+        # The officer table counts stages: the dossiers behind a number are those with a
+        # stage that officer finished in the period (early / on time / late, or any).
+        stages = supervision.officer_stages(period, int(officer), metric.removeprefix("stage_"))
+        dossiers = supervision.supervised(request.user).filter(pk__in=stages.values("dossier"))
+        label = dict(OFFICER_COLUMNS).get(metric.removeprefix("stage_"), metric)
+    else:
+        if metric not in (*supervision.METRICS, "finished", "within_time"):
+            metric = "received"
+        dossiers = supervision.supervised(request.user).filter(
+            supervision.metric_filter(metric, period, today)
+        )
+        label = dict(COLUMNS).get(metric, metric)
     if request.GET.get("procedure", "").isdigit():
         dossiers = dossiers.filter(procedure_version__procedure_id=int(request.GET["procedure"]))
     if request.GET.get("agency", "").isdigit():
@@ -188,7 +197,7 @@ def dashboard_dossiers(request):
         "workspace/dashboard_dossiers.html",
         {
             "page": page,
-            "metric": dict(COLUMNS).get(metric, metric),
+            "metric": label,
             "period": period,
             "query": query.urlencode(),
             "list_name": "dashboard",

@@ -176,3 +176,49 @@ def test_rating_the_service(client, walk, citizen):
     client.post(reverse("portal:rate", args=[issued.pk]), {"score": "1"})
     rating = ServiceRating.objects.get()
     assert (rating.dossier_id, rating.score, rating.comment) == (issued.pk, 4, "Tốt")
+
+
+def test_officer_numbers_drill_down_to_their_dossiers(
+    client, procedure, province, citizen, officers
+):
+    from tests.conftest import new_draft
+    from workflows.models import DossierTask
+    from workflows.services import work
+
+    with time_machine.travel(at(2026, 3, 2), tick=False):
+        filed = [
+            work.application_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+            for _ in range(2)
+        ]
+        for dossier in filed:
+            task = DossierTask.objects.get(dossier=dossier, stage="reception")
+            work.task_claim(task=task, by=officers["reception"])
+            work.task_complete(task=task, by=officers["reception"], action="accept")
+    with time_machine.travel(at(2026, 4, 15), tick=False):
+        client.force_login(officers["head"])
+        page = get(client)
+        row = next(
+            r for r in page.context["tables"]["officer"] if r.key == str(officers["reception"].pk)
+        )
+        assert row.counts["done"] == 2 and row.counts["early"] == 2
+        assert f"metric=stage_early&amp;officer={row.key}" in page.content.decode()
+        drill = client.get(
+            reverse("workspace:dashboard_dossiers"),
+            {
+                "start": "2026-01-01",
+                "end": "2026-12-31",
+                "metric": "stage_early",
+                "officer": row.key,
+            },
+        )
+        assert drill.context["page"].paginator.count == 2
+        none = client.get(
+            reverse("workspace:dashboard_dossiers"),
+            {
+                "start": "2026-01-01",
+                "end": "2026-12-31",
+                "metric": "stage_late",
+                "officer": row.key,
+            },
+        )
+        assert none.context["page"].paginator.count == 0
