@@ -76,7 +76,10 @@ def _date(value) -> str:
 
 
 def person_for_user(user, *, phone: str = "") -> Person:
-    preference = Preference.objects.filter(user=user).first()
+    try:  # loaded with the user where the caller used select_related
+        preference = user.notification_preference
+    except Preference.DoesNotExist:
+        preference = None
     return Person(
         user=user,
         name=user.get_full_name() or user.get_username(),
@@ -247,7 +250,7 @@ def _officers(event: OutgoingEvent) -> None:
             is_active=True,
         )
     link = site(reverse("workspace:task", args=[task.pk]))
-    for user in users:
+    for user in users.select_related("notification_preference"):
         person = person_for_user(user)
         context = _dossier_context(dossier, person.language)
         vi, en = STAGE_NAMES.get(task.stage, (task.stage, task.stage))
@@ -274,7 +277,11 @@ def _supervisors(event: OutgoingEvent) -> None:
         Q(role="head", agency=task.agency) | Q(role="supervisor", agency__code__in=ancestors)
     ).values("user_id")
     link = site(reverse("workspace:team"))
-    for user in get_user_model().objects.filter(pk__in=managers, is_active=True):
+    for user in (
+        get_user_model()
+        .objects.filter(pk__in=managers, is_active=True)
+        .select_related("notification_preference")
+    ):
         person = person_for_user(user)
         context = _dossier_context(event.dossier, person.language)
         context.update(
@@ -299,7 +306,11 @@ def _heads(event: OutgoingEvent) -> None:
         "user_id"
     )
     link = site(reverse("workspace:dossier", args=[dossier.pk]))
-    for user in get_user_model().objects.filter(pk__in=heads, is_active=True):
+    for user in (
+        get_user_model()
+        .objects.filter(pk__in=heads, is_active=True)
+        .select_related("notification_preference")
+    ):
         person = person_for_user(user)
         context = _dossier_context(dossier, person.language)
         context.update(due_date=_date(dossier.due_date), dossier_url=link)

@@ -35,8 +35,7 @@ from workflows.services import work
 from workflows.services.dossiers import dossier_create
 from workflows.services.filing import (
     dossier_filing_problems,
-    dossier_save_filing,
-    filing_from_post,
+    dossier_save_filing_post,
 )
 
 from . import selectors
@@ -310,14 +309,9 @@ def edit(request, pk):
 
 def _save_and_continue(request, dossier):
     version = dossier.procedure_version
-    applicant, form_data, uploads = filing_from_post(version.spec, request.POST, request.FILES)
     try:
-        dossier, errors = dossier_save_filing(
-            dossier=dossier,
-            by=request.user,
-            applicant=applicant,
-            form_data=form_data,
-            uploads=uploads,
+        dossier, errors = dossier_save_filing_post(
+            dossier=dossier, by=request.user, post=request.POST, files=request.FILES
         )
     except (ActionNotAllowed, PermissionDenied) as exc:
         messages.error(request, str(exc))
@@ -353,10 +347,7 @@ def review(request, pk):
     problems = dossier_filing_problems(dossier)
     if request.method == "POST" and declaration.is_valid() and not problems:
         try:
-            if dossier.status == Status.DRAFT:
-                dossier = work.application_submit(dossier=dossier, by=request.user)
-            else:
-                dossier = work.application_resubmit(dossier=dossier, by=request.user)
+            dossier = work.application_file(dossier=dossier, by=request.user)
         except ValidationError as exc:
             problems = error_dict(exc)
         except ActionNotAllowed as exc:

@@ -31,7 +31,7 @@ from workflows.models import CLOCK_RUNNING, Channel, DossierComponent, Status
 from workflows.presentation import applicant_values, component_response, error_summary
 from workflows.services import work
 from workflows.services.dossiers import dossier_create
-from workflows.services.filing import dossier_save_filing, filing_from_post
+from workflows.services.filing import dossier_save_filing_post
 
 from .forms import AssignForm, RescheduleForm, TaskFilterForm, stage_forms
 
@@ -483,26 +483,16 @@ def file_draft(request, pk):
 
 
 def _file_post(request, dossier):
-    applicant, form_data, uploads = filing_from_post(
-        dossier.procedure_version.spec, request.POST, request.FILES
-    )
     try:
-        dossier, errors = dossier_save_filing(
-            dossier=dossier,
-            by=request.user,
-            applicant=applicant,
-            form_data=form_data,
-            uploads=uploads,
+        dossier, errors = dossier_save_filing_post(
+            dossier=dossier, by=request.user, post=request.POST, files=request.FILES
         )
     except (ActionNotAllowed, PermissionDenied) as exc:
         messages.error(request, str(exc))
         return redirect("workspace:dossier", pk=dossier.pk)
     if request.POST.get("submit") and not errors:
         try:
-            if dossier.status == Status.SUPPLEMENT_REQUESTED:
-                dossier = work.application_resubmit(dossier=dossier, by=request.user)
-            else:
-                dossier = work.application_submit(dossier=dossier, by=request.user)
+            dossier = work.application_file(dossier=dossier, by=request.user)
         except ValidationError as exc:
             errors.update(error_dict(exc))
         except ActionNotAllowed as exc:

@@ -65,3 +65,11 @@ def dossier_filing_problems(dossier: Dossier) -> dict[str, list[str]]:
     except ValidationError as exc:
         return error_dict(exc)
     return {}
+
+
+def dossier_save_filing_post(*, dossier: Dossier, by, post, files):
+    """``dossier_save_filing`` with what a filing form posted."""
+    applicant, form_data, uploads = filing_from_post(dossier.procedure_version.spec, post, files)
+    return dossier_save_filing(
+        dossier=dossier, by=by, applicant=applicant, form_data=form_data, uploads=uploads
+    )

@@ -329,6 +329,14 @@ def application_submit(*, dossier: Dossier, by) -> Dossier:
     return dossier
 
 
+def application_file(*, dossier: Dossier, by) -> Dossier:
+    """File what the applicant (or the desk) prepared: a draft for the first time, or the
+    answer to a supplement request."""
+    if dossier.status == Status.SUPPLEMENT_REQUESTED:
+        return application_resubmit(dossier=dossier, by=by)
+    return application_submit(dossier=dossier, by=by)
+
+
 def _waiting_task(dossier: Dossier) -> DossierTask:
     flow_class = flow_for(dossier)
     task = DossierTask.objects.filter(
