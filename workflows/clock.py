@@ -118,3 +118,16 @@ def timeliness(finished_at: dt.datetime, due: dt.date | None) -> str:
     if finished < due:
         return "early"
     return "on_time" if finished == due else "late"
+
+
+def processing_days(
+    received_at: dt.datetime | None,
+    closed_at: dt.datetime,
+    calendar: WorkingCalendar | None = None,
+) -> int | None:
+    """Working days from the reception day to the local date of closing (None when the
+    dossier was never received)."""
+    if received_at is None:
+        return None
+    calendar = calendar or working_calendar()
+    return calendar.working_days_between(calendar.reception_day(received_at), local_date(closed_at))

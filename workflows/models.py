@@ -217,6 +217,11 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     timeliness = models.CharField(
         _("finished"), max_length=8, choices=Timeliness.choices, blank=True, db_index=True
     )
+    # Working days from the reception day to the closing date, stored with the timeliness
+    # when the dossier is finished with a decision: the dashboard averages it in SQL.
+    processing_days = models.PositiveSmallIntegerField(
+        _("processing time (working days)"), null=True, blank=True, editable=False
+    )
 
     # Head of the history chain: the count and hash of the last entry.
     history_count = models.PositiveIntegerField(default=0, editable=False)

@@ -8,7 +8,8 @@ Definitions (domain.md, Circular 01/2018 art. 13, Decision 766/QĐ-TTg):
   appointment date;
 - *on-time rate*: (finished early + finished on time + in progress and still within time)
   ÷ (finished + in progress);
-- *processing time*: working days from the reception day to the closing date.
+- *processing time*: working days from the reception day to the closing date, stored
+  on the dossier when it is finished (``Dossier.processing_days``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Aggregate, Avg, Count, FloatField, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
 from procedures.auth import held_roles
 from procedures.roles import Role
 
-from .clock import local_date, working_calendar
+from .clock import working_calendar
 from .models import CLOCK_RUNNING, Dossier, DossierTask, Status, Timeliness
 
 FINISHED = (Status.ISSUED, Status.REFUSED)
@@ -107,16 +109,43 @@ def _counts(queryset: QuerySet, period: Period, today: dt.date, group: str | Non
     return [(row.pop(group), row) for row in rows]
 
 
+class PercentileDisc(Aggregate):
+    """PostgreSQL's nearest-rank percentile: the smallest value with at least ``fraction``
+    of the values at or below it (``percentile()`` below, in SQL)."""
+
+    function = "PERCENTILE_DISC"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
 def _processing_days(queryset: QuerySet, period: Period, group: str | None):
-    calendar = working_calendar()
-    finished = queryset.filter(metric_filter("finished", period, calendar.today()))
-    fields = ["received_at", "closed_at"] + ([group] if group else [])
+    """Average and 90th percentile of the stored processing time (working days) of the
+    dossiers finished in the period, per group: in the database on PostgreSQL; elsewhere
+    (SQLite) the stored values are read and ranked here."""
+    finished = queryset.filter(
+        metric_filter("finished", period, period.end), processing_days__isnull=False
+    )
+    if connection.vendor == "postgresql":
+        rows = (finished.values(group) if group else finished.values()).annotate(
+            average=Avg("processing_days"), p90=PercentileDisc("processing_days", 0.9)
+        )
+        if group:
+            rows = rows.order_by(group).values_list(group, "average", "p90")
+            return {key: (average, p90) for key, average, p90 in rows}
+        summary = finished.aggregate(
+            average=Avg("processing_days"), p90=PercentileDisc("processing_days", 0.9)
+        )
+        return {"": (summary["average"], summary["p90"])}
     days: dict[object, list[int]] = {}
-    for row in finished.exclude(received_at=None).values_list(*fields):
-        start = calendar.reception_day(row[0])
-        value = calendar.working_days_between(start, local_date(row[1]))
-        days.setdefault(row[2] if group else "", []).append(value)
-    return days
+    fields = ["processing_days"] + ([group] if group else [])
+    for row in finished.values_list(*fields):
+        days.setdefault(row[1] if group else "", []).append(row[0])
+    return {
+        key: (sum(values) / len(values), percentile(values, 0.9)) for key, values in days.items()
+    }
 
 
 def percentile(values: list[int], fraction: float) -> float | None:
@@ -132,14 +161,14 @@ def table(queryset: QuerySet, period: Period, group: str | None, labels=None) ->
     days = _processing_days(queryset, period, group)
     rows = []
     for key, counts in _counts(queryset, period, today, group):
-        values = days.get(key, [])
+        average, p90 = days.get(key, (None, None))
         rows.append(
             Row(
                 key=str(key),
                 label=(labels or {}).get(key, str(key)),
                 counts=counts,
-                average_days=round(sum(values) / len(values), 1) if values else None,
-                p90_days=percentile(values, 0.9),
+                average_days=None if average is None else round(float(average), 1),
+                p90_days=None if p90 is None else float(p90),
             )
         )
     return rows

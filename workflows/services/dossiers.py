@@ -29,7 +29,7 @@ from procedures.auth import has_agency_perm
 from procedures.forms import clean_form_data
 from procedures.models import Agency, Procedure
 
-from ..clock import local_date, timeliness, working_calendar
+from ..clock import local_date, processing_days, timeliness, working_calendar
 from ..codes import dossier_code
 from ..events import event_record
 from ..exceptions import ActionNotAllowed
@@ -503,9 +503,14 @@ def _close(d: Dossier) -> Changes:
 
 
 def _finish(d: Dossier) -> Changes:
-    """Closed with a decision: how it stood against its appointment date."""
+    """Closed with a decision: how it stood against its appointment date, and how many
+    working days it took from its reception day."""
     now = timezone.now()
-    return {"closed_at": now, "timeliness": timeliness(now, d.due_date)}
+    return {
+        "closed_at": now,
+        "timeliness": timeliness(now, d.due_date),
+        "processing_days": processing_days(d.received_at, now),
+    }
 
 
 def _decided(d: Dossier) -> Changes:

@@ -1,0 +1,1 @@
+"""Benchmarks, run on demand by ``make bench`` (bench/run.py); never by the test suite."""
