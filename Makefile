@@ -73,8 +73,24 @@ constraints: setup
 	  echo "# Regenerate with: make constraints"; \
 	  $(BIN)/pip freeze --exclude-editable | grep -vi '^motcua') > requirements/constraints.txt
 
+# Benchmarks (bench/README.md) on PostgreSQL: never the test suite's `test` database.
+# The data sets live beside it, in <name>_10k and <name>_1m, made once and reused.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/motcua_bench
+BENCH_ARGS ?=
+
 bench: setup
-	$(BIN)/python bench/outbox_drain.py --messages 500
+	@command -v wrk >/dev/null || { echo "Installing wrk"; SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	@url="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}"; \
+	  case "$$url" in postgres://*|postgresql://*) ;; *) echo "make bench needs DATABASE_URL=postgres://..."; exit 2;; esac; \
+	  case "$${url%%\?*}" in */test) echo "make bench refuses the test suite's database 'test'"; exit 2;; esac; \
+	  export DATABASE_URL="$$url" DJANGO_SETTINGS_MODULE=bench.settings; \
+	  $(BIN)/python -c "import sys; sys.path.insert(0, '.'); from bench.common import environment, ensure_database; environment(); import django; django.setup(); from django.db import connection; ensure_database(connection.settings_dict['NAME'])" && \
+	  $(BIN)/python manage.py migrate --noinput -v0 && \
+	  $(BIN)/python manage.py createcachetable && \
+	  $(BIN)/python manage.py load_agencies && \
+	  $(BIN)/python manage.py load_procedures && \
+	  $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

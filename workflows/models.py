@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
@@ -245,6 +246,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["handling_agency", "status"]),
             models.Index(fields=["applicant_user", "-created_at"]),
+            # The public lookup matches the code case-insensitively (code__iexact).
+            models.Index(Upper("code"), name="dossier_code_upper_idx"),
         ]
 
     def __str__(self) -> str:

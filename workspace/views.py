@@ -69,6 +69,11 @@ def _procedures():
     return Procedure.objects.filter(current_version__isnull=False).select_related("current_version")
 
 
+def _procedure_choices():
+    # The list filter needs the names, not each version's whole specification.
+    return _procedures().only("code", "current_version__name", "current_version__name_en")
+
+
 # --- Lists ---------------------------------------------------------------------------------
 
 
@@ -84,7 +89,7 @@ def _task_list(request: HttpRequest, name: str) -> HttpResponse:
     select, title, _help = LISTS[name]
     if name == "team" and not selectors.can_manage_any(request.user):
         raise Http404
-    form = TaskFilterForm(request.GET or None, procedures=_procedures())
+    form = TaskFilterForm(request.GET or None, procedures=_procedure_choices())
     tasks: QuerySet = select(user=request.user, filters=form.filters())
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
