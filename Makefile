@@ -7,8 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Debian packages motcua needs at run time: libmagic (upload sniffing), Graphviz (state
 # machine SVG), HarfBuzz's subsetter (WeasyPrint font subsetting, 3.5x faster), Chromium
-# (the browser tests drive Debian's build; Playwright never downloads its own).
-APT_PACKAGES := libmagic1 graphviz libharfbuzz-subset0 chromium
+# (the browser tests drive Debian's build; Playwright never downloads its own), Liberation
+# fonts (Times New Roman's metrics, every Vietnamese letter) for the generated papers.
+APT_PACKAGES := libmagic1 graphviz libharfbuzz-subset0 chromium fonts-liberation2
 STAMP := $(VENV)/.installed
 # axe-core, from npm, injected into pages by the browser tests to check accessibility.
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
@@ -52,6 +53,7 @@ run: demo
 	@echo "motcua is starting at http://$(HOST):$(PORT)/"
 	@echo "  citizens: http://$(HOST):$(PORT)/   officers: http://$(HOST):$(PORT)/workspace/   admin: http://$(HOST):$(PORT)/admin/"
 	@echo "  demo logins (password motcua-demo-2026): citizen, reception, specialist, head, signer, supervisor, admin"
+	@echo "  verify a paper: http://$(HOST):$(PORT)/verify/   (the demo signer's certificate password is the demo password)"
 	@echo "Embedded default: SQLite in var/, Celery tasks run in-process, e-mail printed here;"
 	@echo "periodic jobs (flow timers, outbox sweep) run every 60 s in the background (var/periodic.log)."
 	@echo ""

@@ -16,3 +16,33 @@ def secret_key_from_environment(app_configs, **kwargs):
             id="motcua.E001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def signing_is_not_the_development_pki(app_configs, **kwargs):
+    """make_dev_pki's CA and seal password are for the demo; a deployment trusting them
+    would call anyone's self-made certificate valid."""
+    if settings.DEBUG:
+        return []
+    from django.core.checks import Warning
+
+    documents = settings.MOTCUA["DOCUMENTS"]
+    found = []
+    if documents["SEAL_PASSWORD"] == settings.DEV_SEAL_PASSWORD:
+        found.append(
+            Warning(
+                "MOTCUA_SEAL_PASSWORD is the development default.",
+                hint="Set the password of the agencies' seal files in the environment.",
+                id="motcua.W002",
+            )
+        )
+    dev_root = str(settings.VAR_DIR / "pki" / "ca.pem")
+    if dev_root in [str(p) for p in documents["TRUST_ROOTS"]]:
+        found.append(
+            Warning(
+                "MOTCUA_TRUST_ROOTS names the development CA made by make_dev_pki.",
+                hint="Name the national root CA (and the licensed CAs under it) instead.",
+                id="motcua.W003",
+            )
+        )
+    return found

@@ -7,6 +7,7 @@ import datetime as dt
 
 from portal.accounts import account_email_vouched
 from portal.models import CitizenProfile
+from workflows.demo import DEMO_PASSWORD
 from workflows.demo import seed_demo as seed_workflows
 
 
@@ -88,13 +89,52 @@ def _past(users: dict) -> int:
                 )
             else:
                 dossier = demo._do(dossier, "approval", users["head"], "approve")
+                _sign_result(dossier, users["signer"])
                 demo._do(dossier, "signing", users["signer"], "sign")
         made += 1
     return made
 
 
+def _signing_keys(users: dict) -> None:
+    """The development PKI (a local CA and seals) and the demo signer's certificate, when
+    trust roots are configured (they are by default; the tests turn them off)."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from documents.services import active_credential
+
+    if not settings.MOTCUA["DOCUMENTS"]["TRUST_ROOTS"]:
+        return
+    signer = users["signer"]
+    if active_credential(signer) is None:
+        call_command("make_dev_pki", "--signer", signer.username, "--password", DEMO_PASSWORD)
+    else:
+        call_command("make_dev_pki")
+
+
+def _sign_result(dossier, signer) -> None:
+    """Sign the demo result as the signing officer would: their certificate, then the seal."""
+    from documents.services import active_credential, result_sign, seal_available
+
+    personal = active_credential(signer) is not None
+    seal = seal_available(dossier)
+    if personal or seal:
+        result_sign(
+            dossier=dossier,
+            by=signer,
+            password=DEMO_PASSWORD if personal else "",
+            personal=personal,
+            seal=seal,
+        )
+
+
+def _accounts(users: dict) -> None:
+    _portal_accounts(users)
+    _signing_keys(users)
+
+
 def seed_demo() -> dict:
-    result = seed_workflows(prepare_accounts=_portal_accounts)
+    result = seed_workflows(prepare_accounts=_accounts, sign_result=_sign_result)
     if result["dossiers_created"]:
         result["dossiers_created"] += _past(result["users"])
     return result

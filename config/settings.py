@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "portal",
     "workspace",
     "notifications",
+    "documents",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workflows.tasks.fire_flow_timers",
         "schedule": env.float("MOTCUA_TIMER_SECONDS", default=60.0),
     },
+    "sweep-documents": {
+        "task": "documents.tasks.sweep_documents",
+        "schedule": env.float("MOTCUA_DOCUMENT_SWEEP_SECONDS", default=120.0),
+    },
 }
 
 # --- Security (production) ----------------------------------------------------------------
@@ -253,12 +258,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs each rendering step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
         # One INFO line per task is noise in the embedded default; failures still show.
         "celery.app.trace": {"level": env.str("CELERY_TRACE_LOG_LEVEL", default="WARNING")},
     },
 }
 
 # --- motcua -------------------------------------------------------------------------------
+# make_dev_pki's seal password; `check --deploy` warns when a deployment still uses it.
+DEV_SEAL_PASSWORD = "motcua-dev-seal"  # noqa: S105 - development only, checked at deploy
 MOTCUA = {
     # The 15:00 rule (Decree 61/2018 art. 19): a dossier received after this local time
     # is handled as received on the next working day.
@@ -298,4 +308,22 @@ MOTCUA = {
     },
     # Result templates live in templates/documents/results/<name>.html.
     "RESULT_TEMPLATE_DIR": "documents/results",
+    # Generated papers and signatures (documents app). make_dev_pki writes a local CA,
+    # seals and a demo signer under var/pki; production names its real trust roots (the
+    # national root CA and the licensed CAs under it) and mounts its seal directory.
+    "DOCUMENTS": {
+        # PEM files of the CAs whose signatures the verification page calls trusted.
+        "TRUST_ROOTS": env.list("MOTCUA_TRUST_ROOTS", default=[str(VAR_DIR / "pki" / "ca.pem")]),
+        # Officials' own certificates: "pkcs12" (uploaded file + password at each signature).
+        "SIGNER_BACKEND": env.str("MOTCUA_SIGNER_BACKEND", default="pkcs12"),
+        # Organisation seals: "seal-directory" reads <SEAL_DIR>/<agency code>.p12.
+        "SEAL_BACKEND": env.str("MOTCUA_SEAL_BACKEND", default="seal-directory"),
+        "SEAL_DIR": env.str("MOTCUA_SEAL_DIR", default=str(VAR_DIR / "pki" / "seals")),
+        "SEAL_PASSWORD": env.str("MOTCUA_SEAL_PASSWORD", default=DEV_SEAL_PASSWORD),
+        # An RFC 3161 timestamp server; empty: signatures carry the signer's clock only.
+        "TIMESTAMP_URL": env.str("MOTCUA_TIMESTAMP_URL", default=""),
+        # Verification page and downloads by code: per client address.
+        "VERIFY_RATE": env.str("MOTCUA_VERIFY_RATE", default="20/m"),
+        "CHECK_MAX_BYTES": env.int("MOTCUA_CHECK_MAX_BYTES", default=20 * 1024 * 1024),
+    },
 }

@@ -12,5 +12,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("workspace/", include("workspace.urls")),
     path("notifications/", include("notifications.urls")),
+    path("", include("documents.urls")),
     path("", include("portal.urls")),
 ]

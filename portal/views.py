@@ -11,11 +11,9 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -23,7 +21,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
-from procedures.forms import build_form_class, localized
+from documents import services as documents
+from documents.models import DocumentStatus
+from documents.views import pdf_response
+from procedures.forms import build_form_class
 from procedures.models import Agency, Procedure
 from workflows import selectors as workflow_selectors
 from workflows import services
@@ -395,6 +396,7 @@ def receipt(request, pk):
         {
             "dossier": dossier,
             "components": workflow_selectors.dossier_component_rows(dossier),
+            "papers": documents.issued_documents(dossier),
             "expected": _expected_appointment(dossier),
             "lookup_url": request.build_absolute_uri(reverse("portal:lookup")),
         },
@@ -431,6 +433,7 @@ def dossier_detail(request, pk):
             if dossier.status in (Status.REFUSED, Status.REJECTED_AT_RECEPTION)
             else None,
             "components": workflow_selectors.dossier_component_rows(dossier),
+            "papers": documents.issued_documents(dossier),
             "expected": _expected_appointment(dossier),
             "can_withdraw": dossier.status
             in (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.RECEIVED, Status.IN_REVIEW),
@@ -499,31 +502,12 @@ def component_file(request, pk, component_pk):
 @never_cache
 @login_required
 def result(request, pk):
-    """The result of an issued dossier, as issued (HTML until the documents issue brings
-    the signed PDF)."""
+    """The signed result of an issued dossier, as a PDF."""
     dossier = _my_dossier_or_404(request, pk)
-    if dossier.status != Status.ISSUED:
+    document = documents.current_result(dossier) if dossier.status == Status.ISSUED else None
+    if document is None or document.status != DocumentStatus.SIGNED:
         raise Http404
-    version = dossier.procedure_version
-    sign = dossier.history.filter(action="sign").select_related("actor").order_by("-seq").first()
-    signer = sign.actor if sign else None
-    html = render_to_string(
-        f"documents/results/{version.spec['result']['template']}.html",
-        {
-            "dossier": dossier,
-            "version": version,
-            "agency": dossier.handling_agency,
-            "title": localized(version.spec["result"]["title"]),
-            "issued_at": timezone.localtime(dossier.closed_at),
-            "form_rows": workflow_selectors.dossier_form_rows(dossier),
-            "signer_name": signer.get_full_name() if signer else "",
-        },
-        request=request,
-    )
-    response = HttpResponse(html)
-    response["Content-Disposition"] = f'attachment; filename="{dossier.code}.html"'
-    response["Content-Security-Policy"] = "sandbox"
-    return response
+    return pdf_response(document)
 
 
 # --- Public lookup -----------------------------------------------------------------------------

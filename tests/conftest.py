@@ -32,6 +32,71 @@ def _private_storage(settings, tmp_path):
     }
 
 
+@pytest.fixture(autouse=True)
+def _no_signing(settings, tmp_path):
+    """No trust roots and no seals unless a test asks for the development PKI (``signing``)."""
+    settings.MOTCUA = {
+        **settings.MOTCUA,
+        "DOCUMENTS": {
+            **settings.MOTCUA["DOCUMENTS"],
+            "TRUST_ROOTS": [],
+            "SEAL_DIR": str(tmp_path / "no-seals"),
+        },
+    }
+
+
+SEAL_PASSWORD = "seal-test-password"
+SIGNER_PASSWORD = "signer-test-password"
+
+
+@pytest.fixture(scope="session")
+def dev_pki(tmp_path_factory):
+    """A CA and seals for the test agencies, made once per session (RSA keys are slow)."""
+    from documents import pki
+
+    root = tmp_path_factory.mktemp("pki")
+    ca = pki.write_ca(root, SEAL_PASSWORD.encode())
+    for code in ("G16", PROVINCE, OTHER_PROVINCE):
+        pki.write_seal(
+            root / "seals",
+            ca,
+            code=code,
+            name=f"Ban Dân tộc {code}",
+            password=SEAL_PASSWORD.encode(),
+        )
+    return {"root": root, "ca": ca}
+
+
+@pytest.fixture
+def signing(settings, dev_pki):
+    """The development PKI in settings: its CA trusted, its seals in the seal directory."""
+    settings.MOTCUA = {
+        **settings.MOTCUA,
+        "DOCUMENTS": {
+            **settings.MOTCUA["DOCUMENTS"],
+            "TRUST_ROOTS": [str(dev_pki["root"] / "ca.pem")],
+            "SEAL_DIR": str(dev_pki["root"] / "seals"),
+            "SEAL_PASSWORD": SEAL_PASSWORD,
+        },
+    }
+    return dev_pki
+
+
+def give_certificate(dev_pki, user, password: str = SIGNER_PASSWORD):
+    """Issue ``user`` a signing certificate from the test CA and register it."""
+    from documents import pki
+    from documents.services import credential_upload
+
+    data = pki.signer_pkcs12(
+        dev_pki["ca"],
+        name=user.get_full_name() or user.username,
+        organisation="Ban Dân tộc tỉnh Lào Cai",
+        password=password.encode(),
+    )
+    credential_upload(user=user, data=data, password=password)
+    return data
+
+
 @pytest.fixture
 def catalog(db):
     load_agencies()

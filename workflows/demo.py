@@ -239,7 +239,7 @@ def _do(dossier: Dossier, stage: str, officer, action: str, **form) -> Dossier:
     return work.task_complete(task=task, by=officer, action=action, form=form)
 
 
-def _walk(dossier: Dossier, target: str, users) -> Dossier:
+def _walk(dossier: Dossier, target: str, users, sign_result=None) -> Dossier:
     """Take a demo dossier along its flow, as the officers would, up to ``target``."""
     u = users
     if target == "draft":
@@ -295,10 +295,12 @@ def _walk(dossier: Dossier, target: str, users) -> Dossier:
     dossier = _do(dossier, "approval", u["head"], "approve")
     if target == "approved":
         return dossier
+    if sign_result is not None:
+        sign_result(dossier, u["signer"])
     return _do(dossier, "signing", u["signer"], "sign")
 
 
-def seed_demo(*, prepare_accounts=None) -> dict:
+def seed_demo(*, prepare_accounts=None, sign_result=None) -> dict:
     load_agencies()
     load_procedures()
     with transaction.atomic():
@@ -318,6 +320,6 @@ def seed_demo(*, prepare_accounts=None) -> dict:
         )
         for index, target in enumerate(STORYLINES):
             procedure = procedures[index % len(procedures)]
-            _walk(_new_dossier(procedure, province, users), target, users)
+            _walk(_new_dossier(procedure, province, users), target, users, sign_result)
             created += 1
     return {"users": users, "dossiers_created": created, "password": DEMO_PASSWORD}

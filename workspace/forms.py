@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from documents.forms import SignForm
 from procedures.forms import localized
 from procedures.models import Agency
 from workflows.selectors import TaskFilters
@@ -208,7 +209,7 @@ STAGE_FORMS = {
         ("refuse", ReasonForm, _("Refuse")),
         ("send_back", ReasonForm, _("Send back to review")),
     ],
-    "signing": [("sign", CommentForm, _("Sign the result"))],
+    "signing": [("sign", SignForm, _("Sign the result"))],
     "consult": [("opinion", OpinionForm, _("Give the opinion"))],
 }
 

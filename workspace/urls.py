@@ -22,6 +22,7 @@ urlpatterns = [
     path("dossiers/<int:pk>/", views.dossier_detail, name="dossier"),
     path("dossiers/<int:pk>/reschedule/", views.dossier_reschedule, name="reschedule"),
     path("dossiers/<int:pk>/files/<int:component_pk>/", views.component_file, name="file_download"),
+    path("certificate/", views.certificate, name="certificate"),
     path("file/", views.file_start, name="file"),
     path("file/<str:agency_code>/<str:procedure_code>/", views.file_new, name="file_new"),
     path("drafts/<int:pk>/", views.file_draft, name="draft"),

@@ -21,9 +21,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from procedures.auth import has_agency_perm
+from documents import services as documents
+from documents.forms import CertificateForm
+from documents.signing import SigningError
+from procedures.auth import has_agency_perm, held_roles
 from procedures.forms import build_form_class
 from procedures.models import Agency, Procedure
+from procedures.roles import Role
 from workflows import selectors, services, supervision
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
@@ -52,6 +56,7 @@ def officer_required(view):
         request.can_manage = selectors.can_manage_any(request.user)
         request.can_file = bool(selectors.can_file_at_desk(request.user))
         request.can_supervise = supervision.can_supervise(request.user)
+        request.can_sign = any(h.role == Role.SIGNER for h in held_roles(request.user))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -196,8 +201,20 @@ def _render_task(request, task, *, action_forms=None, assign_form=None, status=2
         "action_forms": (action_forms or stage_forms(task)) if held_by_me else [],
         "assign_form": assign_form
         or (AssignForm(officers=selectors.eligible_officers(task)) if manager else None),
+        "documents": documents.dossier_documents(dossier),
+        "signing": _signing_context(request.user, task) if held_by_me else None,
     }
     return render(request, "workspace/task.html", context, status=status)
+
+
+def _signing_context(user, task) -> dict | None:
+    if task.stage != "signing":
+        return None
+    return {
+        "result": documents.current_result(task.dossier),
+        "credential": documents.active_credential(user),
+        "seal": documents.seal_available(task.dossier),
+    }
 
 
 @officer_required
@@ -269,6 +286,14 @@ def task_act(request, pk):
         return _back(task)
     if not form.is_valid():
         return _render_task(request, task, action_forms=bound, status=400)
+    if task.stage == "signing" and action == "sign":
+        failed = _sign_result(request, task, form)
+        if failed is not None:
+            return (
+                failed
+                if isinstance(failed, HttpResponse)
+                else _render_task(request, task, action_forms=bound, status=400)
+            )
     try:
         dossier = work.task_complete(
             task=task, by=request.user, action=action, form=form.cleaned_data
@@ -288,6 +313,59 @@ def task_act(request, pk):
         % {"code": dossier.code, "status": dossier.get_status_display()},
     )
     return redirect("workspace:inbox")
+
+
+def _sign_result(request, task, form):
+    """The signature comes before the task is completed: the password that opens the
+    official's certificate is used here, in their request, and never queued or kept."""
+    if not (task.owner_id == request.user.pk and task.status == "ASSIGNED"):
+        messages.error(request, _("Claim the task before signing."))
+        return _back(task)
+    data = form.cleaned_data
+    try:
+        documents.result_sign(
+            dossier=task.dossier,
+            by=request.user,
+            password=data.get("password", ""),
+            personal=bool(data.get("personal")),
+            seal=bool(data.get("seal")),
+        )
+    except SigningError as exc:
+        form.add_error(None, str(exc))
+        return True
+    except (ActionNotAllowed, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+        return _back(task)
+    return None
+
+
+@officer_required
+def certificate(request):
+    """The official's own signing certificate: what is on file, and a new upload."""
+    form = CertificateForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                documents.credential_upload(
+                    user=request.user,
+                    data=form.cleaned_data["file"].read(),
+                    password=form.cleaned_data["password"],
+                )
+            except ValidationError as exc:
+                for field, errors in error_dict(exc).items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, _("Your signing certificate is on file."))
+                return redirect("workspace:certificate")
+        status = 400
+    return render(
+        request,
+        "workspace/certificate.html",
+        {"form": form, "credential": documents.active_credential(request.user)},
+        status=status,
+    )
 
 
 # --- Dossiers and their files --------------------------------------------------------------
@@ -325,6 +403,7 @@ def dossier_detail(request, pk, reschedule_form=None, status=200):
             "draft": dossier.status == Status.DRAFT,
             "reschedule_form": reschedule_form
             or (RescheduleForm() if _can_reschedule(request.user, dossier) else None),
+            "documents": documents.dossier_documents(dossier),
             "desk_supplement": dossier.status == Status.SUPPLEMENT_REQUESTED
             and dossier.channel != Channel.ONLINE
             and has_agency_perm(request.user, "workflows.file_at_desk", dossier),

@@ -46,10 +46,28 @@ def test_production_settings_pass_check_deploy(tmp_path):
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
             "MOTCUA_VAR_DIR": str(tmp_path),
+            "MOTCUA_SEAL_PASSWORD": "a-real-seal-password",
+            "MOTCUA_TRUST_ROOTS": "/etc/motcua/national-root-ca.pem",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_about_the_development_pki(tmp_path):
+    result = run_manage(
+        "check",
+        "--deploy",
+        env={
+            "SECRET_KEY": "x" * 20 + "-production-secret-that-is-long-and-random-enough-0123456789",
+            "ALLOWED_HOSTS": "motcua.example.gov.vn",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "MOTCUA_VAR_DIR": str(tmp_path),
+        },
+    )
+    output = result.stdout + result.stderr
+    assert "motcua.W002" in output
+    assert "motcua.W003" in output
 
 
 def test_embedded_default_is_sqlite_eager_console(tmp_path):

@@ -8,10 +8,13 @@ import re
 
 import pytest
 from django.core import mail
+from pypdf import PdfReader
 
+from documents.services import result_sign
+from documents.verification import verify_pdf
 from procedures.loader import load_agencies, load_procedures
 from procedures.models import Agency, Procedure
-from tests.conftest import make_officer
+from tests.conftest import SIGNER_PASSWORD, give_certificate, make_officer
 from workflows.demo import minimal_pdf, minimal_png, sample_form_data
 from workflows.models import Dossier, DossierTask, Status
 from workflows.services import work
@@ -52,7 +55,7 @@ def fill_form(page, spec):
             page.fill(locator, str(value))
 
 
-def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_path):
+def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_path, signing):
     load_agencies()
     load_procedures()
     procedure = Procedure.objects.get(code="1.012843")  # certification, full online, 5 days
@@ -148,6 +151,8 @@ def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_pa
         opinion="Đủ điều kiện",
     )
     dossier = officer_does(dossier, "approval", officers["head"], "approve")
+    give_certificate(signing, officers["signer"])
+    result_sign(dossier=dossier, by=officers["signer"], password=SIGNER_PASSWORD)
     officer_does(dossier, "signing", officers["signer"], "sign")
     dossier.refresh_from_db()
     assert dossier.status == Status.ISSUED
@@ -155,8 +160,10 @@ def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_pa
     look("issued dossier")
     with page.expect_download() as download:
         page.click(f"a[href='/me/dossiers/{dossier.pk}/result/']")
-    result = download.value.path().read_text(encoding="utf-8")
-    assert dossier.code in result and "Giàng A Páo" in result
+    result = PdfReader(download.value.path())
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in result.pages)
+    assert dossier.code in text and "Giàng A Páo" in text
+    assert verify_pdf(download.value.path().read_bytes()).ok
 
     # The public lookup, without logging in.
     page.context.clear_cookies()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from config.demo import seed_demo
+from tests.conftest import SIGNER_PASSWORD, give_certificate
 from workflows.demo import DEMO_PASSWORD, minimal_pdf
 from workflows.models import Dossier, Status
 
@@ -31,9 +32,10 @@ def claim_from_queue(page, base, code):
     page.wait_for_selector("#h-act")
 
 
-def test_officer_path_in_the_browser(page, live_server, settings, tmp_path):
+def test_officer_path_in_the_browser(page, live_server, settings, tmp_path, signing):
     settings.DEBUG = True
-    seed_demo()
+    users = seed_demo()["users"]
+    give_certificate(signing, users["signer"])
     base = live_server.url
     dossier = Dossier.objects.filter(status=Status.SUBMITTED).order_by("pk").first()
     component = dossier.procedure_version.spec["components"][0]["code"]
@@ -72,7 +74,7 @@ def test_officer_path_in_the_browser(page, live_server, settings, tmp_path):
             {"#id_propose-decision_0": "check", "#id_propose-opinion": "Đủ điều kiện công nhận"},
         ),
         ("head", "approve", {"#id_approve-comment": "Đồng ý"}),
-        ("signer", "sign", {}),
+        ("signer", "sign", {"#id_sign-password": SIGNER_PASSWORD}),
     ]
     for username, action, fields in steps:
         log_in(page, base, username)

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from portal.models import CitizenProfile
 from tests.conftest import make_user
+from workflows import services
 from workflows.demo import minimal_pdf, minimal_png, sample_form_data
 from workflows.models import Dossier, DossierTask, Status
 from workflows.services import work
@@ -205,13 +206,29 @@ def test_supplement_answer_withdraw_and_track(client, applicant, procedure, prov
     assert not DossierTask.objects.filter(dossier=dossier, status__in=work.ACTIVE).exists()
 
 
-def test_result_after_issue(client, walk, citizen):
-    dossier = walk(Status.ISSUED)
+def test_result_after_issue(client, walk, citizen, officers, signing):
+    """The signed PDF, once issued; an issued dossier whose result was never signed (made
+    by the services alone) has none to give."""
+    import io
+
+    from pypdf import PdfReader
+
+    from documents.services import result_sign
+
+    dossier = walk(Status.APPROVED)
     client.force_login(citizen)
+    assert client.get(reverse("portal:result", args=[dossier.pk])).status_code == 404
+    result_sign(dossier=dossier, by=officers["signer"], personal=False, seal=True)
+    services.dossier_sign(dossier=dossier, by=officers["signer"])
+    services.dossier_issue(dossier=dossier)
     response = client.get(reverse("portal:result", args=[dossier.pk]))
     assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
     assert "attachment" in response["Content-Disposition"]
-    assert dossier.code in response.content.decode()
+    reader = PdfReader(io.BytesIO(b"".join(response.streaming_content)))
+    assert dossier.code in reader.pages[0].extract_text()
+    unsigned = walk(Status.ISSUED)
+    assert client.get(reverse("portal:result", args=[unsigned.pk])).status_code == 404
     in_review = walk(Status.IN_REVIEW)
     assert client.get(reverse("portal:result", args=[in_review.pk])).status_code == 404
 

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from config.demo import seed_demo
+from tests.conftest import SIGNER_PASSWORD, give_certificate
 from workflows.demo import sample_form_data, sample_upload
 from workflows.models import Dossier, DossierTask, Status
 
@@ -33,8 +34,9 @@ def login(client, user):
     return client
 
 
-def test_full_path_with_a_supplement_round(client, demo):
+def test_full_path_with_a_supplement_round(client, demo, signing):
     users = demo["users"]
+    give_certificate(signing, users["signer"])
     dossier = Dossier.objects.filter(status=Status.SUBMITTED).order_by("pk").first()
     # 1. Reception claims the task and requests a supplement.
     login(client, users["reception"])
@@ -96,7 +98,17 @@ def test_full_path_with_a_supplement_round(client, demo):
             },
         ),
         ("approval", users["head"], {"action": "approve", "approve-comment": "Đồng ý"}),
-        ("signing", users["signer"], {"action": "sign", "sign-comment": ""}),
+        (
+            "signing",
+            users["signer"],
+            {
+                "action": "sign",
+                "sign-comment": "",
+                "sign-personal": "on",
+                "sign-password": SIGNER_PASSWORD,
+                "sign-seal": "on",
+            },
+        ),
     ]
     for stage, officer, form in steps:
         login(client, officer)
@@ -113,6 +125,7 @@ def test_full_path_with_a_supplement_round(client, demo):
     actions = list(dossier.history.values_list("action", flat=True))
     assert actions.count("task_claim") == 5
     assert "request_supplement" in actions and "resubmit" in actions and actions[-1] == "issue"
+    assert "result_signed" in actions
 
 
 def test_reasons_are_asked_and_nothing_typed_is_lost(client, demo):

@@ -2,6 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from documents.services import documents_sweep
 from notifications.services import messages_sweep
 from workflows.tasks import run_periodic_jobs
 
@@ -25,9 +26,11 @@ class Command(BaseCommand):
         while True:
             done = run_periodic_jobs()
             sent = messages_sweep()
+            rendered = documents_sweep()
             self.stdout.write(
                 f"timers fired: {done['timers']}, events dispatched: {done['events']}, "
-                f"warnings given: {done['warnings']}, messages sent: {sent}"
+                f"warnings given: {done['warnings']}, messages sent: {sent}, "
+                f"documents rendered: {rendered}"
             )
             if every <= 0:
                 return

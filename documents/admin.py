@@ -1,0 +1,58 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .models import Document, DocumentStatus, SignerCredential
+from .services import document_retry
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    """Read-only: documents are made by the system. Failed ones can be retried."""
+
+    list_display = ("dossier", "kind", "status", "attempts", "created_at", "rendered_at")
+    list_filter = ("status", "kind")
+    search_fields = ("dossier__code", "verification_code", "sha256")
+    readonly_fields = [f.name for f in Document._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Retry rendering the selected failed documents"))
+    def retry(self, request, queryset):
+        done = sum(
+            document_retry(document_id=pk)
+            for pk in queryset.filter(status=DocumentStatus.FAILED).values_list("pk", flat=True)
+        )
+        self.message_user(
+            request,
+            ngettext("%d document rendered.", "%d documents rendered.", done) % done,
+            messages.SUCCESS if done else messages.WARNING,
+        )
+
+
+@admin.register(SignerCredential)
+class SignerCredentialAdmin(admin.ModelAdmin):
+    list_display = ("user", "subject", "issuer", "not_after", "active")
+    list_filter = ("active",)
+    readonly_fields = (
+        "user",
+        "subject",
+        "issuer",
+        "serial",
+        "not_before",
+        "not_after",
+        "fingerprint",
+        "uploaded_at",
+    )
+    fields = (*readonly_fields, "active")
+
+    def has_add_permission(self, request):
+        return False

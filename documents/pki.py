@@ -1,0 +1,174 @@
+"""A local certificate authority for the demo and the tests (``manage.py make_dev_pki``).
+
+Production certificates come from a licensed CA that chains to the national root; this
+module only makes a stand-in with the same shape: a root CA, an official's signing
+certificate (PKCS#12, protected by a password) and one organisation seal per agency.
+Keys are RSA 3072 and signatures SHA-256, within domain.md's "RSA ≥ 2048, SHA-2".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+KEY_SIZE = 3072
+
+
+@dataclass
+class Issued:
+    certificate: x509.Certificate
+    key: rsa.RSAPrivateKey
+
+    def pkcs12(self, *, password: bytes, chain: list[x509.Certificate], name: str) -> bytes:
+        return pkcs12.serialize_key_and_certificates(
+            name.encode(),
+            self.key,
+            self.certificate,
+            chain,
+            serialization.BestAvailableEncryption(password),
+        )
+
+    def pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def _name(common_name: str, organisation: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def make_ca(*, common_name: str = "motcua Dev Root CA", years: int = 10) -> Issued:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
+    name = _name(common_name, "motcua development (not trusted outside this installation)")
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365 * years))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return Issued(certificate, key)
+
+
+def issue(
+    ca: Issued,
+    *,
+    common_name: str,
+    organisation: str,
+    days: int = 730,
+    not_before: dt.datetime | None = None,
+) -> Issued:
+    """A signing certificate (non-repudiation) for a person or an organisation's seal."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
+    start = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name, organisation))
+        .issuer_name(ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
+            critical=False,
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
+    return Issued(certificate, key)
+
+
+# --- The development PKI on disk (manage.py make_dev_pki) ------------------------------------
+
+
+def load_ca(directory, password: bytes) -> Issued | None:
+    from pathlib import Path
+
+    directory = Path(directory)
+    cert_file, key_file = directory / "ca.pem", directory / "ca-key.pem"
+    if not (cert_file.is_file() and key_file.is_file()):
+        return None
+    certificate = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    key = serialization.load_pem_private_key(key_file.read_bytes(), password=password)
+    return Issued(certificate, key)
+
+
+def write_ca(directory, password: bytes) -> Issued:
+    from pathlib import Path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = make_ca()
+    (directory / "ca.pem").write_bytes(ca.pem())
+    key_file = directory / "ca-key.pem"
+    key_file.write_bytes(
+        ca.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(password),
+        )
+    )
+    key_file.chmod(0o600)
+    return ca
+
+
+def write_seal(seals, ca: Issued, *, code: str, name: str, password: bytes) -> None:
+    from pathlib import Path
+
+    seals = Path(seals)
+    seals.mkdir(parents=True, exist_ok=True)
+    seal = issue(ca, common_name=name, organisation=name)
+    target = seals / f"{code}.p12"
+    target.write_bytes(seal.pkcs12(password=password, chain=[ca.certificate], name=code))
+    target.chmod(0o600)
+
+
+def signer_pkcs12(ca: Issued, *, name: str, organisation: str, password: bytes) -> bytes:
+    person = issue(ca, common_name=name, organisation=organisation)
+    return person.pkcs12(password=password, chain=[ca.certificate], name=name)

@@ -1,0 +1,384 @@
+"""Documents: asking for a paper, rendering it, signing the result, retrying a failure.
+
+``document_request`` runs inside the transaction that handles the event causing the paper
+and creates its row (or finds it: one per dossier, kind and event). Rendering runs after
+commit in a Celery task (in-process in the embedded default) and is idempotent: a document
+already stored is returned as it is. ``result_sign`` is called by the signing officer's
+request, because the password that opens their certificate must not travel through a
+queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from procedures.auth import has_agency_perm
+from workflows.exceptions import ActionNotAllowed
+from workflows.models import Dossier, Status
+from workflows.services.dossiers import dossier_note
+
+from . import content
+from .models import Document, DocumentStatus, Kind, SignerCredential
+from .pdf import Box, qr_data_uri, render_html, render_template
+from .signing import SigningError, backend, describe, options, seal_backend, sign_pdf
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+def verify_url(document: Document) -> str:
+    return f"{settings.MOTCUA['SITE_URL'].rstrip('/')}/verify/{document.verification_code}/"
+
+
+# --- Asking for a paper ------------------------------------------------------------------------
+
+
+def document_request(*, dossier: Dossier, kind: str, source_key: str, event=None) -> Document:
+    """The paper ``kind`` for ``dossier``, caused by ``source_key``: created once, with what
+    it will say frozen now, and rendered after commit."""
+    existing = Document.objects.filter(dossier=dossier, kind=kind, source_key=source_key).first()
+    if existing is not None:
+        return existing
+    with translation.override("vi"):
+        frozen = content.BUILDERS[kind](dossier, event.payload if event else {})
+    document = Document.objects.create(
+        dossier=dossier,
+        kind=kind,
+        source_key=source_key,
+        source_event=event,
+        template=content.template_for(dossier, kind),
+        context=frozen,
+    )
+    transaction.on_commit(lambda: _render_later(document.pk), robust=True)
+    return document
+
+
+def _render_later(document_id: int) -> None:
+    from .tasks import render_document
+
+    render_document.delay(document_id)
+
+
+# --- Rendering ---------------------------------------------------------------------------------
+
+
+def _store(document: Document, data: bytes) -> None:
+    old = document.file.name if document.file else ""
+    document.file.save("document.pdf", ContentFile(data), save=False)
+    document.sha256 = hashlib.sha256(data).hexdigest()
+    document.size = len(data)
+    if old:
+        # The unsigned rendering is superseded by the signed one; keep no orphan copies.
+        transaction.on_commit(lambda: document.file.storage.delete(old))
+
+
+def _page_context(document: Document) -> dict:
+    return {
+        **document.context,
+        "kind": document.kind,
+        "kind_name": Kind(document.kind).label,
+        "verification_code": document.display_code,
+        "verify_url": verify_url(document),
+        "qr": qr_data_uri(verify_url(document)),
+    }
+
+
+@lru_cache(maxsize=128)
+def _seal_stamp(agency_name: str) -> bytes:
+    """The seal's picture depends on the agency only: drawn once per worker and agency."""
+    html = render_to_string("documents/pdf/stamp_seal.html", {"agency": agency_name})
+    return render_html(html).pdf
+
+
+def _official_stamp(name: str, title: str, signed_at) -> bytes:
+    html = render_to_string(
+        "documents/pdf/stamp_official.html",
+        {"name": name, "title": title, "at": timezone.localtime(signed_at)},
+    )
+    return render_html(html).pdf
+
+
+def _apply_seal(document: Document, pdf: bytes, box: Box | None) -> tuple[bytes, dict]:
+    agency = document.dossier.handling_agency
+    signer = seal_backend().signer(agency=agency)
+    now = timezone.now()
+    info = describe(signer.signing_cert)
+    signed = sign_pdf(
+        pdf,
+        signer=signer,
+        field_name="Seal",
+        box=box,
+        stamp_pdf=_seal_stamp(info.name) if box else None,
+        reason="Đóng dấu của cơ quan",
+        location=document.context["agency"]["province"],
+    )
+    return signed, {
+        "role": "seal",
+        "name": info.name,
+        "subject": info.subject,
+        "issuer": info.issuer,
+        "at": now.isoformat(),
+    }
+
+
+def document_render(*, document_id: int) -> Document:
+    """Render one pending document and store it; the standard forms are sealed with the
+    agency's seal when one is configured. Idempotent: a stored document is returned."""
+    try:
+        with transaction.atomic():
+            document = (
+                Document.objects.select_for_update()
+                .select_related("dossier__handling_agency")
+                .get(pk=document_id)
+            )
+            if document.ready:
+                return document
+            rendered = render_template(document.template, _page_context(document))
+            pdf, signatures = rendered.pdf, []
+            seals = seal_backend()
+            if document.kind != Kind.RESULT and seals.available(document.dossier.handling_agency):
+                pdf, seal = _apply_seal(document, pdf, rendered.boxes.get("sig-seal"))
+                signatures.append(seal)
+            _store(document, pdf)
+            now = timezone.now()
+            document.layout = {
+                name: [box.page, box.x1, box.y1, box.x2, box.y2]
+                for name, box in rendered.boxes.items()
+            }
+            document.signatures = signatures
+            document.status = DocumentStatus.SIGNED if signatures else DocumentStatus.RENDERED
+            document.rendered_at = now
+            document.signed_at = now if signatures else None
+            document.attempts += 1
+            document.last_error = ""
+            document.failed_at = None
+            document.save()
+            return document
+    except Document.DoesNotExist:
+        raise
+    except Exception as exc:
+        _record_failure(document_id, exc)
+        raise
+
+
+def _record_failure(document_id: int, exc: Exception) -> None:
+    """In its own transaction: the failed attempt's work is rolled back, its record not."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document_id)
+        document.attempts += 1
+        document.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if document.attempts >= MAX_ATTEMPTS:
+            document.status = DocumentStatus.FAILED
+            document.failed_at = timezone.now()
+        document.save(update_fields=["attempts", "last_error", "status", "failed_at"])
+    log.warning("document %s failed on attempt %s", document_id, document.attempts)
+
+
+def document_render_safely(*, document_id: int) -> bool:
+    """For sweeps: True when the document is stored, False when this attempt failed."""
+    try:
+        document_render(document_id=document_id)
+    except Exception:
+        log.exception("rendering document %s failed", document_id)
+        return False
+    return True
+
+
+def document_retry(*, document_id: int) -> bool:
+    """An administrator's retry of a failed document: a fresh round of attempts."""
+    Document.objects.filter(pk=document_id, status=DocumentStatus.FAILED).update(
+        status=DocumentStatus.PENDING, attempts=0, failed_at=None
+    )
+    return document_render_safely(document_id=document_id)
+
+
+def documents_pending(*, older_than_seconds: int = 120, limit: int = 100) -> list[int]:
+    """Documents whose after-commit rendering never happened or failed before the limit."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    return list(
+        Document.objects.filter(status=DocumentStatus.PENDING, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def documents_sweep() -> int:
+    return sum(document_render_safely(document_id=pk) for pk in documents_pending())
+
+
+# --- Signing the result ------------------------------------------------------------------------
+
+
+def result_key(dossier: Dossier) -> str:
+    """One result per approval: a dossier sent back and approved again gets a new one."""
+    seq = (
+        dossier.history.filter(action="approve").order_by("-seq").values_list("seq", flat=True)
+    ).first()
+    return f"approval:{seq}"
+
+
+def current_result(dossier: Dossier) -> Document | None:
+    return dossier.documents.filter(kind=Kind.RESULT).order_by("-created_at", "-pk").first()
+
+
+def _result_to_sign(dossier: Dossier) -> Document:
+    """The result of the current approval, rendered now if the background task has not
+    got to it yet: a signer is never kept waiting on the queue."""
+    document = document_request(dossier=dossier, kind=Kind.RESULT, source_key=result_key(dossier))
+    if not document.ready:
+        try:
+            document = document_render(document_id=document.pk)
+        except Exception as exc:
+            raise SigningError(
+                _("The result document could not be prepared: %(error)s") % {"error": exc}
+            ) from exc
+    return document
+
+
+def active_credential(user) -> SignerCredential | None:
+    return SignerCredential.objects.filter(user=user, active=True).first()
+
+
+def result_sign(
+    *, dossier: Dossier, by, password: str = "", personal: bool = True, seal: bool = True
+) -> Document:
+    """Sign the approved result: the official's own signature, the organisation's seal, or
+    both (domain.md: both together give it the value of a paper original)."""
+    if not has_agency_perm(by, "workflows.sign_dossier", dossier):
+        raise PermissionDenied(_("You are not allowed to sign results of this agency."))
+    if not (personal or seal):
+        raise SigningError(_("Choose your own signature, the agency's seal, or both."))
+    with transaction.atomic():
+        dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+        if dossier.status != Status.APPROVED:
+            raise ActionNotAllowed(_("Only an approved result can be signed."))
+        document = Document.objects.select_for_update().get(pk=_result_to_sign(dossier).pk)
+        with document.file.open("rb") as handle:
+            pdf = handle.read()
+        rendered_boxes = _boxes(document)
+        signatures = list(document.signatures)
+        if personal:
+            credential = active_credential(by)
+            if credential is None:
+                raise SigningError(
+                    _("You have no signing certificate yet. Upload one on your certificate page.")
+                )
+            signer = backend(options()["SIGNER_BACKEND"]).signer(
+                pkcs12=bytes(credential.pkcs12), password=password
+            )
+            now = timezone.now()
+            info = describe(signer.signing_cert)
+            if info.not_after < now:
+                raise SigningError(_("Your signing certificate has expired."))
+            title = document.context.get("signer_title", "")
+            pdf = sign_pdf(
+                pdf,
+                signer=signer,
+                field_name=f"Official{len(signatures) + 1}",
+                box=rendered_boxes.get("sig-official"),
+                stamp_pdf=_official_stamp(info.name, title, now),
+                reason="Ký duyệt kết quả giải quyết thủ tục hành chính",
+                location=document.context["agency"]["province"],
+            )
+            signatures.append(
+                {
+                    "role": "official",
+                    "name": info.name,
+                    "subject": info.subject,
+                    "issuer": info.issuer,
+                    "at": now.isoformat(),
+                    "user": by.pk,
+                }
+            )
+        if seal:
+            pdf, sealed = _apply_seal(document, pdf, rendered_boxes.get("sig-seal"))
+            signatures.append(sealed)
+        _store(document, pdf)
+        document.signatures = signatures
+        document.status = DocumentStatus.SIGNED
+        document.signed_at = timezone.now()
+        document.save()
+        dossier_note(
+            dossier=dossier,
+            by=by,
+            action="result_signed",
+            data={
+                "document": document.pk,
+                "sha256": document.sha256,
+                "signatures": [s["role"] for s in signatures],
+            },
+        )
+    return document
+
+
+def _boxes(document: Document) -> dict[str, Box]:
+    """Where the template put the signature places, as measured when it was rendered."""
+    return {name: Box(int(v[0]), *map(float, v[1:])) for name, v in document.layout.items()}
+
+
+# --- Reading -----------------------------------------------------------------------------------
+
+
+def dossier_documents(dossier: Dossier) -> list[Document]:
+    """Every paper of the dossier, for officers (an unsigned result included)."""
+    return list(dossier.documents.order_by("created_at", "pk"))
+
+
+def seal_available(dossier: Dossier) -> bool:
+    return seal_backend().available(dossier.handling_agency)
+
+
+def issued_documents(dossier: Dossier) -> list[Document]:
+    return list(
+        dossier.documents.filter(status__in=(DocumentStatus.RENDERED, DocumentStatus.SIGNED))
+        .exclude(kind=Kind.RESULT, status=DocumentStatus.RENDERED)
+        .order_by("created_at", "pk")
+    )
+
+
+# --- Officials' certificates -------------------------------------------------------------------
+
+
+def credential_upload(*, user, data: bytes, password: str) -> SignerCredential:
+    """Keep an official's PKCS#12 file as uploaded, once it is shown to open with the
+    password and to hold a usable signing certificate; the password is not kept."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from django.core.exceptions import ValidationError
+
+    try:
+        key, certificate, _chain = pkcs12.load_key_and_certificates(data, password.encode())
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(
+            {"file": [_("This file could not be opened with this password: check both.")]}
+        ) from exc
+    if key is None or certificate is None:
+        raise ValidationError({"file": [_("This file holds no certificate with its key.")]})
+    now = timezone.now()
+    if certificate.not_valid_after_utc < now:
+        raise ValidationError({"file": [_("This certificate has expired.")]})
+    if certificate.not_valid_before_utc > now:
+        raise ValidationError({"file": [_("This certificate is not valid yet.")]})
+    with transaction.atomic():
+        SignerCredential.objects.filter(user=user, active=True).update(active=False)
+        return SignerCredential.objects.create(
+            user=user,
+            pkcs12=data,
+            subject=certificate.subject.rfc4514_string()[:300],
+            issuer=certificate.issuer.rfc4514_string()[:300],
+            serial=format(certificate.serial_number, "x")[:80],
+            not_before=certificate.not_valid_before_utc,
+            not_after=certificate.not_valid_after_utc,
+            fingerprint=certificate.fingerprint(hashes.SHA256()).hex(),
+        )

@@ -1,0 +1,238 @@
+"""PAdES signatures with pyHanko, behind a small registry of signer backends.
+
+A backend turns "who signs" into a pyHanko ``Signer``. Two ship with motcua:
+
+- ``pkcs12``: an official's own certificate, the PKCS#12 file they uploaded, opened with
+  the password they type at each signature (never stored);
+- ``seal-directory``: the organisation's seal, one PKCS#12 file per agency in a directory
+  the operator controls, opened with a password from the environment.
+
+A hardware token (PKCS#11) or a remote signing service registers another backend with
+``@register("name")`` and is chosen in settings (``MOTCUA["DOCUMENTS"]``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from asn1crypto import x509 as asn1_x509
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.stamp import StaticStampStyle
+
+from .pdf import Box
+
+
+class SigningError(Exception):
+    """A signature could not be made; the message is fit to show the official."""
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    name: str
+    subject: str
+    issuer: str
+    serial: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+
+def describe(certificate: asn1_x509.Certificate) -> SignerInfo:
+    subject = certificate.subject.native
+    return SignerInfo(
+        name=subject.get("common_name", certificate.subject.human_friendly),
+        subject=certificate.subject.human_friendly,
+        issuer=certificate.issuer.human_friendly,
+        serial=format(certificate.serial_number, "x"),
+        not_before=certificate.not_valid_before,
+        not_after=certificate.not_valid_after,
+    )
+
+
+class SignerBackend:
+    """Base class: ``signer(**kwargs)`` returns a pyHanko signer or raises SigningError."""
+
+    name = ""
+
+    def signer(self, **kwargs) -> signers.Signer:
+        raise NotImplementedError
+
+
+_registry: dict[str, type[SignerBackend]] = {}
+
+
+def register(name: str):
+    def add(cls: type[SignerBackend]) -> type[SignerBackend]:
+        cls.name = name
+        _registry[name] = cls
+        return cls
+
+    return add
+
+
+def backend(name: str) -> SignerBackend:
+    try:
+        return _registry[name]()
+    except KeyError as exc:
+        raise SigningError(_("No signer backend is configured under this name.")) from exc
+
+
+def options() -> dict:
+    return settings.MOTCUA["DOCUMENTS"]
+
+
+class KeyHoldingSigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner parses its key again for every signature, and OpenSSL checks
+    an RSA key's primes on each parse (about 100 ms for RSA 3072). This one keeps the key
+    that was checked once, when the PKCS#12 file was opened."""
+
+    def __init__(self, *, private_key, **kwargs):
+        super().__init__(**kwargs)
+        self._private_key = private_key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        from cryptography.hazmat.primitives.asymmetric import ec, padding
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+        from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
+
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        name = mechanism["algorithm"].native
+        key = self._private_key
+        if name == "rsassa_pss" and isinstance(key, RSAPrivateKey):
+            pss, hash_algorithm = process_pss_params(mechanism["parameters"])
+            return key.sign(data, pss, hash_algorithm)
+        if name == "rsassa_pkcs1v15" and isinstance(key, RSAPrivateKey):
+            return key.sign(data, padding.PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if name == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return super().sign_raw(data, digest_algorithm)
+
+
+def open_pkcs12(data: bytes, password: str) -> signers.SimpleSigner:
+    """A signer from a PKCS#12 file; RSA keys sign with RSASSA-PSS (domain.md)."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from pyhanko.keys.internal import (
+        translate_pyca_cryptography_cert_to_asn1,
+        translate_pyca_cryptography_key_to_asn1,
+    )
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    try:
+        key, certificate, chain = pkcs12.load_key_and_certificates(data, password.encode())
+    except (ValueError, TypeError) as exc:
+        raise SigningError(_("The certificate could not be opened: check the password.")) from exc
+    if key is None or certificate is None:
+        raise SigningError(_("The certificate could not be opened: check the password."))
+    registry = SimpleCertificateStore()
+    registry.register_multiple(translate_pyca_cryptography_cert_to_asn1(c) for c in chain)
+    return KeyHoldingSigner(
+        private_key=key,
+        signing_key=translate_pyca_cryptography_key_to_asn1(key),
+        signing_cert=translate_pyca_cryptography_cert_to_asn1(certificate),
+        cert_registry=registry,
+        prefer_pss=True,
+    )
+
+
+@register("pkcs12")
+class Pkcs12Backend(SignerBackend):
+    """The official's uploaded PKCS#12 file, opened with the password typed now."""
+
+    def signer(self, *, pkcs12: bytes, password: str, **kwargs) -> signers.Signer:
+        if not password:
+            raise SigningError(_("Enter the password of your signing certificate."))
+        return open_pkcs12(pkcs12, password)
+
+
+@register("seal-directory")
+class SealDirectoryBackend(SignerBackend):
+    """``<SEAL_DIR>/<agency code>.p12``; a department seals with its committee's seal."""
+
+    def path_for(self, agency) -> Path | None:
+        directory = Path(options()["SEAL_DIR"])
+        while agency is not None:
+            candidate = directory / f"{agency.code}.p12"
+            if candidate.is_file():
+                return candidate
+            agency = agency.parent
+        return None
+
+    def available(self, agency) -> bool:
+        return self.path_for(agency) is not None
+
+    def signer(self, *, agency, **kwargs) -> signers.Signer:
+        path = self.path_for(agency)
+        if path is None:
+            raise SigningError(_("No organisation seal is configured for this agency."))
+        return _open_seal(str(path), path.stat().st_mtime, options()["SEAL_PASSWORD"])
+
+
+@lru_cache(maxsize=64)
+def _open_seal(path: str, mtime: float, password: str) -> signers.SimpleSigner:
+    """A seal's key stays open in the worker that uses it (a replaced file is reopened):
+    the seal is the server's own, unlike an official's key, which is opened per use."""
+    return open_pkcs12(Path(path).read_bytes(), password)
+
+
+def seal_backend() -> SealDirectoryBackend:
+    return backend(options()["SEAL_BACKEND"])
+
+
+def timestamper():
+    url = options()["TIMESTAMP_URL"]
+    if not url:
+        return None
+    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+    return RequestsHTTPTimeStamper(url, timeout=10)
+
+
+def sign_pdf(
+    pdf: bytes,
+    *,
+    signer: signers.Signer,
+    field_name: str,
+    box: Box | None,
+    stamp_pdf: bytes | None,
+    reason: str,
+    location: str,
+) -> bytes:
+    """Add one PAdES B-B (B-T with a timestamp server) signature as an incremental update,
+    so earlier signatures stay valid."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    if box is not None:
+        fields.append_signature_field(
+            writer, fields.SigFieldSpec(field_name, on_page=box.page, box=box.rect)
+        )
+    metadata = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        reason=reason,
+        location=location,
+    )
+    try:
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as stamp_file:
+            style = None
+            if stamp_pdf is not None and box is not None:
+                stamp_file.write(stamp_pdf)
+                stamp_file.flush()
+                # pyHanko reads the appearance from a file name.
+                style = StaticStampStyle.from_pdf_file(stamp_file.name, border_width=0)
+            pdf_signer = signers.PdfSigner(
+                metadata, signer=signer, stamp_style=style, timestamper=timestamper()
+            )
+            return pdf_signer.sign_pdf(writer).getvalue()
+    except SigningError:
+        raise
+    except Exception as exc:  # a broken token, a timestamp server down, a bad field
+        raise SigningError(
+            _("The signature could not be made: %(error)s") % {"error": exc}
+        ) from exc

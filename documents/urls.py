@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "documents"
+
+urlpatterns = [
+    path("documents/<int:pk>/", views.download, name="download"),
+    path("verify/", views.verify, name="verify"),
+    path("verify/check/", views.verify_check, name="verify_check"),
+    path("verify/<str:code>/", views.verify_code, name="verify_code"),
+    path("verify/<str:code>/download/", views.verify_download, name="verify_download"),
+]

@@ -1,0 +1,153 @@
+"""Checking a signed PDF with pyHanko's validator, against the trust roots in settings.
+
+For each signature: is it intact (the signed bytes hash to what was signed), is the signer
+trusted (the certificate chains to a configured root), was the document changed after it
+(incremental updates other than further signatures), who signed and when, and whether
+the certificate was valid at that moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from .signing import options
+
+log = logging.getLogger(__name__)
+
+# Further signatures and validation data may follow a signature; anything else is a change.
+ALLOWED_LATER = ("NONE", "LTA_UPDATES", "FORM_FILLING")
+
+
+@dataclass
+class SignatureCheck:
+    field: str
+    signer: str
+    issuer: str
+    signed_at: dt.datetime | None
+    intact: bool
+    trusted: bool
+    changed_after: bool
+    valid_at_signing: bool
+    timestamped: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.trusted and not self.changed_after and self.valid_at_signing
+
+
+@dataclass
+class Report:
+    sha256: str
+    readable: bool = True
+    signatures: list[SignatureCheck] = field(default_factory=list)
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.signatures)
+
+    @property
+    def ok(self) -> bool:
+        return self.readable and self.signed and all(s.ok for s in self.signatures)
+
+
+def _load_roots(paths: tuple[str, ...]) -> list[asn1_x509.Certificate]:
+    roots = []
+    for path in paths:
+        file = Path(path)
+        if not file.is_file():
+            log.warning("trust root %s is missing", path)
+            continue
+        data = file.read_bytes()
+        if pem.detect(data):
+            for _type, _headers, der in pem.unarmor(data, multiple=True):
+                roots.append(asn1_x509.Certificate.load(der))
+        else:
+            roots.append(asn1_x509.Certificate.load(data))
+    return roots
+
+
+@lru_cache(maxsize=4)
+def _cached_roots(paths: tuple[str, ...], stamp: tuple) -> list[asn1_x509.Certificate]:
+    return _load_roots(paths)
+
+
+def trust_roots() -> list[asn1_x509.Certificate]:
+    paths = tuple(str(p) for p in options()["TRUST_ROOTS"])
+    # Reload when a root file changes (make_dev_pki --force, a rotated root).
+    stamp = tuple(Path(p).stat().st_mtime if Path(p).is_file() else 0 for p in paths)
+    return _cached_roots(paths, stamp)
+
+
+def _check(embedded, context: ValidationContext) -> SignatureCheck:
+    certificate = embedded.signer_cert
+    try:
+        status = validate_pdf_signature(embedded, context)
+    except (SignatureValidationError, ValueError, PdfReadError) as exc:
+        log.info("signature %s could not be validated: %s", embedded.field_name, exc)
+        return SignatureCheck(
+            field=embedded.field_name,
+            signer=certificate.subject.human_friendly if certificate else "",
+            issuer=certificate.issuer.human_friendly if certificate else "",
+            signed_at=None,
+            intact=False,
+            trusted=False,
+            changed_after=True,
+            valid_at_signing=False,
+            timestamped=False,
+        )
+    signed_at = status.signer_reported_dt
+    if status.timestamp_validity is not None:
+        signed_at = status.timestamp_validity.timestamp
+    level = status.modification_level.name if status.modification_level else "OTHER"
+    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    changed = not whole and (level not in ALLOWED_LATER or not status.docmdp_ok)
+    valid_then = bool(
+        signed_at and certificate.not_valid_before <= signed_at <= certificate.not_valid_after
+    )
+    return SignatureCheck(
+        field=embedded.field_name,
+        signer=certificate.subject.native.get("common_name", certificate.subject.human_friendly),
+        issuer=certificate.issuer.native.get("common_name", certificate.issuer.human_friendly),
+        signed_at=signed_at,
+        intact=bool(status.intact and status.valid),
+        trusted=bool(status.trusted),
+        changed_after=changed,
+        valid_at_signing=valid_then,
+        timestamped=status.timestamp_validity is not None,
+    )
+
+
+def verify_pdf(data: bytes) -> Report:
+    report = Report(sha256=hashlib.sha256(data).hexdigest())
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        embedded = list(reader.embedded_signatures)
+    except Exception:  # anything unreadable is reported as such, never a server error
+        log.info("an uploaded file could not be read as a PDF", exc_info=True)
+        report.readable = False
+        return report
+    context = ValidationContext(trust_roots=trust_roots(), allow_fetching=False)
+    for signature in embedded:
+        try:
+            report.signatures.append(_check(signature, context))
+        except Exception:
+            log.info("a signature could not be checked", exc_info=True)
+            report.signatures.append(
+                SignatureCheck(signature.field_name, "", "", None, False, False, True, False, False)
+            )
+    return report

@@ -1,0 +1,170 @@
+"""Downloads for the people a document belongs to, and the public verification pages.
+
+A document is streamed to its applicant, to officers who may read its dossier, and to
+anyone holding its verification code (rate-limited per client address). Everyone else
+gets a 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from workflows.selectors import dossier_for_officer
+
+from .forms import CheckForm, CodeForm
+from .models import Document, DocumentStatus, Kind, normalize_code
+from .verification import verify_pdf
+
+
+def _rate() -> str:
+    return settings.MOTCUA["DOCUMENTS"]["VERIFY_RATE"]
+
+
+def _limited(request, group: str) -> bool:
+    return is_ratelimited(request, group=group, key="ip", rate=_rate(), increment=True)
+
+
+def pdf_response(document: Document) -> FileResponse:
+    try:
+        handle = document.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle, content_type="application/pdf", as_attachment=True, filename=document.filename
+    )
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def visible_to(user, document: Document) -> bool:
+    """The applicant sees what was issued to them; officers in scope see everything."""
+    if not user.is_authenticated:
+        return False
+    dossier = document.dossier
+    if dossier.applicant_user_id == user.pk:
+        # An unsigned result is still a draft of the decision, not yet the applicant's.
+        return not (document.kind == Kind.RESULT and document.status != DocumentStatus.SIGNED)
+    return dossier_for_officer(user=user, pk=dossier.pk) is not None
+
+
+@never_cache
+def download(request, pk):
+    document = (
+        Document.objects.select_related("dossier").filter(pk=pk).first()
+        if str(pk).isdigit()
+        else None
+    )
+    if document is None or not document.ready or not visible_to(request.user, document):
+        raise Http404
+    return pdf_response(document)
+
+
+def _issued(code: str) -> Document | None:
+    return (
+        Document.objects.select_related("dossier__handling_agency")
+        .filter(verification_code=normalize_code(code))
+        .filter(status=DocumentStatus.SIGNED)
+        .first()
+        or Document.objects.select_related("dossier__handling_agency")
+        .filter(verification_code=normalize_code(code), status=DocumentStatus.RENDERED)
+        .exclude(kind=Kind.RESULT)
+        .first()
+    )
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Enter a verification code, or upload a PDF to check its signatures."""
+    code_form = CodeForm(request.POST if "code" in request.POST else None)
+    check_form = CheckForm()
+    status, limited = 200, False
+    if code_form.is_bound:
+        limited = _limited(request, "documents.verify")
+        if not limited and code_form.is_valid():
+            return redirect("documents:verify_code", code=code_form.cleaned_data["code"])
+        status = 429 if limited else 400
+    response = render(
+        request,
+        "documents/verify.html",
+        {"code_form": code_form, "check_form": check_form, "limited": limited},
+        status=status,
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+def verify_code(request, code):
+    """What the QR code opens: the document's public facts, and its download."""
+    limited = _limited(request, "documents.verify")
+    document = None if limited else _issued(code)
+    if document is None and not limited:
+        response = render(
+            request,
+            "documents/verify.html",
+            {"code_form": CodeForm(), "check_form": CheckForm(), "unknown_code": code},
+            status=404,
+        )
+    else:
+        response = render(
+            request,
+            "documents/verify_code.html",
+            {"document": document, "limited": limited},
+            status=429 if limited else 200,
+        )
+    add_never_cache_headers(response)
+    return response
+
+
+@never_cache
+def verify_download(request, code):
+    if _limited(request, "documents.verify"):
+        return render(
+            request, "documents/verify_code.html", {"document": None, "limited": True}, status=429
+        )
+    document = _issued(code)
+    if document is None:
+        raise Http404
+    return pdf_response(document)
+
+
+@csrf_protect
+@require_http_methods(["POST"])
+def verify_check(request):
+    """Check an uploaded PDF's signatures; the file is read in memory and not kept."""
+    check_form = CheckForm(request.POST, request.FILES)
+    limited = _limited(request, "documents.check")
+    report, known = None, None
+    if not limited and check_form.is_valid():
+        upload = check_form.cleaned_data["file"]
+        report = verify_pdf(upload.read())
+        known = (
+            Document.objects.select_related("dossier__handling_agency")
+            .filter(
+                sha256=report.sha256, status__in=(DocumentStatus.SIGNED, DocumentStatus.RENDERED)
+            )
+            .first()
+        )
+    status = 429 if limited else (400 if check_form.errors else 200)
+    response = render(
+        request,
+        "documents/verify_report.html" if report else "documents/verify.html",
+        {
+            "report": report,
+            "known": known,
+            "check_form": check_form,
+            "code_form": CodeForm(),
+            "limited": limited,
+        },
+        status=status,
+    )
+    add_never_cache_headers(response)
+    return response

@@ -1,0 +1,573 @@
+"""Generated papers: their content, rendering in the background, signing, verification and
+who may download them."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.admin.sites import site
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from pypdf import PdfReader
+
+from documents.models import Document, DocumentStatus, Kind
+from documents.services import (
+    MAX_ATTEMPTS,
+    current_result,
+    document_render_safely,
+    document_request,
+    result_sign,
+)
+from documents.signing import SigningError
+from documents.tasks import render_document
+from documents.verification import verify_pdf
+from tests.conftest import SIGNER_PASSWORD, give_certificate, make_officer, make_user
+from workflows import services
+from workflows.clock import working_calendar
+from workflows.exceptions import ActionNotAllowed
+from workflows.models import Status
+
+A5 = (419.5, 595.3)
+A4 = (595.3, 841.9)
+
+
+def text_of(document: Document) -> str:
+    document.refresh_from_db()
+    with document.file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def size_of(document: Document) -> tuple[float, float]:
+    with document.file.open("rb") as handle:
+        box = PdfReader(io.BytesIO(handle.read())).pages[0].mediabox
+    return (round(float(box.width), 1), round(float(box.height), 1))
+
+
+def paper(dossier, kind) -> Document:
+    document = Document.objects.get(dossier=dossier, kind=kind)
+    assert document.status in (DocumentStatus.RENDERED, DocumentStatus.SIGNED), document.last_error
+    return document
+
+
+NAMES = {
+    "reception": ("Lò Thị", "Mến"),
+    "specialist": ("Vàng A", "Dình"),
+    "head": ("Hoàng Văn", "Thắng"),
+    "signer": ("Lù Văn", "Páo"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _named(officers):
+    """Officers with Vietnamese names, so the papers show their full, accented names."""
+    for role, (first, last) in NAMES.items():
+        officers[role].first_name, officers[role].last_name = first, last
+        officers[role].save(update_fields=["first_name", "last_name"])
+
+
+@pytest.fixture
+def through(walk, django_capture_on_commit_callbacks):
+    """walk(status) with the after-commit work (events, rendering) run as in production."""
+
+    def _through(status):
+        with django_capture_on_commit_callbacks(execute=True):
+            return walk(status)
+
+    return _through
+
+
+# --- Content -------------------------------------------------------------------------------
+
+
+def test_the_receipt_holds_its_fields(through, officers):
+    dossier = through(Status.RECEIVED)
+    document = paper(dossier, Kind.RECEIPT)
+    text = text_of(document)
+    for expected in (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+        dossier.code,
+        dossier.applicant_name,
+        dossier.applicant_phone,
+        dossier.procedure_version.procedure.code,
+        dossier.due_date.strftime("%d/%m/%Y"),
+        "16 giờ 00 phút",
+        officers["reception"].get_full_name(),
+        f"{dossier.procedure_version.time_limit_days} ngày làm việc",
+        document.display_code,
+    ):
+        assert expected in text, expected
+    first_component = dossier.procedure_version.spec["components"][0]["name"]["vi"]
+    assert first_component[:30] in text
+    assert size_of(document) == A5
+
+
+def test_the_supplement_request_names_items_reason_and_officer(through, officers):
+    dossier = through(Status.SUPPLEMENT_REQUESTED)
+    text = text_of(paper(dossier, Kind.SUPPLEMENT_REQUEST))
+    for expected in (
+        "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
+        dossier.code,
+        dossier.applicant_name,
+        "Thiếu giấy tờ",
+        "Bản scan mờ",
+        officers["reception"].get_full_name(),
+    ):
+        assert expected in text, expected
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "title"),
+    [
+        (Status.REJECTED_AT_RECEPTION, "Không thuộc thẩm quyền", "PHIẾU TỪ CHỐI TIẾP NHẬN HỒ SƠ"),
+        (Status.REFUSED, "Không đủ tiêu chí", "PHIẾU TỪ CHỐI GIẢI QUYẾT HỒ SƠ"),
+    ],
+)
+def test_the_refusal_notice_gives_its_reasons(through, status, reason, title):
+    dossier = through(status)
+    text = text_of(paper(dossier, Kind.REFUSAL))
+    for expected in (title, reason, dossier.applicant_name, dossier.code):
+        assert expected in text, expected
+
+
+def test_the_apology_letter_gives_the_old_and_new_dates(
+    through, officers, django_capture_on_commit_callbacks
+):
+    dossier = through(Status.IN_REVIEW)
+    new_date = working_calendar().add_working_days(dossier.due_date, 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dossier_reschedule(
+            dossier=dossier, by=officers["head"], new_due_date=new_date, reason="Chờ xác minh"
+        )
+    document = paper(dossier, Kind.APOLOGY)
+    text = text_of(document)
+    for expected in (
+        "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+        "Chờ xác minh",
+        dossier.due_date.strftime("%d/%m/%Y"),
+        new_date.strftime("%d/%m/%Y"),
+        officers["head"].get_full_name(),
+    ):
+        assert expected in text, expected
+    assert size_of(document) == A5
+
+
+def test_the_result_and_control_sheet_are_a4(through):
+    dossier = through(Status.ISSUED)
+    result = current_result(dossier)
+    text = text_of(result)
+    title = dossier.procedure_version.spec["result"]["title"]["vi"]
+    assert title.upper()[:25] in text.upper()
+    assert dossier.applicant_name in text
+    assert size_of(result) == A4
+    sheet = paper(dossier, Kind.CONTROL_SHEET)
+    sheet_text = text_of(sheet)
+    assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in sheet_text
+    assert dossier.code in sheet_text
+    assert size_of(sheet) == A4
+
+
+# --- Rendering in the background -------------------------------------------------------------
+
+
+def test_rendering_twice_leaves_one_document(through):
+    dossier = through(Status.RECEIVED)
+    document = paper(dossier, Kind.RECEIPT)
+    first = (document.file.name, document.sha256)
+    assert render_document.delay(document.pk).get() == document.sha256
+    render_document.delay(document.pk).get()
+    again = document_request(dossier=dossier, kind=Kind.RECEIPT, source_key=document.source_key)
+    assert again.pk == document.pk
+    assert Document.objects.filter(dossier=dossier, kind=Kind.RECEIPT).count() == 1
+    document.refresh_from_db()
+    assert (document.file.name, document.sha256) == first
+
+
+def test_a_failing_render_is_retried_then_shown_to_admins_who_retry_it(
+    through, monkeypatch, admin_client
+):
+    import documents.services as document_services
+
+    real = document_services.render_template
+
+    def broken(*args, **kwargs):
+        raise OSError("font cache unavailable")
+
+    monkeypatch.setattr(document_services, "render_template", broken)
+    dossier = through(Status.RECEIVED)
+    document = Document.objects.get(dossier=dossier, kind=Kind.RECEIPT)
+    assert document.status == DocumentStatus.PENDING
+    assert document.attempts == 1
+    # Celery's retries with backoff (the sweep, in the embedded default) try again; after
+    # the last attempt it shows as failed.
+    for _attempt in range(MAX_ATTEMPTS - 1):
+        assert document_render_safely(document_id=document.pk) is False
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.FAILED
+    assert document.attempts == MAX_ATTEMPTS
+    assert "font cache unavailable" in document.last_error
+    page = admin_client.get(reverse("admin:documents_document_changelist"), {"status": "failed"})
+    assert dossier.code in page.content.decode()
+
+    monkeypatch.setattr(document_services, "render_template", real)
+    response = admin_client.post(
+        reverse("admin:documents_document_changelist"),
+        {"action": "retry", "_selected_action": [document.pk]},
+    )
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.RENDERED
+    assert document.sha256 and document.failed_at is None
+    assert site._registry[Document].has_delete_permission(None) is False
+
+
+# --- Signing -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def approved(through, signing, officers):
+    dossier = through(Status.APPROVED)
+    give_certificate(signing, officers["signer"])
+    return dossier
+
+
+def signed_bytes(document: Document) -> bytes:
+    document.refresh_from_db()
+    with document.file.open("rb") as handle:
+        return handle.read()
+
+
+def test_a_signed_result_validates_intact_and_trusted(approved, officers):
+    document = result_sign(
+        dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD, seal=True
+    )
+    assert [s["role"] for s in document.signatures] == ["official", "seal"]
+    data = signed_bytes(document)
+    report = verify_pdf(data)
+    assert report.ok, report
+    assert len(report.signatures) == 2
+    official, seal = report.signatures
+    assert official.signer == officers["signer"].get_full_name()
+    assert official.intact and official.trusted and not official.changed_after
+    assert seal.signer == "Ban Dân tộc H22"
+    assert official.valid_at_signing and official.signed_at is not None
+    assert "motcua Dev Root CA" in official.issuer
+    # pyHanko's own validator, directly.
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    from documents.verification import trust_roots
+
+    reader = PdfFileReader(io.BytesIO(data))
+    for embedded in reader.embedded_signatures:
+        status = validate_pdf_signature(embedded, ValidationContext(trust_roots=trust_roots()))
+        assert status.intact and status.valid and status.trusted
+        assert status.bottom_line
+
+
+def test_one_changed_byte_inside_the_signed_range_breaks_the_signature(approved, officers):
+    document = result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
+    data = bytearray(signed_bytes(document))
+    # A byte of the page content, well inside the first signature's byte range.
+    position = data.index(b"stream") + 40
+    data[position] ^= 0x01
+    report = verify_pdf(bytes(data))
+    assert not report.ok
+    assert not report.signatures[0].intact
+
+
+def test_an_incremental_update_after_signing_is_reported(approved, officers):
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    document = result_sign(
+        dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD, seal=False
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed_bytes(document)))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page["/Rotate"] = generic.NumberObject(90)  # a visible change to the signed page
+    writer.update_container(page)
+    changed = io.BytesIO()
+    writer.write(changed)
+    report = verify_pdf(changed.getvalue())
+    assert report.signatures[0].intact  # its own bytes are untouched...
+    assert report.signatures[0].changed_after  # ...but the document was changed after it
+    assert not report.ok
+
+
+def test_an_untrusted_signer_is_reported(approved, officers, settings):
+    document = result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
+    data = signed_bytes(document)
+    settings.MOTCUA["DOCUMENTS"]["TRUST_ROOTS"] = []
+    report = verify_pdf(data)
+    assert report.signatures[0].intact
+    assert not report.signatures[0].trusted
+    assert not report.ok
+
+
+def test_signing_needs_the_right_password_the_role_and_an_approved_result(
+    approved, officers, outsiders, through
+):
+    with pytest.raises(SigningError):
+        result_sign(dossier=approved, by=officers["signer"], password="wrong", seal=False)
+    with pytest.raises(PermissionDenied):
+        result_sign(dossier=approved, by=outsiders["signer"], password=SIGNER_PASSWORD)
+    with pytest.raises(PermissionDenied):
+        result_sign(dossier=approved, by=officers["head"], password=SIGNER_PASSWORD)
+    without = make_officer("signer", approved.handling_agency)
+    with pytest.raises(SigningError):
+        result_sign(dossier=approved, by=without, password="x", seal=False)
+    current_result(approved).refresh_from_db()
+    assert current_result(approved).status == DocumentStatus.RENDERED
+    in_review = through(Status.IN_REVIEW)
+    with pytest.raises(ActionNotAllowed):
+        result_sign(dossier=in_review, by=officers["signer"], password=SIGNER_PASSWORD)
+
+
+def test_the_seal_alone_can_sign(approved, officers):
+    document = result_sign(dossier=approved, by=officers["signer"], personal=False, seal=True)
+    assert [s["role"] for s in document.signatures] == ["seal"]
+    assert verify_pdf(signed_bytes(document)).ok
+
+
+def test_standard_forms_are_sealed_when_the_agency_has_a_seal(through, signing):
+    dossier = through(Status.RECEIVED)
+    document = paper(dossier, Kind.RECEIPT)
+    assert document.status == DocumentStatus.SIGNED
+    assert verify_pdf(signed_bytes(document)).ok
+
+
+# --- Verification page -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed(approved, officers):
+    return result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
+
+
+def test_the_verification_page_tells_genuine_from_tampered(client, signed):
+    data = signed_bytes(signed)
+    page = client.post(
+        reverse("documents:verify_check"),
+        {"file": _upload("result.pdf", data)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Valid: every signature is intact and trusted" in html
+    assert signed.dossier.code in html  # recognised as issued here
+
+    tampered = bytearray(data)
+    tampered[tampered.index(b"stream") + 40] ^= 0x01
+    page = client.post(
+        reverse("documents:verify_check"),
+        {"file": _upload("result.pdf", bytes(tampered))},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    html = page.content.decode()
+    assert "Not valid" in html
+    assert "the signed content was altered" in html
+
+
+def test_the_verification_page_speaks_vietnamese(client, signed):
+    client.cookies["django_language"] = "vi"
+    page = client.post(
+        reverse("documents:verify_check"), {"file": _upload("kq.pdf", signed_bytes(signed))}
+    )
+    html = page.content.decode()
+    assert "Hợp lệ" in html
+    assert "Người ký" in html
+
+
+def test_the_verification_page_refuses_what_is_not_a_pdf(client, db):
+    for name, data in (
+        ("fake.pdf", b"MZ\x90\x00 not a pdf at all"),
+        ("empty.pdf", b""),
+    ):
+        page = client.post(reverse("documents:verify_check"), {"file": _upload(name, data)})
+        assert page.status_code == 400
+    page = client.post(reverse("documents:verify_check"), {})
+    assert page.status_code == 400
+    # A PDF header with garbage behind it is read, and reported unreadable, not a 500.
+    page = client.post(
+        reverse("documents:verify_check"), {"file": _upload("x.pdf", b"%PDF-1.7\n garbage")}
+    )
+    assert page.status_code == 200
+    assert "could not be read" in page.content.decode() or "không đọc được" in page.content.decode()
+
+
+def test_the_code_page_shows_public_facts_only(client, signed):
+    dossier = signed.dossier
+    page = client.get(reverse("documents:verify_code", args=[signed.verification_code]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    for expected in (signed.sha256, dossier.code, dossier.handling_agency.name):
+        assert expected in html
+    for private in (dossier.applicant_name, dossier.applicant_phone, dossier.applicant_email):
+        assert private not in html
+    # The code can be typed with a dash and in lower case.
+    response = client.post(reverse("documents:verify"), {"code": signed.display_code.lower()})
+    assert response.status_code == 302
+    assert client.get(reverse("documents:verify_code", args=["ZZZZZZZZZZ"])).status_code == 404
+    assert client.post(reverse("documents:verify"), {"code": "short"}).status_code == 400
+
+
+def test_the_qr_code_in_the_pdf_leads_to_the_code_page(signed):
+    text = text_of(signed)
+    assert f"/verify/{signed.verification_code}/" in text.replace(" ", "")
+
+
+# --- Access ------------------------------------------------------------------------------------
+
+
+def test_who_may_download_a_document(client, signed, citizen, officers, outsiders):
+    url = reverse("documents:download", args=[signed.pk])
+    by_code = reverse("documents:verify_download", args=[signed.verification_code])
+    client.force_login(citizen)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content) == signed_bytes(signed)
+    for officer in (officers["reception"], officers["signer"], officers["supervisor"]):
+        client.force_login(officer)
+        assert client.get(url).status_code == 200, officer
+    for stranger in (make_user(), outsiders["reception"], outsiders["supervisor"]):
+        client.force_login(stranger)
+        assert client.get(url).status_code == 404, stranger
+    client.logout()
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("documents:download", args=[999999])).status_code == 404
+    # Anyone holding the verification code...
+    assert client.get(by_code).status_code == 200
+    # ...within the rate limit.
+    statuses = [client.get(by_code).status_code for _i in range(25)]
+    assert 429 in statuses
+
+
+def test_an_unsigned_result_is_not_the_applicants_yet(client, approved, citizen, officers):
+    document = current_result(approved)
+    url = reverse("documents:download", args=[document.pk])
+    client.force_login(citizen)
+    assert client.get(url).status_code == 404
+    assert (
+        client.get(reverse("documents:verify_code", args=[document.verification_code])).status_code
+        == 404
+    )
+    client.force_login(officers["signer"])
+    assert client.get(url).status_code == 200
+
+
+# --- Through the pages -------------------------------------------------------------------------
+
+
+def test_the_signer_signs_from_the_task_page(
+    client, signing, officers, citizen, procedure, province, django_capture_on_commit_callbacks
+):
+    """The flow's signing task: the officer types the certificate password; the result
+    is signed and sealed, the dossier issued, and the citizen downloads the signed PDF."""
+    from tests.workspace.test_path import login
+    from workflows.models import DossierTask
+
+    give_certificate(signing, officers["signer"])
+    dossier = _flow_to_signing(
+        procedure, province, officers, citizen, django_capture_on_commit_callbacks
+    )
+    task = DossierTask.objects.get(dossier=dossier, stage="signing", status="NEW")
+    login(client, officers["signer"])
+    client.post(reverse("workspace:claim", args=[task.pk]))
+    page = client.get(reverse("workspace:task", args=[task.pk])).content.decode()
+    assert "sign-password" in page or "password" in page
+    wrong = client.post(
+        reverse("workspace:act", args=[task.pk]),
+        {"action": "sign", "sign-personal": "on", "sign-password": "nope", "sign-seal": "on"},
+    )
+    assert wrong.status_code == 400
+    body = wrong.content.decode()
+    assert "check the password" in body or "kiểm tra mật khẩu" in body
+    done = client.post(
+        reverse("workspace:act", args=[task.pk]),
+        {
+            "action": "sign",
+            "sign-personal": "on",
+            "sign-password": SIGNER_PASSWORD,
+            "sign-seal": "on",
+        },
+    )
+    assert done.status_code == 302, done.content.decode()[:2000]
+    dossier.refresh_from_db()
+    assert dossier.status == Status.ISSUED
+    result = current_result(dossier)
+    assert result.status == DocumentStatus.SIGNED
+    assert verify_pdf(signed_bytes(result)).ok
+    client.force_login(citizen)
+    response = client.get(reverse("portal:result", args=[dossier.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    page = client.get(reverse("portal:dossier", args=[dossier.pk])).content.decode()
+    assert reverse("documents:download", args=[result.pk]) in page
+
+
+def test_an_official_uploads_a_certificate(client, signing, officers):
+    from documents import pki
+    from documents.models import SignerCredential
+
+    signer = officers["signer"]
+    data = pki.signer_pkcs12(signing["ca"], name="A", organisation="B", password=b"pw-123456")
+    client.force_login(signer)
+    url = reverse("workspace:certificate")
+    assert client.get(url).status_code == 200
+    bad = client.post(url, {"file": _upload("me.p12", data), "password": "wrong"})
+    assert bad.status_code == 400
+    assert not SignerCredential.objects.filter(user=signer).exists()
+    junk = client.post(url, {"file": _upload("me.p12", b"not a certificate"), "password": "x"})
+    assert junk.status_code == 400
+    ok = client.post(url, {"file": _upload("me.p12", data), "password": "pw-123456"})
+    assert ok.status_code == 302
+    credential = SignerCredential.objects.get(user=signer, active=True)
+    assert bytes(credential.pkcs12) == data
+    assert "pw-123456" not in str(credential.__dict__)
+
+
+def test_make_dev_pki_creates_ca_seals_and_a_signer(settings, tmp_path, officers):
+    from django.core.management import call_command
+
+    from documents.models import SignerCredential
+
+    settings.MOTCUA["DOCUMENTS"]["TRUST_ROOTS"] = [str(tmp_path / "pki" / "ca.pem")]
+    settings.MOTCUA["DOCUMENTS"]["SEAL_DIR"] = str(tmp_path / "pki" / "seals")
+    call_command("make_dev_pki", "--signer", officers["signer"].username, "--password", "pw")
+    assert (tmp_path / "pki" / "ca.pem").is_file()
+    assert (tmp_path / "pki" / "seals" / "H22.p12").is_file()
+    assert SignerCredential.objects.filter(user=officers["signer"], active=True).count() == 1
+    ca = (tmp_path / "pki" / "ca.pem").read_bytes()
+    call_command("make_dev_pki")  # again: keeps the CA
+    assert (tmp_path / "pki" / "ca.pem").read_bytes() == ca
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _upload(name, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="application/pdf")
+
+
+def _flow_to_signing(procedure, province, officers, citizen, capture):
+    """File a dossier and walk the standard flow's tasks up to signing, by the services."""
+    from tests.conftest import new_draft
+    from tests.workflows.test_flows import act
+    from workflows.services import work
+
+    with capture(execute=True):
+        dossier = new_draft(procedure, province, citizen)
+        dossier = work.application_submit(dossier=dossier, by=citizen)
+        dossier = act(dossier, "reception", officers["reception"], "accept", comment="")
+        dossier = act(
+            dossier, "review", officers["specialist"], "propose", decision="approve", opinion="Đủ"
+        )
+        return act(dossier, "approval", officers["head"], "approve", comment="")
