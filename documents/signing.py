@@ -194,6 +194,20 @@ def timestamper():
     return RequestsHTTPTimeStamper(url, timeout=10)
 
 
+def outside_event_loop(work):
+    """pyHanko's synchronous API runs its own asyncio loop, which cannot start inside a
+    running one (an async server, or a test driving a browser): run it in a thread then."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
 def sign_pdf(
     pdf: bytes,
     *,
@@ -229,7 +243,7 @@ def sign_pdf(
             pdf_signer = signers.PdfSigner(
                 metadata, signer=signer, stamp_style=style, timestamper=timestamper()
             )
-            return pdf_signer.sign_pdf(writer).getvalue()
+            return outside_event_loop(lambda: pdf_signer.sign_pdf(writer).getvalue())
     except SigningError:
         raise
     except Exception as exc:  # a broken token, a timestamp server down, a bad field

@@ -25,7 +25,7 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from .signing import options
+from .signing import options, outside_event_loop
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def verify_pdf(data: bytes) -> Report:
     context = ValidationContext(trust_roots=trust_roots(), allow_fetching=False)
     for signature in embedded:
         try:
-            report.signatures.append(_check(signature, context))
+            report.signatures.append(outside_event_loop(lambda sig=signature: _check(sig, context)))
         except Exception:
             log.info("a signature could not be checked", exc_info=True)
             report.signatures.append(
