@@ -164,8 +164,11 @@ def apology(dossier: Dossier, payload: dict) -> dict:
 
 
 def control_sheet(dossier: Dossier, payload: dict) -> dict:
+    # Officers' stages only: viewflow also keeps a task row for each gateway and end.
     tasks = list(
         DossierTask.objects.filter(dossier=dossier)
+        .exclude(stage="")
+        .exclude(status="CANCELED")
         .select_related("owner", "agency")
         .order_by("created", "pk")
     )

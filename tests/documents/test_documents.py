@@ -488,21 +488,30 @@ def test_the_signer_signs_from_the_task_page(
     assert wrong.status_code == 400
     body = wrong.content.decode()
     assert "check the password" in body or "kiểm tra mật khẩu" in body
-    done = client.post(
-        reverse("workspace:act", args=[task.pk]),
-        {
-            "action": "sign",
-            "sign-personal": "on",
-            "sign-password": SIGNER_PASSWORD,
-            "sign-seal": "on",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(
+            reverse("workspace:act", args=[task.pk]),
+            {
+                "action": "sign",
+                "sign-personal": "on",
+                "sign-password": SIGNER_PASSWORD,
+                "sign-seal": "on",
+            },
+        )
     assert done.status_code == 302, done.content.decode()[:2000]
     dossier.refresh_from_db()
     assert dossier.status == Status.ISSUED
     result = current_result(dossier)
     assert result.status == DocumentStatus.SIGNED
     assert verify_pdf(signed_bytes(result)).ok
+    # The control sheet: one row per officer's stage, with its hand-over and its result.
+    sheet = text_of(paper(dossier, Kind.CONTROL_SHEET))
+    for stage in ("Tiếp nhận hồ sơ", "Thẩm định hồ sơ", "Phê duyệt", "Ký duyệt kết quả"):
+        assert stage in sheet, stage
+    for role in ("reception", "specialist", "head", "signer"):
+        assert officers[role].get_full_name() in sheet, role
+    # Four stages and the dossier as a whole, each early, on time or late.
+    assert sheet.count("Trước hạn") + sheet.count("Đúng hạn") + sheet.count("Quá hạn") == 5
     client.force_login(citizen)
     response = client.get(reverse("portal:result", args=[dossier.pk]))
     assert response.status_code == 200
