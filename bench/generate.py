@@ -228,7 +228,7 @@ COPIES = {
     "viewflow_task": "COPY viewflow_task (id, flow_task, flow_task_type, status, created, "
     "assigned, started, finished, token, owner_id, process_id, data) FROM STDIN",
     "workflows_dossiertask": "COPY workflows_dossiertask (task_ptr_id, dossier_id, agency_id, "
-    "stage, role, due_date, timeliness) FROM STDIN",
+    "stage, role, due_date, timeliness, task_status) FROM STDIN",
     "workflows_historyentry": "COPY workflows_historyentry (id, dossier_id, seq, at, actor_id, "
     "action, from_status, to_status, comment, data, prev_hash, hash) FROM STDIN",
 }
@@ -469,6 +469,7 @@ def generate(size: int, seed: int = 2026) -> dict:
                         role,
                         task_due.isoformat(),
                         task_time,
+                        task_status,
                     )
                     history.append((task_created, owner, "task_claim", "", "", {"task": task_id}))
                     if stage == "review":
@@ -506,6 +507,7 @@ def generate(size: int, seed: int = 2026) -> dict:
                         role,
                         task_due.isoformat(),
                         "",
+                        "ASSIGNED" if held else "NEW",
                     )
                     if held:
                         history.append(

@@ -138,7 +138,7 @@ def run(opts) -> list[Row]:
         results = measure(opts.requests)
         by_size[size] = results
         for name, r in results.items():
-            target = TARGETS.get(name) if size == "1m" else None
+            target = TARGETS.get(name.split(" (")[0]) if size == "1m" else None
             bad = [s for s in r["statuses"] if s >= 400]
             rows.append(
                 Row(

@@ -37,7 +37,7 @@ from workflows.services import work
 from workflows.services.dossiers import dossier_create
 from workflows.services.filing import dossier_save_filing_post
 
-from .forms import AssignForm, RescheduleForm, TaskFilterForm, stage_forms
+from .forms import STAGE_CHOICES, AssignForm, RescheduleForm, TaskFilterForm, stage_forms
 
 PAGE_SIZE = 25
 MAX_BULK = 100
@@ -100,7 +100,11 @@ def _task_list(request: HttpRequest, name: str) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     calendar = working_calendar()
-    rows = [(task, selectors.clock_for(task.due_date, calendar)) for task in page.object_list]
+    stages = dict(STAGE_CHOICES)
+    rows = []
+    for task in page.object_list:
+        task.stage_label = stages.get(task.stage, task.stage)
+        rows.append((task, selectors.clock_for(task.due_date, calendar)))
     return render(
         request,
         "workspace/task_list.html",
