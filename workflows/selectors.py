@@ -275,9 +275,9 @@ class Clock:
     def label(self) -> str:
         if self.overdue:
             n = self.overdue_days
-            return ngettext(
-                "overdue by %(n)s working day", "overdue by %(n)s working days", n
-            ) % {"n": n}
+            return ngettext("overdue by %(n)s working day", "overdue by %(n)s working days", n) % {
+                "n": n
+            }
         if self.working_days_left == 0:
             return gettext("due today")
         n = self.working_days_left
