@@ -358,6 +358,14 @@ def credential_upload(*, user, data: bytes, password: str) -> SignerCredential:
     from django.core.exceptions import ValidationError
 
     try:
+        pkcs12.load_key_and_certificates(data, None)
+    except (ValueError, TypeError):
+        pass  # as it should be: the file needs its password
+    else:
+        raise ValidationError(
+            {"file": [_("This file is not protected by a password; ask your CA for one that is.")]}
+        )
+    try:
         key, certificate, _chain = pkcs12.load_key_and_certificates(data, password.encode())
     except (ValueError, TypeError) as exc:
         raise ValidationError(

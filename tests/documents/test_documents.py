@@ -534,6 +534,16 @@ def test_an_official_uploads_a_certificate(client, signing, officers):
     assert not SignerCredential.objects.filter(user=signer).exists()
     junk = client.post(url, {"file": _upload("me.p12", b"not a certificate"), "password": "x"})
     assert junk.status_code == 400
+    # A key in clear is refused: motcua keeps only files its owner's password protects.
+    from cryptography.hazmat.primitives.serialization import NoEncryption, pkcs12
+
+    issued = pki.issue(signing["ca"], common_name="A", organisation="B")
+    clear = pkcs12.serialize_key_and_certificates(
+        b"a", issued.key, issued.certificate, None, NoEncryption()
+    )
+    unprotected = client.post(url, {"file": _upload("me.p12", clear), "password": "anything"})
+    assert unprotected.status_code == 400
+    assert not SignerCredential.objects.filter(user=signer).exists()
     ok = client.post(url, {"file": _upload("me.p12", data), "password": "pw-123456"})
     assert ok.status_code == 302
     credential = SignerCredential.objects.get(user=signer, active=True)
