@@ -223,6 +223,10 @@ def floor_lifecycle(conn, ids) -> None:
                 "WHERE id = %s",
                 (officer, task_id),
             )
+            cur.execute(
+                "UPDATE workflows_dossiertask SET task_status = 'ASSIGNED' WHERE task_ptr_id = %s",
+                (task_id,),
+            )
             seq += 1
             prev = hist(cur, dossier_id, seq, prev, "task_claim", statuses[index - 1], "x")
         with conn.transaction(), conn.cursor() as cur:  # complete
@@ -236,7 +240,8 @@ def floor_lifecycle(conn, ids) -> None:
                 (task_id,),
             )
             cur.execute(
-                "UPDATE workflows_dossiertask SET timeliness = 'early' WHERE task_ptr_id = %s",
+                "UPDATE workflows_dossiertask SET timeliness = 'early', task_status = 'DONE' "
+                "WHERE task_ptr_id = %s",
                 (task_id,),
             )
             if stage != "signing":
@@ -276,8 +281,9 @@ def _floor_task(cur, process_id, dossier_id, agency, name, kind, status, previou
     if kind == "HUMAN":
         cur.execute(
             "INSERT INTO workflows_dossiertask (task_ptr_id, stage, role, due_date, agency_id, "
-            "dossier_id, timeliness) VALUES (%s, %s, 'x', current_date + 5, %s, %s, '')",
-            (task_id, name, agency, dossier_id),
+            "dossier_id, timeliness, task_status) VALUES "
+            "(%s, %s, 'x', current_date + 5, %s, %s, '', %s)",
+            (task_id, name, agency, dossier_id, status),
         )
     return task_id
 

@@ -1,7 +1,8 @@
 """Read paths at scale: server time (p50/p95) and SQL queries per page, through Django's
 test client, on the generated data sets (bench/generate.py) of each size asked for.
 
-Pages: an officer's queue, an inbox, an officer's dossier page, a citizen's "my
+Pages: an officer's queue (the officer with the most tasks offered), an inbox (the officer
+holding the most tasks), an officer's dossier page (H22), a citizen's "my
 dossiers", the public status lookup (a POST, with the rate limit's own cache work; each
 request from its own address), and the supervisor dashboard for one province (H22) over
 one year. The dossier pages and lookups pick a different dossier on each request.
@@ -55,14 +56,38 @@ def _pages(rng: random.Random):
     def officer(role):
         return User.objects.get(username=f"bench-h22-{role}")
 
+    from django.db.models import Count
+
+    from workflows.models import DossierTask
+
+    # The fullest lists of the data set, so that every size renders rows (a small data set
+    # has few open tasks per agency): the officer with the most tasks offered, and the one
+    # holding the most.
+    busiest = (
+        DossierTask.objects.filter(task_status="NEW")
+        .values("agency__code", "role")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .first()
+    )
+    desk = User.objects.get(username=f"bench-{busiest['agency__code'].lower()}-{busiest['role']}")
+    holder = (
+        DossierTask.objects.filter(task_status="ASSIGNED")
+        .values("owner")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .first()
+    )
+    specialist = User.objects.get(pk=holder["owner"])
+
     def lookup(client):
         code, secret = rng.choice(lookups)
         address = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
         return client.post("/lookup/", {"code": code, "secret": secret}, REMOTE_ADDR=address)
 
     return [
-        ("queue", officer("reception"), lambda c: c.get("/workspace/queue/")),
-        ("inbox", officer("specialist"), lambda c: c.get("/workspace/inbox/")),
+        ("queue", desk, lambda c: c.get("/workspace/queue/")),
+        ("inbox", specialist, lambda c: c.get("/workspace/inbox/")),
         (
             "dossier page",
             officer("head"),
