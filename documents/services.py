@@ -17,7 +17,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -30,7 +30,16 @@ from workflows.services.dossiers import dossier_note
 from . import content
 from .models import Document, DocumentStatus, Kind, SignerCredential
 from .pdf import Box, qr_data_uri, render_html, render_template
-from .signing import SigningError, backend, describe, options, seal_backend, sign_pdf
+from .signing import (
+    SigningError,
+    backend,
+    check_trusted,
+    describe,
+    key_is_encrypted,
+    options,
+    seal_backend,
+    sign_pdf,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +61,19 @@ def document_request(*, dossier: Dossier, kind: str, source_key: str, event=None
         return existing
     with translation.override("vi"):
         frozen = content.BUILDERS[kind](dossier, event.payload if event else {})
-    document = Document.objects.create(
-        dossier=dossier,
-        kind=kind,
-        source_key=source_key,
-        source_event=event,
-        template=content.template_for(dossier, kind),
-        context=frozen,
-    )
+    try:
+        # A savepoint: the signer's request and the event handler may ask at once.
+        with transaction.atomic():
+            document = Document.objects.create(
+                dossier=dossier,
+                kind=kind,
+                source_key=source_key,
+                source_event=event,
+                template=content.template_for(dossier, kind),
+                context=frozen,
+            )
+    except IntegrityError:
+        return Document.objects.get(dossier=dossier, kind=kind, source_key=source_key)
     transaction.on_commit(lambda: _render_later(document.pk), robust=True)
     return document
 
@@ -264,10 +278,17 @@ def result_sign(
         if dossier.status != Status.APPROVED:
             raise ActionNotAllowed(_("Only an approved result can be signed."))
         document = Document.objects.select_for_update().get(pk=_result_to_sign(dossier).pk)
+        signatures = list(document.signatures)
+        done = {s["role"] for s in signatures}
+        # Idempotent: a retry (a double click, or the task's completion failing after the
+        # signature) adds nothing that is already there.
+        personal = personal and "official" not in done
+        seal = seal and "seal" not in done
+        if not (personal or seal):
+            return document
         with document.file.open("rb") as handle:
             pdf = handle.read()
         rendered_boxes = _boxes(document)
-        signatures = list(document.signatures)
         if personal:
             credential = active_credential(by)
             if credential is None:
@@ -281,6 +302,9 @@ def result_sign(
             info = describe(signer.signing_cert)
             if info.not_after < now:
                 raise SigningError(_("Your signing certificate has expired."))
+            if info.not_before > now:
+                raise SigningError(_("Your signing certificate is not valid yet."))
+            check_trusted(signer.signing_cert, list(signer.cert_registry))
             title = document.context.get("signer_title", "")
             pdf = sign_pdf(
                 pdf,
@@ -358,14 +382,6 @@ def credential_upload(*, user, data: bytes, password: str) -> SignerCredential:
     from django.core.exceptions import ValidationError
 
     try:
-        pkcs12.load_key_and_certificates(data, None)
-    except (ValueError, TypeError):
-        pass  # as it should be: the file needs its password
-    else:
-        raise ValidationError(
-            {"file": [_("This file is not protected by a password; ask your CA for one that is.")]}
-        )
-    try:
         key, certificate, _chain = pkcs12.load_key_and_certificates(data, password.encode())
     except (ValueError, TypeError) as exc:
         raise ValidationError(
@@ -373,6 +389,19 @@ def credential_upload(*, user, data: bytes, password: str) -> SignerCredential:
         ) from exc
     if key is None or certificate is None:
         raise ValidationError({"file": [_("This file holds no certificate with its key.")]})
+    if not key_is_encrypted(data):
+        raise ValidationError(
+            {"file": [_("This file is not protected by a password; ask your CA for one that is.")]}
+        )
+    from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
+
+    try:
+        check_trusted(
+            translate_pyca_cryptography_cert_to_asn1(certificate),
+            [translate_pyca_cryptography_cert_to_asn1(c) for c in _chain],
+        )
+    except SigningError as exc:
+        raise ValidationError({"file": [str(exc)]}) from exc
     now = timezone.now()
     if certificate.not_valid_after_utc < now:
         raise ValidationError({"file": [_("This certificate has expired.")]})

@@ -13,8 +13,10 @@ A hardware token (PKCS#11) or a remote signing service registers another backend
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
+import logging
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +30,8 @@ from pyhanko.sign import fields, signers
 from pyhanko.stamp import StaticStampStyle
 
 from .pdf import Box
+
+log = logging.getLogger(__name__)
 
 
 class SigningError(Exception):
@@ -220,11 +224,6 @@ def sign_pdf(
 ) -> bytes:
     """Add one PAdES B-B (B-T with a timestamp server) signature as an incremental update,
     so earlier signatures stay valid."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    if box is not None:
-        fields.append_signature_field(
-            writer, fields.SigFieldSpec(field_name, on_page=box.page, box=box.rect)
-        )
     metadata = signers.PdfSignatureMetadata(
         field_name=field_name,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -233,6 +232,11 @@ def sign_pdf(
         location=location,
     )
     try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        if box is not None:
+            fields.append_signature_field(
+                writer, fields.SigFieldSpec(field_name, on_page=box.page, box=box.rect)
+            )
         with tempfile.NamedTemporaryFile(suffix=".pdf") as stamp_file:
             style = None
             if stamp_pdf is not None and box is not None:
@@ -246,7 +250,57 @@ def sign_pdf(
             return outside_event_loop(lambda: pdf_signer.sign_pdf(writer).getvalue())
     except SigningError:
         raise
-    except Exception as exc:  # a broken token, a timestamp server down, a bad field
+    except Exception as exc:  # a broken token, a timestamp server down, a filled field
+        log.warning("signature %s failed", field_name, exc_info=True)
         raise SigningError(
-            _("The signature could not be made: %(error)s") % {"error": exc}
+            _(
+                "The signature could not be made (%(kind)s). Try again; if it fails again, "
+                "tell the administrator."
+            )
+            % {"kind": type(exc).__name__}
         ) from exc
+
+
+def check_trusted(certificate, intermediates=()) -> None:
+    """The certificate chains to a configured trust root and may make signatures with
+    non-repudiation; otherwise SigningError. Checked at upload and at each signature, so a
+    self-made certificate never signs a paper."""
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext
+    from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+
+    from .verification import trust_roots
+
+    roots = trust_roots()
+    if not roots:
+        raise SigningError(_("No trusted certification authority is configured."))
+    context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    validator = CertificateValidator(
+        certificate, intermediate_certs=list(intermediates), validation_context=context
+    )
+    try:
+        outside_event_loop(lambda: asyncio.run(validator.async_validate_usage({"non_repudiation"})))
+    except (PathBuildingError, PathValidationError) as exc:
+        raise SigningError(
+            _("This certificate was not issued by a trusted certification authority.")
+        ) from exc
+    except Exception as exc:  # an invalid key usage, an expired certificate
+        raise SigningError(
+            _("This certificate cannot be used for signatures: %(error)s") % {"error": exc}
+        ) from exc
+
+
+def key_is_encrypted(pkcs12_data: bytes) -> bool:
+    """Every private key in the file is stored encrypted (a shrouded key bag), not only
+    protected by the file's integrity password."""
+    from asn1crypto import pkcs12 as asn1_pkcs12
+
+    try:
+        for info in asn1_pkcs12.Pfx.load(pkcs12_data).authenticated_safe:
+            if info["content_type"].native != "data":
+                continue  # an encrypted safe: what is inside is encrypted
+            contents = asn1_pkcs12.SafeContents.load(info["content"].native)
+            if any(bag["bag_id"].native == "key_bag" for bag in contents):
+                return False
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True

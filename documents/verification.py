@@ -132,7 +132,9 @@ def _check(embedded, context: ValidationContext) -> SignatureCheck:
     )
 
 
-def verify_pdf(data: bytes) -> Report:
+def verify_pdf(data: bytes, *, moment: dt.datetime | None = None) -> Report:
+    """Check every signature of ``data``; certificates are judged as of ``moment`` (now
+    when not given)."""
     report = Report(sha256=hashlib.sha256(data).hexdigest())
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
@@ -141,7 +143,7 @@ def verify_pdf(data: bytes) -> Report:
         log.info("an uploaded file could not be read as a PDF", exc_info=True)
         report.readable = False
         return report
-    context = ValidationContext(trust_roots=trust_roots(), allow_fetching=False)
+    context = ValidationContext(trust_roots=trust_roots(), allow_fetching=False, moment=moment)
     for signature in embedded:
         try:
             report.signatures.append(outside_event_loop(lambda sig=signature: _check(sig, context)))

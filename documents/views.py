@@ -7,7 +7,10 @@ gets a 404, as if it did not exist.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
@@ -16,6 +19,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from workflows.models import Status
 from workflows.selectors import dossier_for_officer
 
 from .forms import CheckForm, CodeForm
@@ -50,8 +54,10 @@ def visible_to(user, document: Document) -> bool:
         return False
     dossier = document.dossier
     if dossier.applicant_user_id == user.pk:
-        # An unsigned result is still a draft of the decision, not yet the applicant's.
-        return not (document.kind == Kind.RESULT and document.status != DocumentStatus.SIGNED)
+        # A result is the applicant's once issued; before, it is a draft of the decision.
+        return document.kind != Kind.RESULT or (
+            document.status == DocumentStatus.SIGNED and dossier.status == Status.ISSUED
+        )
     return dossier_for_officer(user=user, pk=dossier.pk) is not None
 
 
@@ -67,17 +73,19 @@ def download(request, pk):
     return pdf_response(document)
 
 
-def _issued(code: str) -> Document | None:
+def public_documents():
+    """What the public pages know of: papers issued to someone. A result counts once the
+    dossier is issued (signed, and the signing step complete), never as a draft."""
     return (
         Document.objects.select_related("dossier__handling_agency")
-        .filter(verification_code=normalize_code(code))
-        .filter(status=DocumentStatus.SIGNED)
-        .first()
-        or Document.objects.select_related("dossier__handling_agency")
-        .filter(verification_code=normalize_code(code), status=DocumentStatus.RENDERED)
-        .exclude(kind=Kind.RESULT)
-        .first()
+        .filter(status__in=(DocumentStatus.SIGNED, DocumentStatus.RENDERED))
+        .exclude(Q(kind=Kind.RESULT) & ~Q(status=DocumentStatus.SIGNED))
+        .exclude(Q(kind=Kind.RESULT) & ~Q(dossier__status=Status.ISSUED))
     )
+
+
+def _issued(code: str) -> Document | None:
+    return public_documents().filter(verification_code=normalize_code(code)).first()
 
 
 @csrf_protect
@@ -144,15 +152,11 @@ def verify_check(request):
     limited = _limited(request, "documents.check")
     report, known = None, None
     if not limited and check_form.is_valid():
-        upload = check_form.cleaned_data["file"]
-        report = verify_pdf(upload.read())
-        known = (
-            Document.objects.select_related("dossier__handling_agency")
-            .filter(
-                sha256=report.sha256, status__in=(DocumentStatus.SIGNED, DocumentStatus.RENDERED)
-            )
-            .first()
-        )
+        data = check_form.cleaned_data["file"].read()
+        known = public_documents().filter(sha256=hashlib.sha256(data).hexdigest()).first()
+        # A paper motcua issued is checked as of when motcua signed it (its own record),
+        # so it stays valid after the certificate expires; any other file as of now.
+        report = verify_pdf(data, moment=known.signed_at if known else None)
     status = 429 if limited else (400 if check_form.errors else 200)
     response = render(
         request,

@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from documents import services as documents
@@ -277,6 +278,7 @@ def task_assign(request, pk):
     return _back(task)
 
 
+@sensitive_post_parameters("sign-password")
 @officer_required
 @require_POST
 def task_act(request, pk):
@@ -298,10 +300,10 @@ def task_act(request, pk):
                 if isinstance(failed, HttpResponse)
                 else _render_task(request, task, action_forms=bound, status=400)
             )
+    # The certificate's password has done its work; it goes no further.
+    data = {k: v for k, v in form.cleaned_data.items() if k != "password"}
     try:
-        dossier = work.task_complete(
-            task=task, by=request.user, action=action, form=form.cleaned_data
-        )
+        dossier = work.task_complete(task=task, by=request.user, action=action, form=data)
     except ValidationError as exc:
         for field, errors in error_dict(exc).items():
             target = field if field in form.fields else None
@@ -343,6 +345,7 @@ def _sign_result(request, task, form):
     return None
 
 
+@sensitive_post_parameters("password")
 @officer_required
 def certificate(request):
     """The official's own signing certificate: what is on file, and a new upload."""

@@ -346,7 +346,12 @@ def test_standard_forms_are_sealed_when_the_agency_has_a_seal(through, signing):
 
 @pytest.fixture
 def signed(approved, officers):
-    return result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
+    """A result signed and issued: the signing step completed after the signature."""
+    document = result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
+    services.dossier_sign(dossier=approved, by=officers["signer"])
+    services.dossier_issue(dossier=approved)
+    document.refresh_from_db()
+    return document
 
 
 def test_the_verification_page_tells_genuine_from_tampered(client, signed):
@@ -407,7 +412,12 @@ def test_the_code_page_shows_public_facts_only(client, signed):
     assert page.status_code == 200
     for expected in (signed.sha256, dossier.code, dossier.handling_agency.name):
         assert expected in html
-    for private in (dossier.applicant_name, dossier.applicant_phone, dossier.applicant_email):
+    for private in (
+        dossier.applicant_name,
+        dossier.applicant_phone,
+        dossier.applicant_email,
+        signed.signatures[0]["name"],  # the official is named on the paper, not here
+    ):
         assert private not in html
     # The code can be typed with a dash and in lower case.
     response = client.post(reverse("documents:verify"), {"code": signed.display_code.lower()})
@@ -480,7 +490,7 @@ def test_the_signer_signs_from_the_task_page(
     login(client, officers["signer"])
     client.post(reverse("workspace:claim", args=[task.pk]))
     page = client.get(reverse("workspace:task", args=[task.pk])).content.decode()
-    assert "sign-password" in page or "password" in page
+    assert 'id="id_sign-password"' in page and 'type="password"' in page
     wrong = client.post(
         reverse("workspace:act", args=[task.pk]),
         {"action": "sign", "sign-personal": "on", "sign-password": "nope", "sign-seal": "on"},
@@ -548,7 +558,8 @@ def test_an_official_uploads_a_certificate(client, signing, officers):
     assert ok.status_code == 302
     credential = SignerCredential.objects.get(user=signer, active=True)
     assert bytes(credential.pkcs12) == data
-    assert "pw-123456" not in str(credential.__dict__)
+    stored = [str(getattr(credential, f.attname)) for f in SignerCredential._meta.fields]
+    assert not any("pw-123456" in value for value in stored)
 
 
 def test_make_dev_pki_creates_ca_seals_and_a_signer(settings, tmp_path, officers):
@@ -665,3 +676,106 @@ def test_a_signer_backend_can_be_plugged_in(approved, officers, settings, signin
     report = verify_pdf(signed_bytes(document))
     assert report.ok
     assert report.signatures[0].signer == "Token Holder"
+
+
+def test_signing_again_adds_nothing(approved, officers):
+    """A double click, or a retry after the task failed to complete: one signature each."""
+    first = result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
+    data = signed_bytes(first)
+    again = result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
+    assert again.pk == first.pk
+    assert [s["role"] for s in again.signatures] == ["official", "seal"]
+    assert signed_bytes(again) == data
+    assert len(verify_pdf(data).signatures) == 2
+
+
+def test_a_signed_result_stays_private_until_the_dossier_is_issued(
+    client, approved, officers, citizen
+):
+    document = result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
+    client.force_login(citizen)
+    assert client.get(reverse("documents:download", args=[document.pk])).status_code == 404
+    code_page = reverse("documents:verify_code", args=[document.verification_code])
+    assert client.get(code_page).status_code == 404
+    services.dossier_sign(dossier=approved, by=officers["signer"])
+    services.dossier_issue(dossier=approved)
+    assert client.get(reverse("documents:download", args=[document.pk])).status_code == 200
+    assert client.get(code_page).status_code == 200
+
+
+def test_a_certificate_from_an_untrusted_authority_is_refused(client, signing, officers):
+    from documents import pki
+    from documents.models import SignerCredential
+
+    stranger_ca = pki.make_ca(common_name="Self-made CA")
+    data = pki.signer_pkcs12(stranger_ca, name="Mallory", organisation="X", password=b"pw")
+    client.force_login(officers["signer"])
+    response = client.post(
+        reverse("workspace:certificate"), {"file": _upload("me.p12", data), "password": "pw"}
+    )
+    assert response.status_code == 400
+    assert "trusted" in response.content.decode() or "tin cậy" in response.content.decode()
+    assert not SignerCredential.objects.filter(user=officers["signer"]).exists()
+
+
+def test_a_key_only_integrity_protected_is_refused(tmp_path, signing, officers):
+    """openssl can make a PKCS#12 whose password only guards its checksum, with the key
+    itself in clear: refused, like a file without a password."""
+    import shutil
+    import subprocess
+
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+    from django.core.exceptions import ValidationError
+
+    from documents import pki
+    from documents.services import credential_upload
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    issued = pki.issue(signing["ca"], common_name="A", organisation="B")
+    (tmp_path / "k.pem").write_bytes(
+        issued.key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    (tmp_path / "c.pem").write_bytes(issued.pem())
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [  # noqa: S607
+            "openssl",
+            "pkcs12",
+            "-export",
+            "-keypbe",
+            "NONE",
+            "-certpbe",
+            "NONE",
+            "-inkey",
+            str(tmp_path / "k.pem"),
+            "-in",
+            str(tmp_path / "c.pem"),
+            "-out",
+            str(tmp_path / "m.p12"),
+            "-passout",
+            "pass:pw",
+        ],
+        check=True,
+    )
+    with pytest.raises(ValidationError):
+        credential_upload(
+            user=officers["signer"], data=(tmp_path / "m.p12").read_bytes(), password="pw"
+        )
+
+
+def test_a_paper_stays_valid_after_its_certificate_expires(client, signed):
+    """Checked as of motcua's own record of when it signed, a genuine result is still
+    valid years later; an unknown copy is judged as of today."""
+    import datetime as dt
+
+    import time_machine
+
+    data = signed_bytes(signed)
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=900), tick=False):
+        assert not verify_pdf(data).signatures[0].trusted  # the certificate has expired
+        page = client.post(
+            reverse("documents:verify_check"),
+            {"file": _upload("kq.pdf", data)},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert "Valid: every signature is intact and trusted" in page.content.decode()
