@@ -18,6 +18,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 KEY_SIZE = 3072
+# The demo walks dossiers through their flow at dates up to ten months back and signs them
+# then: development certificates are valid from a little more than that.
+BACKDATED_DAYS = 400
 
 
 @dataclass
@@ -58,7 +61,7 @@ def make_ca(*, common_name: str = "motcua Dev Root CA", years: int = 10) -> Issu
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(days=BACKDATED_DAYS + 1))
         .not_valid_after(now + dt.timedelta(days=365 * years))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
@@ -91,7 +94,8 @@ def issue(
 ) -> Issued:
     """A signing certificate (non-repudiation) for a person or an organisation's seal."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
-    start = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    now = dt.datetime.now(dt.UTC)
+    start = not_before or now - dt.timedelta(days=BACKDATED_DAYS)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name, organisation))
@@ -99,7 +103,7 @@ def issue(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=days))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
