@@ -9,7 +9,7 @@ For N documents, the code motcua runs in production:
   ``documents.services.result_sign`` calls it);
 - render + sign: the two together, what one issued result costs.
 
-The keys come from a throw-away development CA (RSA 3072, as make_dev_pki). No database
+The keys come from a throw-away development CA (RSA 2048, as make_dev_pki). No database
 rows are written: the figures are the CPU cost of the papers themselves.
 
     python bench/documents.py [--documents 50]
