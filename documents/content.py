@@ -56,8 +56,15 @@ def _date(value: dt.date | None) -> str:
     return value.isoformat() if value else ""
 
 
-def _last(dossier: Dossier, action: str) -> HistoryEntry | None:
-    return dossier.history.filter(action=action).select_related("actor").order_by("-seq").first()
+def _entry(dossier: Dossier, payload: dict, *actions: str) -> HistoryEntry | None:
+    """The history entry of the event that asked for the paper (its ``seq``), so a paper
+    rendered late still says what happened then; the latest such entry otherwise."""
+    entries = dossier.history.filter(action__in=actions).select_related("actor")
+    if payload.get("seq") is not None:
+        found = entries.filter(seq=payload["seq"]).first()
+        if found is not None:
+            return found
+    return entries.order_by("-seq").first()
 
 
 def _common(dossier: Dossier) -> dict:
@@ -107,7 +114,7 @@ def _components(dossier: Dossier) -> list[dict]:
 
 
 def receipt(dossier: Dossier, payload: dict) -> dict:
-    received = _last(dossier, "receive")
+    received = _entry(dossier, payload, "receive")
     return {
         **_common(dossier),
         "components": _components(dossier),
@@ -121,7 +128,7 @@ def receipt(dossier: Dossier, payload: dict) -> dict:
 
 
 def supplement_request(dossier: Dossier, payload: dict) -> dict:
-    entry = _last(dossier, "request_supplement")
+    entry = _entry(dossier, payload, "request_supplement")
     spec = dossier.procedure_version.spec
     names = {c["code"]: _vi(c["name"]) for c in spec["components"]}
     names.update({f["name"]: _vi(f["label"]) for f in spec["fields"]})
@@ -137,12 +144,7 @@ def supplement_request(dossier: Dossier, payload: dict) -> dict:
 
 
 def refusal(dossier: Dossier, payload: dict) -> dict:
-    entry = (
-        dossier.history.filter(action__in=("reject_at_reception", "refuse"))
-        .select_related("actor")
-        .order_by("-seq")
-        .first()
-    )
+    entry = _entry(dossier, payload, "reject_at_reception", "refuse")
     return {
         **_common(dossier),
         "at_reception": entry is not None and entry.action == "reject_at_reception",
@@ -152,7 +154,7 @@ def refusal(dossier: Dossier, payload: dict) -> dict:
 
 
 def apology(dossier: Dossier, payload: dict) -> dict:
-    entry = _last(dossier, "reschedule")
+    entry = _entry(dossier, payload, "reschedule")
     data = entry.data if entry else {}
     return {
         **_common(dossier),

@@ -779,3 +779,32 @@ def test_a_paper_stays_valid_after_its_certificate_expires(client, signed):
             HTTP_ACCEPT_LANGUAGE="en",
         )
     assert "Valid: every signature is intact and trusted" in page.content.decode()
+
+
+def test_a_paper_rendered_late_says_what_happened_then(
+    walk, officers, citizen, django_capture_on_commit_callbacks
+):
+    """Two supplement rounds before the first event is handled (a queue outage): the first
+    request's paper still lists the first request's items, read from its own entry."""
+    from workflows.models import OutgoingEvent
+
+    dossier = walk(Status.SUPPLEMENT_REQUESTED)  # after-commit work not run: no papers yet
+    first = OutgoingEvent.objects.filter(dossier=dossier, name="dossier.request_supplement").get()
+    dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
+    second_component = dossier.procedure_version.spec["components"][1]["code"]
+    services.dossier_request_supplement(
+        dossier=dossier,
+        by=officers["reception"],
+        reason="Yêu cầu lần hai",
+        items=[{"code": second_component, "reason": "Thiếu chữ ký xác nhận"}],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        document = document_request(
+            dossier=dossier,
+            kind=Kind.SUPPLEMENT_REQUEST,
+            source_key=f"event:{first.pk}",
+            event=first,
+        )
+    text = text_of(document)
+    assert "Thiếu giấy tờ" in text and "Bản scan mờ" in text
+    assert "Yêu cầu lần hai" not in text and "Thiếu chữ ký xác nhận" not in text

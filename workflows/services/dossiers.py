@@ -137,7 +137,7 @@ def _act(
             for column, value in extra.items():
                 setattr(locked, column, value)
             changes.update(extra)
-        history_append(
+        entry = history_append(
             dossier=locked,
             actor=by,
             action=action or name,
@@ -151,7 +151,14 @@ def _act(
         event_record(
             name=f"dossier.{action or name}",
             dossier=locked,
-            payload={"code": locked.code, "status": locked.status, **(payload or {})},
+            # The history entry's number: consumers read what happened from that entry,
+            # not from whatever is latest when they run.
+            payload={
+                "code": locked.code,
+                "status": locked.status,
+                "seq": entry.seq,
+                **(payload or {}),
+            },
         )
     return locked
 
