@@ -16,7 +16,8 @@ What it writes, per dossier (realistic mixes, drawn with a fixed seed):
   included), status, timeliness and processing time when finished;
 - its viewflow process (``DossierProcess``) and one ``DossierTask`` per human stage
   reached, each with its agency, role, due date (the stage's cumulative share of the time
-  limit), owner, status (done, or open: offered or held) and timeliness when done;
+  limit), owner, status (done, or open: offered or held) and timeliness when done, with
+  the copies of viewflow's status, finishing time and owner and of the handling agency;
 - its history: create, submit, each claim and each decision, issue.
 
 Mixes: 3 % refused at the desk, 2 % withdrawn, 4 % refused after appraisal, the rest
@@ -228,7 +229,8 @@ COPIES = {
     "viewflow_task": "COPY viewflow_task (id, flow_task, flow_task_type, status, created, "
     "assigned, started, finished, token, owner_id, process_id, data) FROM STDIN",
     "workflows_dossiertask": "COPY workflows_dossiertask (task_ptr_id, dossier_id, agency_id, "
-    "stage, role, due_date, timeliness, task_status) FROM STDIN",
+    "stage, role, due_date, timeliness, task_status, task_finished, task_owner_id, "
+    "dossier_agency_id) FROM STDIN",
     "workflows_historyentry": "COPY workflows_historyentry (id, dossier_id, seq, at, actor_id, "
     "action, from_status, to_status, comment, data, prev_hash, hash) FROM STDIN",
 }
@@ -470,6 +472,9 @@ def generate(size: int, seed: int = 2026) -> dict:
                         task_due.isoformat(),
                         task_time,
                         task_status,
+                        finished,
+                        owner,
+                        agency.pk,
                     )
                     history.append((task_created, owner, "task_claim", "", "", {"task": task_id}))
                     if stage == "review":
@@ -508,6 +513,9 @@ def generate(size: int, seed: int = 2026) -> dict:
                         task_due.isoformat(),
                         "",
                         "ASSIGNED" if held else "NEW",
+                        None,
+                        owner if held else None,
+                        agency.pk,
                     )
                     if held:
                         history.append(

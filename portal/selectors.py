@@ -74,8 +74,11 @@ def my_dossier(*, user, pk) -> Dossier | None:
 
 def public_lookup(*, code: str, secret: str) -> Dossier | None:
     """The dossier whose code and receipt secret both match (compared in constant time)."""
+    # The page shows the status and dates: the version's specification and the applicant's
+    # form (the two large JSON columns) are left unread.
     dossier = (
         Dossier.objects.select_related("procedure_version", "handling_agency")
+        .defer("form_data", "procedure_version__spec")
         .filter(code__iexact=code.strip())
         .first()
     )

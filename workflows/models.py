@@ -589,7 +589,8 @@ class DossierTask(Task):
 
     The columns are written once, when the task is created (by the flow node, see
     workflows.flows.OfficerTask.prepare), and never change: viewflow's own saves update
-    only the base task row, and ``task_status``, the copy of its status.
+    only the base task row and the copies of its status, finishing time and owner
+    (``task_status``, ``task_finished``, ``task_owner``; see save()).
     """
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="tasks")
@@ -606,6 +607,33 @@ class DossierTask(Task):
     # status with the agency and role, which one partial index can only serve from one
     # table. The open tasks are a small, moving part; the done ones grow for ever.
     task_status = models.CharField(max_length=50, blank=True, editable=False)
+    # Copies for the supervisor's officer table (stages each officer finished in a period,
+    # over the dossiers of an agency subtree), kept by save() like task_status: viewflow's
+    # finishing time and owner, and the dossier's handling agency (set when the dossier is
+    # made, never changed; ``agency`` differs from it for a consulted unit's task). With
+    # ``task_done_idx`` the table is one index range scan instead of a join to viewflow's
+    # task row per task. No foreign-key constraints: the originals carry them.
+    task_finished = models.DateTimeField(null=True, blank=True, editable=False)
+    task_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    dossier_agency = models.ForeignKey(
+        Agency,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("task")
@@ -618,12 +646,23 @@ class DossierTask(Task):
                 name="task_queue_new_idx",
                 condition=models.Q(task_status="NEW"),
             ),
+            models.Index(
+                fields=["dossier_agency", "task_finished"],
+                name="task_done_idx",
+                condition=models.Q(task_status="DONE"),
+                include=["task_owner", "timeliness"],
+            ),
         ]
 
     _base_fields: tuple[str, ...] | None = None
 
+    # viewflow's columns and their copies here.
+    COPIES = {"status": "task_status", "finished": "task_finished", "owner": "task_owner"}
+
     def save(self, *args, **kwargs):
         self.task_status = self.status
+        self.task_finished = self.finished
+        self.task_owner_id = self.owner_id
         if self._state.adding:
             if self.dossier_id is None:
                 process = self.process
@@ -631,15 +670,21 @@ class DossierTask(Task):
                     process = process.coerced
                 self.dossier = process.dossier
                 self.agency_id = process.dossier.handling_agency_id
+            self.dossier_agency_id = self.dossier.handling_agency_id
             prepare = getattr(self.flow_task, "prepare", None)
             if prepare is not None:
                 prepare(self)
         elif kwargs.get("update_fields") is None:
             # Our columns never change after the insert: update the base row only (and the
-            # status's copy).
-            kwargs["update_fields"] = (*self.base_fields(), "task_status")
-        elif "status" in kwargs["update_fields"]:
-            kwargs["update_fields"] = [*kwargs["update_fields"], "task_status"]
+            # copies).
+            kwargs["update_fields"] = (*self.base_fields(), *self.COPIES.values())
+        else:
+            fields = list(kwargs["update_fields"])
+            kwargs["update_fields"] = fields + [
+                copy
+                for name, copy in self.COPIES.items()
+                if (name in fields or f"{name}_id" in fields) and copy not in fields
+            ]
         super().save(*args, **kwargs)
 
     @classmethod

@@ -18,6 +18,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, FloatField, Q, QuerySet
 from django.db.models.functions import TruncMonth
@@ -47,6 +48,11 @@ class Period:
 def supervised(user) -> QuerySet[Dossier]:
     """Dossiers of the agencies the user supervises (supervisor: the subtree; head: the
     agency itself)."""
+    return Dossier.objects.filter(handling_agency_id__in=supervised_agencies(user))
+
+
+def supervised_agencies(user) -> list[int]:
+    """The ids of the agencies the user supervises, whose dossiers ``supervised`` gives."""
     agencies: set[int] = set()
     for held in held_roles(user):
         if held.role == Role.SUPERVISOR:
@@ -57,7 +63,7 @@ def supervised(user) -> QuerySet[Dossier]:
             )
         elif held.role == Role.HEAD:
             agencies.add(held.agency_id)
-    return Dossier.objects.filter(handling_agency_id__in=sorted(agencies))
+    return sorted(agencies)
 
 
 def can_supervise(user) -> bool:
@@ -201,42 +207,50 @@ def officer_stages(period: Period, officer_id: int, which: str) -> QuerySet[Doss
     return stages
 
 
-def officer_table(queryset: QuerySet, period: Period) -> list[Row]:
-    """Stages finished by each officer in the period, early / on time / late."""
+def officer_table(agencies: list[int], period: Period) -> list[Row]:
+    """Stages finished by each officer in the period, early / on time / late, over the
+    dossiers handled by ``agencies`` (a consulted unit's stage counts for the dossier's
+    handling agency). Read from the task's copies of viewflow's status, finishing time and
+    owner and of the dossier's agency: one range of ``task_done_idx``."""
     start, end = bounds(period)
-    # A stage is done before its dossier closes: dossiers closed before the period cannot
-    # have a stage finished in it, and leaving them out spares most of the task lookups.
-    open_then = queryset.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=start))
-    tasks = DossierTask.objects.filter(
-        dossier__in=open_then,
-        status="DONE",
-        owner__isnull=False,
-        finished__gte=start,
-        finished__lt=end,
+    if not agencies:
+        return []
+    # In SQL on the task table alone: the ORM would join viewflow's parent row to every
+    # task, which is what this avoids. Counted per owner id (an index-only scan and a hash
+    # aggregate), then the few officers' names, read in the order the table shows them.
+    table = DossierTask._meta.db_table
+    sql = (
+        f"SELECT task_owner_id, COUNT(*), "  # noqa: S608 (no user input in the names)
+        "COUNT(CASE WHEN timeliness = %s THEN 1 END), "
+        "COUNT(CASE WHEN timeliness = %s THEN 1 END), "
+        "COUNT(CASE WHEN timeliness = %s THEN 1 END) "
+        f"FROM {table} WHERE task_status = %s "
+        f"AND dossier_agency_id IN ({', '.join(['%s'] * len(agencies))}) "
+        "AND task_finished >= %s AND task_finished < %s AND task_owner_id IS NOT NULL "
+        "GROUP BY task_owner_id"
     )
-    rows = (
-        tasks.values("owner", "owner__first_name", "owner__last_name", "owner__username")
-        .annotate(
-            done=Count("pk"),
-            early=Count("pk", filter=Q(timeliness=Timeliness.EARLY)),
-            on_time=Count("pk", filter=Q(timeliness=Timeliness.ON_TIME)),
-            late=Count("pk", filter=Q(timeliness=Timeliness.LATE)),
-        )
-        .order_by("owner__first_name", "owner__username")
+    params = [Timeliness.EARLY.value, Timeliness.ON_TIME.value, Timeliness.LATE.value, "DONE"]
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *agencies, adapt(start), adapt(end)])
+        counts = {
+            owner: dict(zip(("done", "early", "on_time", "late"), numbers, strict=True))
+            for owner, *numbers in cursor.fetchall()
+        }
+    officers = (
+        get_user_model()
+        .objects.filter(pk__in=counts)
+        .order_by("first_name", "username")
+        .values_list("pk", "first_name", "last_name", "username")
     )
     result = []
-    for row in rows:
-        name = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+    for pk, first_name, last_name, username in officers:
+        name = f"{first_name} {last_name}".strip()
         result.append(
             Row(
-                key=str(row["owner"]),
-                label=name or row["owner__username"],
-                counts={
-                    "done": row["done"],
-                    "early": row["early"],
-                    "on_time": row["on_time"],
-                    "late": row["late"],
-                },
+                key=str(pk),
+                label=name or username,
+                counts={key: counts[pk][key] for key in ("done", "early", "on_time", "late")},
             )
         )
     return result
