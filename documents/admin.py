@@ -12,6 +12,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
     list_display = ("dossier", "kind", "status", "attempts", "created_at", "rendered_at")
     list_filter = ("status", "kind")
+    list_select_related = ("dossier",)
     search_fields = ("dossier__code", "verification_code", "sha256")
     readonly_fields = [f.name for f in Document._meta.fields]
     actions = ["retry"]
@@ -42,6 +43,7 @@ class DocumentAdmin(admin.ModelAdmin):
 class SignerCredentialAdmin(admin.ModelAdmin):
     list_display = ("user", "subject", "issuer", "not_after", "active")
     list_filter = ("active",)
+    list_select_related = ("user",)
     readonly_fields = (
         "user",
         "subject",
