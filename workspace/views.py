@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -91,21 +92,80 @@ LISTS = {
 }
 
 
+LIST_COLUMNS = (
+    "pk",
+    "due_date",
+    "stage",
+    "agency_id",
+    "agency__code",
+    "owner_id",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+    "dossier__code",
+    "dossier__applicant_name",
+    "dossier__handling_agency_id",
+    "dossier__procedure_version__name",
+    "dossier__procedure_version__name_en",
+)
+STAGE_LABELS = dict(STAGE_CHOICES)
+
+
+class ListRow:
+    """One task of a list, from the columns the list shows."""
+
+    __slots__ = (
+        "pk",
+        "url",
+        "due_date",
+        "due_iso",
+        "due_text",
+        "code",
+        "applicant",
+        "procedure",
+        "stage_label",
+        "unit",
+        "holder",
+    )
+
+    def __init__(self, values: dict, url_prefix: str):
+        self.pk = values["pk"]
+        self.url = f"{url_prefix}{self.pk}/"
+        due = self.due_date = values["due_date"]
+        self.due_iso = due.isoformat() if due else ""
+        self.due_text = due.strftime("%d/%m/%Y") if due else ""
+        self.code = values["dossier__code"]
+        self.applicant = values["dossier__applicant_name"]
+        english = translation.get_language() == "en"
+        self.procedure = (english and values["dossier__procedure_version__name_en"]) or values[
+            "dossier__procedure_version__name"
+        ]
+        self.stage_label = STAGE_LABELS.get(values["stage"], values["stage"])
+        # A consulted unit's task shows which unit it belongs to.
+        consulted = values["agency_id"] != values["dossier__handling_agency_id"]
+        self.unit = values["agency__code"] if consulted else ""
+        name = f"{values['owner__first_name']} {values['owner__last_name']}".strip()
+        self.holder = (name or values["owner__username"]) if values["owner_id"] else ""
+
+
 def _task_list(request: HttpRequest, name: str) -> HttpResponse:
     select, title, _help = LISTS[name]
     if name == "team" and not selectors.can_manage_any(request.user):
         raise Http404
     form = TaskFilterForm(request.GET or None, procedures=_procedure_choices())
     tasks: QuerySet = select(user=request.user, filters=form.filters())
-    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The list reads the columns it shows, not model instances: building a task with its
+    # dossier, version, agency and owner was most of the page's Python time at scale.
+    page = Paginator(tasks.values(*LIST_COLUMNS), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     calendar = working_calendar()
-    stages = dict(STAGE_CHOICES)
-    rows = []
-    for task in page.object_list:
-        task.stage_label = stages.get(task.stage, task.stage)
-        rows.append((task, selectors.clock_for(task.due_date, calendar)))
+    # One reverse() for the page: every row's link differs only by its id.
+    url_prefix = reverse("workspace:task", args=[0]).removesuffix("0/")
+    rows = [
+        (ListRow(values, url_prefix), selectors.clock_for(values["due_date"], calendar))
+        for values in page
+    ]
     return render(
         request,
         "workspace/task_list.html",
