@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -363,12 +364,20 @@ def seal_available(dossier: Dossier) -> bool:
     return seal_backend().available(dossier.handling_agency)
 
 
-def issued_documents(dossier: Dossier) -> list[Document]:
-    return list(
-        dossier.documents.filter(status__in=(DocumentStatus.RENDERED, DocumentStatus.SIGNED))
-        .exclude(kind=Kind.RESULT, status=DocumentStatus.RENDERED)
-        .order_by("created_at", "pk")
+def issued(documents=None):
+    """Papers issued to someone: stored, and for a result, signed and its dossier issued
+    (a result signed while the signing step has yet to complete is still a draft). The one
+    rule for the applicant's list and the public verification pages."""
+    documents = Document.objects.all() if documents is None else documents
+    return (
+        documents.filter(status__in=(DocumentStatus.RENDERED, DocumentStatus.SIGNED))
+        .exclude(Q(kind=Kind.RESULT) & ~Q(status=DocumentStatus.SIGNED))
+        .exclude(Q(kind=Kind.RESULT) & ~Q(dossier__status=Status.ISSUED))
     )
+
+
+def issued_documents(dossier: Dossier) -> list[Document]:
+    return list(issued(dossier.documents.all()).order_by("created_at", "pk"))
 
 
 # --- Officials' certificates -------------------------------------------------------------------

@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
@@ -20,10 +19,12 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from workflows.models import Status
+from workflows.presentation import private_file_response
 from workflows.selectors import dossier_for_officer
 
 from .forms import CheckForm, CodeForm
 from .models import Document, DocumentStatus, Kind, normalize_code
+from .services import issued
 from .verification import verify_pdf
 
 
@@ -35,17 +36,10 @@ def _limited(request, group: str) -> bool:
     return is_ratelimited(request, group=group, key="ip", rate=_rate(), increment=True)
 
 
-def pdf_response(document: Document) -> FileResponse:
-    try:
-        handle = document.file.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404 from exc
-    response = FileResponse(
-        handle, content_type="application/pdf", as_attachment=True, filename=document.filename
+def pdf_response(document: Document):
+    return private_file_response(
+        document.file, content_type="application/pdf", filename=document.filename
     )
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def visible_to(user, document: Document) -> bool:
@@ -63,25 +57,15 @@ def visible_to(user, document: Document) -> bool:
 
 @never_cache
 def download(request, pk):
-    document = (
-        Document.objects.select_related("dossier").filter(pk=pk).first()
-        if str(pk).isdigit()
-        else None
-    )
+    document = Document.objects.select_related("dossier").filter(pk=pk).first()
     if document is None or not document.ready or not visible_to(request.user, document):
         raise Http404
     return pdf_response(document)
 
 
 def public_documents():
-    """What the public pages know of: papers issued to someone. A result counts once the
-    dossier is issued (signed, and the signing step complete), never as a draft."""
-    return (
-        Document.objects.select_related("dossier__handling_agency")
-        .filter(status__in=(DocumentStatus.SIGNED, DocumentStatus.RENDERED))
-        .exclude(Q(kind=Kind.RESULT) & ~Q(status=DocumentStatus.SIGNED))
-        .exclude(Q(kind=Kind.RESULT) & ~Q(dossier__status=Status.ISSUED))
-    )
+    """What the public pages know of: the papers issued to someone."""
+    return issued().select_related("dossier__handling_agency")
 
 
 def _issued(code: str) -> Document | None:

@@ -45,22 +45,28 @@ def applicant_values(post, dossier=None, fallback=None) -> dict:
 INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg")
 
 
-def component_response(component, *, preview: bool = False):
-    """Stream a dossier file to someone already found allowed: inline to preview (PDF and
-    images only), else as a download; never cached by shared caches, never run as a page."""
+def private_file_response(file, *, content_type: str, filename: str, inline: bool = False):
+    """Stream a private file to someone already found allowed: never cached by shared
+    caches, never run as a page; a file missing from storage is a 404."""
     from django.http import FileResponse, Http404
 
-    inline = preview and component.content_type in INLINE_TYPES
     try:
-        handle = component.file.open("rb")
-    except FileNotFoundError as exc:
+        handle = file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
         raise Http404 from exc
     response = FileResponse(
-        handle,
-        content_type=component.content_type,
-        as_attachment=not inline,
-        filename=component.original_name,
+        handle, content_type=content_type, as_attachment=not inline, filename=filename
     )
     response["Content-Security-Policy"] = "sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def component_response(component, *, preview: bool = False):
+    """A dossier file: inline to preview (PDF and images only), else as a download."""
+    return private_file_response(
+        component.file,
+        content_type=component.content_type,
+        filename=component.original_name,
+        inline=preview and component.content_type in INLINE_TYPES,
+    )

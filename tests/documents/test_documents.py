@@ -697,10 +697,14 @@ def test_a_signed_result_stays_private_until_the_dossier_is_issued(
     assert client.get(reverse("documents:download", args=[document.pk])).status_code == 404
     code_page = reverse("documents:verify_code", args=[document.verification_code])
     assert client.get(code_page).status_code == 404
+    link = reverse("documents:download", args=[document.pk])
+    dossier_page = reverse("portal:dossier", args=[approved.pk])
+    assert link not in client.get(dossier_page).content.decode()  # not listed either
     services.dossier_sign(dossier=approved, by=officers["signer"])
     services.dossier_issue(dossier=approved)
-    assert client.get(reverse("documents:download", args=[document.pk])).status_code == 200
+    assert client.get(link).status_code == 200
     assert client.get(code_page).status_code == 200
+    assert link in client.get(dossier_page).content.decode()
 
 
 def test_a_certificate_from_an_untrusted_authority_is_refused(client, signing, officers):
