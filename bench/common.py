@@ -92,14 +92,27 @@ def use_database(name: str) -> None:
     """Point the default connection at another database of the same server (created and
     migrated when missing). The data generator's sizes each live in their own database,
     so a 1M data set survives a 10k run."""
-    from django.core.management import call_command
     from django.db import connection, connections
 
     if connection.settings_dict["NAME"] != name:
         ensure_database(name)
         connections.close_all()
         connection.settings_dict["NAME"] = name
-    call_command("migrate", verbosity=0, interactive=False)
+    prepare()
+
+
+def prepare() -> None:
+    """What ``make run`` does to a new database, on the current one: migrations, the cache
+    table, the shipped agencies and catalog (each step leaves a prepared database as it is)."""
+    import io
+
+    from django.core.management import call_command
+
+    quiet = {"verbosity": 0, "stdout": io.StringIO()}
+    call_command("migrate", interactive=False, **quiet)
+    call_command("createcachetable", **quiet)
+    call_command("load_agencies", **quiet)
+    call_command("load_procedures", **quiet)
 
 
 def ensure_database(name: str) -> None:

@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SIZES, Row, setup  # noqa: E402
+from bench.common import SIZES, Row, prepare, setup  # noqa: E402
 
 AGENCIES = 60
 PROCEDURES = 50
@@ -673,6 +673,7 @@ def main() -> None:
     setup()
     from django.db import connection
 
+    prepare()
     if args.force:
         with connection.cursor() as cur:
             wipe(cur)
