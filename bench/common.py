@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/motcua_bench"
+DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/15"
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 
 
@@ -39,6 +40,9 @@ def environment() -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    # As a deployment runs (README, check --deploy W004): rate limits and sessions in Redis.
+    # CACHE_URL=dbcache://motcua_cache measures the embedded default's database cache.
+    os.environ.setdefault("CACHE_URL", DEFAULT_CACHE_URL)
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
     os.environ.setdefault("LOG_LEVEL", "WARNING")

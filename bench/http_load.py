@@ -209,13 +209,15 @@ def run(opts) -> list[Row]:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    cache = "Redis" if env.get("CACHE_URL", "").startswith(("redis", "rediss")) else "database"
     for label, result, target in (
         (f"http {size}: public lookup", lookup, 300),
         (f"http {size}: dossier page (logged in)", page, None),
     ):
         rows.append(
             Row(
-                f"{label}, req/s ({WORKERS} workers, {CONNECTIONS} connections, {seconds} s)",
+                f"{label}, req/s ({WORKERS} workers, {CONNECTIONS} connections, {seconds} s, "
+                f"{cache} cache)",
                 f"{result['rate']:.0f}",
                 f"≥ {target} req/s" if target else "",
                 result["rate"] >= target if target else None,

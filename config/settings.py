@@ -153,6 +153,10 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[motcua] "
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="dbcache://motcua_cache"),
 }
+# With a shared cache (Redis in production), a logged-in request reads its session from it
+# instead of the database; sessions are still written through to the database.
+if "CACHE_URL" in os.environ:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "vi"

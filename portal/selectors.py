@@ -74,11 +74,19 @@ def my_dossier(*, user, pk) -> Dossier | None:
 
 def public_lookup(*, code: str, secret: str) -> Dossier | None:
     """The dossier whose code and receipt secret both match (compared in constant time)."""
-    # The page shows the status and dates: the version's specification and the applicant's
-    # form (the two large JSON columns) are left unread.
+    # The page shows the status and dates, read alone: the applicant's form and the
+    # procedure (needed only for a dossier not yet given its due date) stay unread.
     dossier = (
-        Dossier.objects.select_related("procedure_version", "handling_agency")
-        .defer("form_data", "procedure_version__spec")
+        Dossier.objects.only(
+            "code",
+            "lookup_secret",
+            "status",
+            "submitted_at",
+            "received_at",
+            "closed_at",
+            "due_date",
+            "procedure_version_id",
+        )
         .filter(code__iexact=code.strip())
         .first()
     )

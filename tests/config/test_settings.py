@@ -18,6 +18,7 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         not in (
             "DATABASE_URL",
             "CELERY_BROKER_URL",
+            "CACHE_URL",
             "DEBUG",
             "SECRET_KEY",
             "DJANGO_ALLOW_ASYNC_UNSAFE",
@@ -45,6 +46,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
             "ALLOWED_HOSTS": "motcua.example.gov.vn",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+            "CACHE_URL": "redis://127.0.0.1:6379/1",
             "MOTCUA_VAR_DIR": str(tmp_path),
             "MOTCUA_SEAL_PASSWORD": "a-real-seal-password",
             "MOTCUA_TRUST_ROOTS": "/etc/motcua/national-root-ca.pem",
@@ -54,7 +56,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_warns_about_the_development_pki(tmp_path):
+def test_check_deploy_warns_about_the_development_pki_and_the_database_cache(tmp_path):
     result = run_manage(
         "check",
         "--deploy",
@@ -68,6 +70,7 @@ def test_check_deploy_warns_about_the_development_pki(tmp_path):
     output = result.stdout + result.stderr
     assert "motcua.W002" in output
     assert "motcua.W003" in output
+    assert "motcua.W004" in output
 
 
 def test_embedded_default_is_sqlite_eager_console(tmp_path):
@@ -83,10 +86,11 @@ def test_embedded_default_is_sqlite_eager_console(tmp_path):
     assert backend == "django.core.mail.backends.console.EmailBackend"
 
 
-def test_environment_selects_postgres_and_broker(tmp_path):
+def test_environment_selects_postgres_broker_and_cache(tmp_path):
     code = (
         "from django.conf import settings as s;"
-        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER,"
+        " s.CACHES['default']['BACKEND'], s.SESSION_ENGINE)"
     )
     result = run_manage(
         "shell",
@@ -96,11 +100,14 @@ def test_environment_selects_postgres_and_broker(tmp_path):
             "MOTCUA_VAR_DIR": str(tmp_path),
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
             "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+            "CACHE_URL": "redis://127.0.0.1:6379/1",
         },
     )
     assert result.returncode == 0, result.stderr
-    engine, eager = result.stdout.split()[-2:]
+    engine, eager, cache, sessions = result.stdout.split()[-4:]
     assert engine == "django.db.backends.postgresql" and eager == "False"
+    assert cache == "django.core.cache.backends.redis.RedisCache"
+    assert sessions == "django.contrib.sessions.backends.cached_db"
 
 
 def test_check_deploy_demands_a_secret_key(tmp_path):
