@@ -16,7 +16,9 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -73,12 +75,48 @@ CONDITION_MESSAGES = {
 Changes = dict[str, object]
 
 
+# The dossier row this transaction already holds locked (with its version and agency),
+# set by ``holding`` around work done under the flow's lock.
+_held: ContextVar[Dossier | None] = ContextVar("motcua_held_dossier", default=None)
+
+
+@contextmanager
+def holding(dossier: Dossier) -> Iterator[None]:
+    """Inside: ``dossier`` is the row the current transaction has locked, read with its
+    procedure version and handling agency. The actions below use that instance instead
+    of reading and locking the row again, and keep it up to date. Only for a block that
+    ends with the transaction holding the lock (services.work's activations)."""
+    token = _held.set(dossier)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
 def _lock(dossier: Dossier) -> Dossier:
+    held = _held.get()
+    if held is not None and held.pk == dossier.pk:
+        return held
     return (
         Dossier.objects.select_for_update()
         .select_related("procedure_version", "handling_agency")
         .get(pk=dossier.pk)
     )
+
+
+@contextmanager
+def _locked(dossier: Dossier) -> Iterator[Dossier]:
+    """One action's transaction (a savepoint inside another) on the locked dossier."""
+    with transaction.atomic():
+        locked = _lock(dossier)
+        try:
+            yield locked
+        except BaseException:
+            # The savepoint is rolled back, but the held instance may carry the failed
+            # action's changes: whatever comes next reads the row again.
+            if _held.get() is locked:
+                _held.set(None)
+            raise
 
 
 def _check_allowed(dossier: Dossier, by, name: str):
@@ -116,8 +154,7 @@ def _act(
     it can report field by field what a generic condition would only say in one line;
     ``apply`` runs after the transition. Both return the columns to change.
     """
-    with transaction.atomic():
-        locked = _lock(dossier)
+    with _locked(dossier) as locked:
         transition = _check_allowed(locked, by, name)
         changes: Changes = validate(locked) if validate else {}
         for column, value in changes.items():
@@ -615,8 +652,7 @@ def dossier_record_opinion(*, dossier: Dossier, by, unit: Agency, opinion: str) 
     The caller (services.work) has checked that ``by`` holds the consultation task.
     """
     opinion = clean_text(opinion, "opinion", required=True)
-    with transaction.atomic():
-        locked = _lock(dossier)
+    with _locked(dossier) as locked:
         if locked.status != Status.IN_REVIEW:
             raise ActionNotAllowed(_("This dossier is no longer in review."))
         history_append(
@@ -640,8 +676,7 @@ def dossier_record_opinion(*, dossier: Dossier, by, unit: Agency, opinion: str) 
 def dossier_note(*, dossier: Dossier, by, action: str, comment: str = "", data=None) -> Dossier:
     """Record something that happened around the dossier without changing its state
     (who holds which task, and why). The caller has checked ``by`` may do it."""
-    with transaction.atomic():
-        locked = _lock(dossier)
+    with _locked(dossier) as locked:
         history_append(
             dossier=locked,
             actor=by,
@@ -660,8 +695,7 @@ def dossier_rate(*, dossier: Dossier, by, score, comment: str = "") -> ServiceRa
     if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
         raise ValidationError({"score": [_("Choose a rating from 1 to 5.")]})
     comment = clean_text(comment, "comment", limit=2000)
-    with transaction.atomic():
-        locked = _lock(dossier)
+    with _locked(dossier) as locked:
         if by is None or locked.applicant_user_id != by.pk:
             raise PermissionDenied(_("Only the applicant rates the service."))
         if locked.status not in (Status.ISSUED, Status.REFUSED):

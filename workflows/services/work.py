@@ -48,12 +48,44 @@ BUSY_MESSAGE = gettext_lazy(
 )
 
 
+def _reload(task: DossierTask) -> None:
+    """Read the task again under the flow lock, in place (as viewflow's
+    ``Task.activation()`` does), with its agency, its process and its dossier in the same
+    query, the dossier row locked: the dossier actions called under this lock take it as
+    theirs instead of reading and locking it again (see ``dossiers.holding``)."""
+    fresh = (
+        DossierTask.objects.select_related(
+            "agency",
+            "process__dossierprocess",
+            "dossier__procedure_version",
+            "dossier__handling_agency",
+        )
+        .select_for_update(of=("dossier",))
+        .get(pk=task.pk)
+    )
+    for field in DossierTask._meta.concrete_fields:
+        setattr(task, field.attname, getattr(fresh, field.attname))
+    task._state.db = fresh._state.db
+    task._state.fields_cache = {}
+    process = fresh.process.dossierprocess
+    process.dossier = fresh.dossier
+    task.process = process
+    task.agency = fresh.agency
+    task.dossier = fresh.dossier
+
+
 @contextmanager
 def _activation(task: DossierTask):
-    """The task's activation under the flow lock, with lock failures said in words."""
+    """The task's activation under the flow lock, with lock failures said in words.
+
+    viewflow's ``Task.activation()`` (the flow's lock, the task read again, its
+    activation), with the task's process, agency and locked dossier read at once.
+    """
     try:
-        with task.activation() as activation:
-            yield activation
+        with task.flow_task.flow_class.lock(task.process_id):
+            _reload(task)
+            with dossiers.holding(task.dossier):
+                yield task.flow_task.activation_class(task)
     except FlowLockFailed as exc:
         raise TaskBusy(BUSY_MESSAGE) from exc
     except OperationalError as exc:  # SQLite: the database stayed locked past the timeout
@@ -325,7 +357,9 @@ def application_submit(*, dossier: Dossier, by) -> Dossier:
     """
     with transaction.atomic():
         dossier = dossiers.dossier_submit(dossier=dossier, by=by)
-        flow_for(dossier).start.run(dossier=dossier)
+        # Locked by the filing, in this transaction.
+        with dossiers.holding(dossier):
+            flow_for(dossier).start.run(dossier=dossier)
     return dossier
 
 
