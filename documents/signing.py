@@ -212,6 +212,23 @@ def outside_event_loop(work):
         return pool.submit(work).result()
 
 
+def signature_room(signer: signers.Signer) -> int:
+    """Bytes to reserve in the PDF for the signature container (hex, so twice its DER size).
+
+    Without it pyHanko estimates the size by building a whole dummy CMS container first
+    (asn1crypto, about as costly as the real one). The container holds the certificates,
+    the signature value, the signer's issuer name twice (SignerIdentifier and the
+    signing-certificate-v2 attribute) and a few hundred bytes of algorithm identifiers and
+    signed attributes; 2 KiB more than that covers them with a wide margin. A timestamp
+    token's size is the server's: with a timestamp server, pyHanko's estimate is kept."""
+    certificates = [signer.signing_cert, *(signer.cert_registry or ())]
+    der = sum(len(certificate.dump()) for certificate in certificates)
+    public_key = signer.signing_cert.public_key
+    signature = 2 * public_key.byte_size + 16  # ECDSA's (r, s) is at most twice the size
+    issuer = len(signer.signing_cert.issuer.dump())
+    return 2 * (der + signature + 2 * issuer + 2048)
+
+
 def sign_pdf(
     pdf: bytes,
     *,
@@ -244,10 +261,14 @@ def sign_pdf(
                 stamp_file.flush()
                 # pyHanko reads the appearance from a file name.
                 style = StaticStampStyle.from_pdf_file(stamp_file.name, border_width=0)
+            stamper = timestamper()
             pdf_signer = signers.PdfSigner(
-                metadata, signer=signer, stamp_style=style, timestamper=timestamper()
+                metadata, signer=signer, stamp_style=style, timestamper=stamper
             )
-            return outside_event_loop(lambda: pdf_signer.sign_pdf(writer).getvalue())
+            room = None if stamper is not None else signature_room(signer)
+            return outside_event_loop(
+                lambda: pdf_signer.sign_pdf(writer, bytes_reserved=room).getvalue()
+            )
     except SigningError:
         raise
     except Exception as exc:  # a broken token, a timestamp server down, a filled field
