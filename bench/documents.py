@@ -92,7 +92,7 @@ def run(opts) -> list[Row]:
     from documents import pki
     from documents.pdf import Box, qr_data_uri, render_template
     from documents.services import _official_stamp, _seal_stamp
-    from documents.signing import open_pkcs12, sign_pdf
+    from documents.signing import backend, open_pkcs12, sign_pdf
 
     count = getattr(opts, "documents", None) or (10 if getattr(opts, "quick", False) else 50)
     ca = pki.make_ca()
@@ -115,7 +115,8 @@ def run(opts) -> list[Row]:
         started = time.perf_counter()
         rendered = render_template(template, context)
         rendered_at = time.perf_counter()
-        official = open_pkcs12(official_p12, PASSWORD)
+        # As result_sign opens the official's uploaded file, with the password typed now.
+        official = backend("pkcs12").signer(pkcs12=official_p12, password=PASSWORD)
         seal = seal_signer  # a seal stays open in its worker (documents.signing._open_seal)
         now = timezone.now()
         pdf = sign_pdf(

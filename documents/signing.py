@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import io
 import logging
+import math
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -119,8 +120,11 @@ class KeyHoldingSigner(signers.SimpleSigner):
         return super().sign_raw(data, digest_algorithm)
 
 
-def open_pkcs12(data: bytes, password: str) -> signers.SimpleSigner:
-    """A signer from a PKCS#12 file; RSA keys sign with RSASSA-PSS (domain.md)."""
+def open_pkcs12(data: bytes, password: str, *, checked: bool = False) -> signers.SimpleSigner:
+    """A signer from a PKCS#12 file; RSA keys sign with RSASSA-PSS (domain.md).
+
+    ``checked``: the file was fully checked before (an official's, at upload) and is opened
+    again without repeating the costly part of the RSA key check (``_open_checked``)."""
     from cryptography.hazmat.primitives.serialization import pkcs12
     from pyhanko.keys.internal import (
         translate_pyca_cryptography_cert_to_asn1,
@@ -128,10 +132,16 @@ def open_pkcs12(data: bytes, password: str) -> signers.SimpleSigner:
     )
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    try:
-        key, certificate, chain = pkcs12.load_key_and_certificates(data, password.encode())
-    except (ValueError, TypeError) as exc:
-        raise SigningError(_("The certificate could not be opened: check the password.")) from exc
+    opened = _open_checked(data, password.encode()) if checked else None
+    if opened is None:
+        # The reference path, and the one that tells what went wrong (a wrong password).
+        try:
+            opened = pkcs12.load_key_and_certificates(data, password.encode())
+        except (ValueError, TypeError) as exc:
+            raise SigningError(
+                _("The certificate could not be opened: check the password.")
+            ) from exc
+    key, certificate, chain = opened
     if key is None or certificate is None:
         raise SigningError(_("The certificate could not be opened: check the password."))
     registry = SimpleCertificateStore()
@@ -145,6 +155,85 @@ def open_pkcs12(data: bytes, password: str) -> signers.SimpleSigner:
     )
 
 
+def _open_checked(data: bytes, password: bytes):
+    """(key, certificate, chain) from a PKCS#12 file checked before, or None to take the
+    reference path (anything unusual, a wrong password included).
+
+    ``pkcs12.load_key_and_certificates`` runs OpenSSL's full RSA key check, whose
+    primality tests of p and q are most of an opening's cost (about 30 of 35 ms for RSA
+    2048, 190 ms for 3072) and cannot be turned off there. An official's file had that
+    check when it was uploaded (``credential_upload``), and the key cannot have changed
+    since without the password: so the key is decrypted here from its shrouded bag without
+    the primality tests (``unsafe_skip_rsa_key_validation``), and what stays cheap is still
+    checked: the key's arithmetic (n = pq and the CRT exponents; an inconsistent key is what
+    would make an RSA signature leak its primes) and that it is the certificate's key. The
+    certificates come from the file's other bags, decrypted by OpenSSL as usual; the
+    file's integrity MAC is not verified again, its password is proven by the key's
+    decryption. The PBKDF2 iterations are the file's own, paid on both paths."""
+    from asn1crypto import cms
+    from asn1crypto import pkcs12 as asn1_pkcs12
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        PublicFormat,
+        load_der_private_key,
+        pkcs12,
+    )
+
+    try:
+        keys, safes = [], []
+        for info in asn1_pkcs12.Pfx.load(data).authenticated_safe:
+            if info["content_type"].native != "data":
+                safes.append(info)  # an encrypted safe: certificates, for OpenSSL
+                continue
+            others = []
+            for bag in asn1_pkcs12.SafeContents.load(info["content"].native):
+                if bag["bag_id"].native == "pkcs8_shrouded_key_bag":
+                    keys.append(bag["bag_value"].untag().dump())
+                else:
+                    others.append(bag)
+            if others:
+                content = asn1_pkcs12.SafeContents(others).dump()
+                safes.append(cms.ContentInfo({"content_type": "data", "content": content}))
+        if len(keys) != 1:
+            return None
+        key = load_der_private_key(keys[0], password, unsafe_skip_rsa_key_validation=True)
+        if isinstance(key, RSAPrivateKey) and not _consistent(key):
+            return None
+        # The same file without its key and MAC: OpenSSL decrypts the certificates only.
+        auth_safe = asn1_pkcs12.AuthenticatedSafe(safes).dump()
+        rest = asn1_pkcs12.Pfx(
+            {"version": "v3", "auth_safe": {"content_type": "data", "content": auth_safe}}
+        ).dump()
+        _none, _no_certificate, certificates = pkcs12.load_key_and_certificates(rest, password)
+    except (ValueError, TypeError, KeyError):
+        return None
+    public = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    mine = [
+        c
+        for c in certificates
+        if c.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo) == public
+    ]
+    if len(mine) != 1:
+        return None
+    return key, mine[0], [c for c in certificates if c is not mine[0]]
+
+
+def _consistent(key) -> bool:
+    """The relations between an RSA key's numbers, without testing p and q for primality."""
+    numbers = key.private_numbers()
+    p, q, e, n = numbers.p, numbers.q, numbers.public_numbers.e, numbers.public_numbers.n
+    return (
+        p > 1
+        and q > 1
+        and p * q == n
+        and numbers.d * e % ((p - 1) * (q - 1) // math.gcd(p - 1, q - 1)) == 1
+        and numbers.dmp1 == numbers.d % (p - 1)
+        and numbers.dmq1 == numbers.d % (q - 1)
+        and numbers.iqmp * q % p == 1
+    )
+
+
 @register("pkcs12")
 class Pkcs12Backend(SignerBackend):
     """The official's uploaded PKCS#12 file, opened with the password typed now."""
@@ -152,7 +241,8 @@ class Pkcs12Backend(SignerBackend):
     def signer(self, *, pkcs12: bytes, password: str, **kwargs) -> signers.Signer:
         if not password:
             raise SigningError(_("Enter the password of your signing certificate."))
-        return open_pkcs12(pkcs12, password)
+        # Checked in full when it was uploaded (documents.services.credential_upload).
+        return open_pkcs12(pkcs12, password, checked=True)
 
 
 @register("seal-directory")
