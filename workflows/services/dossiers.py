@@ -106,8 +106,12 @@ def _lock(dossier: Dossier) -> Dossier:
 
 @contextmanager
 def _locked(dossier: Dossier) -> Iterator[Dossier]:
-    """One action's transaction (a savepoint inside another) on the locked dossier."""
-    with transaction.atomic():
+    """One action's transaction (a savepoint inside another) on the locked dossier.
+
+    On the held dossier no savepoint: the action is one step of the caller's, and a
+    failure fails the caller's transaction too (services.work lets it propagate)."""
+    held = _held.get()
+    with transaction.atomic(savepoint=held is None or held.pk != dossier.pk):
         locked = _lock(dossier)
         try:
             yield locked

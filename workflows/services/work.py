@@ -2,10 +2,11 @@
 the applicant's steps that move the flow (filing, answering a supplement, withdrawing).
 
 Every call takes the flow's lock (``task.activation()``: the process row, FOR UPDATE
-NOWAIT with retries, in one transaction) and then calls the dossier services inside it,
-so the task and the dossier change together or not at all. viewflow's transitions check
-no permissions; the checks are here, before them. Do not call these inside an outer
-transaction: a NOWAIT failure would abort it (see shared/viewflow-notes.md).
+NOWAIT with retries, in one transaction), then the dossier's row lock, and calls the
+dossier services inside them, so the task and the dossier change together or not at
+all. viewflow's transitions check no permissions; the checks are here, before them. Do
+not call these inside an outer transaction: a NOWAIT failure would abort it (see
+shared/viewflow-notes.md).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from procedures.auth import has_agency_perm, roles_in
@@ -48,18 +50,22 @@ BUSY_MESSAGE = gettext_lazy(
 )
 
 
-def _reload(task: DossierTask) -> None:
-    """Read the task again under the flow lock, in place (as viewflow's
-    ``Task.activation()`` does), with its agency, its process and its dossier in the same
-    query, the dossier row locked: the dossier actions called under this lock take it as
-    theirs instead of reading and locking it again (see ``dossiers.holding``)."""
+def _reload(task: DossierTask, *, process: bool = True) -> None:
+    """Read the task again, in place (as viewflow's ``Task.activation()`` does), with its
+    agency, its process and its dossier in the same query, the dossier row locked: the
+    dossier actions called under this lock take it as theirs instead of reading and
+    locking it again (see ``dossiers.holding``). The applicant's account comes with it,
+    for the messages the actions write."""
+    related = [
+        "agency",
+        "dossier__procedure_version",
+        "dossier__handling_agency",
+        "dossier__applicant_user__notification_preference",
+    ]
+    if process:
+        related.append("process__dossierprocess")
     fresh = (
-        DossierTask.objects.select_related(
-            "agency",
-            "process__dossierprocess",
-            "dossier__procedure_version",
-            "dossier__handling_agency",
-        )
+        DossierTask.objects.select_related(*related)
         .select_for_update(of=("dossier",))
         .get(pk=task.pk)
     )
@@ -67,31 +73,37 @@ def _reload(task: DossierTask) -> None:
         setattr(task, field.attname, getattr(fresh, field.attname))
     task._state.db = fresh._state.db
     task._state.fields_cache = {}
-    process = fresh.process.dossierprocess
-    process.dossier = fresh.dossier
-    task.process = process
+    if process:
+        flow_process = fresh.process.dossierprocess
+        flow_process.dossier = fresh.dossier
+        task.process = flow_process
     task.agency = fresh.agency
     task.dossier = fresh.dossier
 
 
 @contextmanager
-def _activation(task: DossierTask):
-    """The task's activation under the flow lock, with lock failures said in words.
-
-    viewflow's ``Task.activation()`` (the flow's lock, the task read again, its
-    activation), with the task's process, agency and locked dossier read at once.
-    """
+def _flow_locked(task: DossierTask, *, process: bool = True):
+    """The flow's lock, then the task read again with its dossier locked (see _reload);
+    lock failures said in words."""
     try:
         with task.flow_task.flow_class.lock(task.process_id):
-            _reload(task)
+            _reload(task, process=process)
             with dossiers.holding(task.dossier):
-                yield task.flow_task.activation_class(task)
+                yield
     except FlowLockFailed as exc:
         raise TaskBusy(BUSY_MESSAGE) from exc
     except OperationalError as exc:  # SQLite: the database stayed locked past the timeout
         if "locked" not in str(exc):
             raise
         raise TaskBusy(BUSY_MESSAGE) from exc
+
+
+@contextmanager
+def _activation(task: DossierTask):
+    """viewflow's ``Task.activation()`` (the flow's lock, the task read again, its
+    activation), with the task's process, agency and locked dossier read at once."""
+    with _flow_locked(task):
+        yield task.flow_task.activation_class(task)
 
 
 def _holder(task: DossierTask) -> str:
@@ -149,9 +161,13 @@ def _note(task: DossierTask, by, action: str, comment: str = "", **data) -> None
 
 
 def task_claim(*, task: DossierTask, by) -> DossierTask:
-    """Take an open task from the queue. Of two officers claiming at once, one wins."""
-    with _activation(task) as activation:
-        current = activation.task
+    """Take an open task from the queue. Of two officers claiming at once, one wins.
+
+    A claim changes only the task's holder: no viewflow activation (its process loads
+    and full-row save), but its assign() as one update of the task, under the same locks.
+    """
+    with _flow_locked(task, process=False):
+        current = task
         if not can_take(by, current):
             raise PermissionDenied(_("This task is not offered to you."))
         if current.status != STATUS.NEW:
@@ -162,8 +178,17 @@ def task_claim(*, task: DossierTask, by) -> DossierTask:
             raise ActionNotAllowed(
                 _("This task has just been taken by %(name)s.") % {"name": _holder(current)}
             )
-        current.assigned = timezone.now()
-        activation.assign(by)
+        now = timezone.now()
+        # viewflow's assign() (owner and status) with our assignment time, and the copies
+        # DossierTask.save would write; only where the task is still open.
+        taken = Task.objects.filter(pk=current.pk, status=STATUS.NEW).update(
+            owner=by, status=STATUS.ASSIGNED, assigned=now
+        )
+        if not taken:  # pragma: no cover - read under the same lock just above
+            raise ActionNotAllowed(_("This task is already finished."))
+        DossierTask.objects.filter(pk=current.pk).update(task_status=STATUS.ASSIGNED, task_owner=by)
+        current.owner, current.status, current.assigned = by, STATUS.ASSIGNED, now
+        current.task_status, current.task_owner_id = STATUS.ASSIGNED, by.pk
         _note(current, by, "task_claim", holder=by.pk)
     return current
 
