@@ -181,7 +181,7 @@ def notify(event: OutgoingEvent) -> None:
 
 def _citizen(event: OutgoingEvent) -> None:
     dossier = event.dossier
-    entry = dossier.history.order_by("-seq").first()
+    entry = getattr(event, "history_entry", None) or dossier.history.order_by("-seq").first()
     person = applicant_of(dossier)
     context = _dossier_context(dossier, person.language)
     data = entry.data if entry else {}
@@ -234,7 +234,13 @@ def _officers(event: OutgoingEvent) -> None:
     from workflows.models import DossierTask
 
     dossier = event.dossier
-    task = DossierTask.objects.filter(pk=event.payload.get("task")).select_related("agency").first()
+    task = getattr(event, "task", None)
+    if task is None:
+        task = (
+            DossierTask.objects.filter(pk=event.payload.get("task"))
+            .select_related("agency")
+            .first()
+        )
     if task is None:
         return
     kind = OFFICER_KINDS[event.name]

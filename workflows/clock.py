@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -89,11 +92,34 @@ class WorkingCalendar:
         return self.add_working_days(self.reception_day(received_at), days)
 
 
+# Inside one_calendar(): the calendar read first in the block (or nothing yet).
+_scope: ContextVar[list[WorkingCalendar] | None] = ContextVar("motcua_calendar", default=None)
+
+
+@contextmanager
+def one_calendar() -> Iterator[None]:
+    """Inside: working_calendar() reads the overrides once. For one action, whose steps
+    (the due date, the next stage's due date, the messages' dates) count on one calendar."""
+    token = _scope.set([])
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
 def working_calendar() -> WorkingCalendar:
     """The calendar with the current overrides from the database."""
     from .models import WorkingDayOverride
 
-    return WorkingCalendar(dict(WorkingDayOverride.objects.values_list("date", "is_working_day")))
+    scope = _scope.get()
+    if scope:
+        return scope[0]
+    calendar = WorkingCalendar(
+        dict(WorkingDayOverride.objects.values_list("date", "is_working_day"))
+    )
+    if scope is not None:
+        scope.append(calendar)
+    return calendar
 
 
 def stage_due_date(dossier, stage_code: str, calendar: WorkingCalendar | None = None) -> dt.date:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Dossier, OutgoingEvent
+from .models import Dossier, DossierTask, HistoryEntry, OutgoingEvent
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,22 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def event_record(
-    *, name: str, dossier: Dossier | None, payload: dict | None = None
+    *,
+    name: str,
+    dossier: Dossier | None,
+    payload: dict | None = None,
+    entry: HistoryEntry | None = None,
+    task: DossierTask | None = None,
 ) -> OutgoingEvent:
-    """Write an event in the current transaction and dispatch it once that commits."""
+    """Write an event in the current transaction and dispatch it once that commits.
+
+    ``entry`` (the history entry the event reports) and ``task`` (the task it is about,
+    named in the payload) are handed to the expanders as ``event.history_entry`` and
+    ``event.task``, so they need not read back what was just written.
+    """
     event = OutgoingEvent.objects.create(name=name, dossier=dossier, payload=payload or {})
+    event.history_entry = entry
+    event.task = task
     for expand in [*_expanders.get(name, ()), *_expanders.get("*", ())]:
         expand(event)
 

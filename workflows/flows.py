@@ -53,6 +53,7 @@ class OfficerTask(flow.View):
             event_record(
                 name="task.offered",
                 dossier=activation.process.dossier,
+                task=task,
                 payload={
                     "task": task.pk,
                     "stage": task.stage,
@@ -73,6 +74,7 @@ class OfficerTask(flow.View):
         event_record(
             name="task.assigned",
             dossier=activation.process.dossier,
+            task=task,
             payload={"task": task.pk, "stage": task.stage, "to": task.owner_id},
         )
 

@@ -8,6 +8,10 @@ entry and the outgoing events in the same transaction.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -110,6 +114,31 @@ def system_only(dossier: Dossier, user) -> bool:
 # --- Conditions -------------------------------------------------------------------------------
 
 
+@contextmanager
+def conditions_memoised(dossier: Dossier) -> Iterator[None]:
+    """Inside: each condition below is evaluated once for ``dossier`` (the services check
+    them, then django-fsm checks them again when the transition runs)."""
+    dossier._condition_memo = {}
+    try:
+        yield
+    finally:
+        del dossier._condition_memo
+
+
+def memoised(condition: Callable[[Dossier], bool]) -> Callable[[Dossier], bool]:
+    @functools.wraps(condition)
+    def check(dossier: Dossier) -> bool:
+        memo = getattr(dossier, "_condition_memo", None)
+        if memo is None:
+            return condition(dossier)
+        if check not in memo:
+            memo[check] = condition(dossier)
+        return memo[check]
+
+    return check
+
+
+@memoised
 def has_mandatory_components(dossier: Dossier) -> bool:
     present = set(
         dossier.components.filter(superseded_at__isnull=True).values_list(
@@ -124,6 +153,7 @@ def not_yet_rescheduled(dossier: Dossier) -> bool:
     return dossier.rescheduled_at is None
 
 
+@memoised
 def within_supplement_window(dossier: Dossier) -> bool:
     """A supplement after appraisal must be asked within N working days of receipt."""
     from .clock import working_calendar  # clock imports models: import here, not at the top
@@ -136,6 +166,7 @@ def within_supplement_window(dossier: Dossier) -> bool:
     return calendar.working_days_between(received, calendar.today()) <= days
 
 
+@memoised
 def has_proposal(dossier: Dossier) -> bool:
     """The head decides on the specialist's proposal: one must be on record since the
     review (re)started."""
@@ -669,7 +700,7 @@ class DossierTask(Task):
                 if not isinstance(process, DossierProcess):
                     process = process.coerced
                 self.dossier = process.dossier
-                self.agency_id = process.dossier.handling_agency_id
+                self.agency = process.dossier.handling_agency
             self.dossier_agency_id = self.dossier.handling_agency_id
             prepare = getattr(self.flow_task, "prepare", None)
             if prepare is not None:

@@ -31,7 +31,13 @@ from procedures.auth import has_agency_perm
 from procedures.forms import clean_form_data
 from procedures.models import Agency, Procedure
 
-from ..clock import local_date, processing_days, timeliness, working_calendar
+from ..clock import (
+    local_date,
+    one_calendar,
+    processing_days,
+    timeliness,
+    working_calendar,
+)
 from ..codes import dossier_code
 from ..events import event_record
 from ..exceptions import ActionNotAllowed
@@ -51,6 +57,7 @@ from ..models import (
     DossierComponent,
     ServiceRating,
     Status,
+    conditions_memoised,
     has_mandatory_components,
     has_proposal,
     not_yet_rescheduled,
@@ -88,7 +95,8 @@ def holding(dossier: Dossier) -> Iterator[None]:
     ends with the transaction holding the lock (services.work's activations)."""
     token = _held.set(dossier)
     try:
-        yield
+        with one_calendar():
+            yield
     finally:
         _held.reset(token)
 
@@ -98,8 +106,13 @@ def _lock(dossier: Dossier) -> Dossier:
     if held is not None and held.pk == dossier.pk:
         return held
     return (
-        Dossier.objects.select_for_update()
-        .select_related("procedure_version", "handling_agency")
+        Dossier.objects.select_for_update(of=("self",))
+        .select_related(
+            "procedure_version",
+            "handling_agency",
+            # For the messages the action's event may write to the applicant.
+            "applicant_user__notification_preference",
+        )
         .get(pk=dossier.pk)
     )
 
@@ -163,16 +176,18 @@ def _act(
         changes: Changes = validate(locked) if validate else {}
         for column, value in changes.items():
             setattr(locked, column, value)
-        for condition in transition.conditions:
-            if not condition(locked):
-                raise ActionNotAllowed(
-                    CONDITION_MESSAGES.get(condition, _("A condition is not met."))
-                )
-        from_status = locked.status
-        try:
-            getattr(locked, name)()
-        except TransitionNotAllowed as exc:  # checked above; kept as a last guard
-            raise ActionNotAllowed(str(exc)) from exc
+        # django-fsm checks the conditions again in the transition: each is read once.
+        with conditions_memoised(locked):
+            for condition in transition.conditions:
+                if not condition(locked):
+                    raise ActionNotAllowed(
+                        CONDITION_MESSAGES.get(condition, _("A condition is not met."))
+                    )
+            from_status = locked.status
+            try:
+                getattr(locked, name)()
+            except TransitionNotAllowed as exc:  # checked above; kept as a last guard
+                raise ActionNotAllowed(str(exc)) from exc
         if apply:
             extra = apply(locked)
             for column, value in extra.items():
@@ -192,6 +207,7 @@ def _act(
         event_record(
             name=f"dossier.{action or name}",
             dossier=locked,
+            entry=entry,
             # The history entry's number: consumers read what happened from that entry,
             # not from whatever is latest when they run.
             payload={

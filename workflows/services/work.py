@@ -30,7 +30,7 @@ from procedures.auth import has_agency_perm, roles_in
 from procedures.models import Agency, OfficerRole
 from procedures.roles import DEPARTMENT_ROLES
 
-from ..clock import timeliness, working_calendar
+from ..clock import one_calendar, timeliness, working_calendar
 from ..events import event_record
 from ..exceptions import ActionNotAllowed
 from ..flows import flow_for
@@ -380,7 +380,7 @@ def application_submit(*, dossier: Dossier, by) -> Dossier:
 
     A new process cannot be contended, so this one may run in a single transaction.
     """
-    with transaction.atomic():
+    with transaction.atomic(), one_calendar():
         dossier = dossiers.dossier_submit(dossier=dossier, by=by)
         # Locked by the filing, in this transaction.
         with dossiers.holding(dossier):
