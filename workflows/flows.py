@@ -15,14 +15,20 @@ Officers work them from our own pages; viewflow's flow URLs are never mounted.
 
 from __future__ import annotations
 
+from contextlib import ContextDecorator
+
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.lock import SelectForUpdateLock
+from viewflow.workflow.nodes.func import FunctionActivation
 from viewflow.workflow.nodes.split import SplitActivation
+from viewflow.workflow.nodes.switch import SwitchActivation
+from viewflow.workflow.signals import task_finished
 from viewflow.workflow.status import PROCESS, STATUS
 
 from procedures.models import Agency
@@ -131,6 +137,85 @@ class DynamicSplit(flow.Split):
         return self
 
 
+class WrittenOnce:
+    """For an activation whose task is created and completed in the same step (a
+    gateway's choice, the issuing call): the task row is inserted once, as done, instead
+    of inserted as new and updated to done a moment later (viewflow's create() and
+    complete()). Until then the task is in memory only; a failure recorded by viewflow
+    (outside its exception propagation) writes it with its link to the previous task."""
+
+    previous_task = None
+
+    # viewflow keeps activations in sets, hashed by their task's id: this one has none
+    # until it is written.
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return id(self)
+
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        task = flow_task.flow_class.task_class(
+            process=prev_activation.process, flow_task=flow_task, token=token
+        )
+        task.data = data if data is not None else {}
+        task.seed = seed
+        activation = cls(task)
+        activation.previous_task = prev_activation.task
+        return activation
+
+    def write(self) -> None:
+        """The first save of the task, with its link to the task before it."""
+        self.task.save()
+        if self.previous_task is not None:
+            self.task.previous.add(self.previous_task)
+            self.previous_task = None
+
+    def exception_guard(self):
+        guard = super().exception_guard()
+        activation = self
+
+        class Guard(ContextDecorator):
+            def __enter__(self):
+                return guard.__enter__()
+
+            def __exit__(self, *exc):
+                suppressed = guard.__exit__(*exc)
+                if suppressed and activation.task.pk and activation.previous_task is not None:
+                    activation.task.previous.add(activation.previous_task)
+                    activation.previous_task = None
+                return suppressed
+
+        return Guard()
+
+
+class SwitchOnceActivation(WrittenOnce, SwitchActivation):
+    @Activation.status.super()
+    def complete(self):
+        assert connection.in_atomic_block
+        self.task.finished = timezone.now()
+        self.write()
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+
+class FunctionOnceActivation(WrittenOnce, FunctionActivation):
+    @Activation.status.super()
+    def complete(self):
+        assert connection.in_atomic_block
+        self.task.finished = timezone.now()
+        self.write()
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+
+class Switch(flow.Switch):
+    activation_class = SwitchOnceActivation
+
+
+class Function(flow.Function):
+    activation_class = FunctionOnceActivation
+
+
 # --- Routing on the dossier's state ----------------------------------------------------------
 
 
@@ -216,7 +301,7 @@ class StandardFlow(DossierFlowMixin, flow.Flow):
 
     reception = OfficerTask("reception").Next(this.after_reception)
     after_reception = (
-        flow.Switch()
+        Switch()
         .Case(this.review, status_is(Status.RECEIVED))
         .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
         .Default(this.end)
@@ -226,21 +311,21 @@ class StandardFlow(DossierFlowMixin, flow.Flow):
 
     review = OfficerTask("review").Next(this.after_review)
     after_review = (
-        flow.Switch()
+        Switch()
         .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
         .Default(this.approval)
     )
 
     approval = OfficerTask("approval").Next(this.after_approval)
     after_approval = (
-        flow.Switch()
+        Switch()
         .Case(this.signing, status_is(Status.APPROVED))
         .Case(this.review, status_is(Status.IN_REVIEW))
         .Default(this.end)
     )
 
     signing = OfficerTask("signing").Next(this.issue)
-    issue = flow.Function(this.issue_result).Next(this.end)
+    issue = Function(this.issue_result).Next(this.end)
     end = flow.End()
 
 
@@ -255,7 +340,7 @@ class ConsultationFlow(DossierFlowMixin, flow.Flow):
 
     reception = OfficerTask("reception").Next(this.after_reception)
     after_reception = (
-        flow.Switch()
+        Switch()
         .Case(this.review, status_is(Status.RECEIVED))
         .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
         .Default(this.end)
@@ -264,7 +349,7 @@ class ConsultationFlow(DossierFlowMixin, flow.Flow):
 
     review = OfficerTask("review").Next(this.after_review, task_data=carry_consultations)
     after_review = (
-        flow.Switch()
+        Switch()
         .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
         .Case(this.consult_split, consultations_asked)
         .Default(this.approval)
@@ -282,14 +367,14 @@ class ConsultationFlow(DossierFlowMixin, flow.Flow):
 
     approval = OfficerTask("approval").Next(this.after_approval)
     after_approval = (
-        flow.Switch()
+        Switch()
         .Case(this.signing, status_is(Status.APPROVED))
         .Case(this.review, status_is(Status.IN_REVIEW))
         .Default(this.end)
     )
 
     signing = OfficerTask("signing").Next(this.issue)
-    issue = flow.Function(this.issue_result).Next(this.end)
+    issue = Function(this.issue_result).Next(this.end)
     end = flow.End()
 
 

@@ -619,9 +619,10 @@ class DossierTask(Task):
     """A viewflow task, with what our queues sort and filter by.
 
     The columns are written once, when the task is created (by the flow node, see
-    workflows.flows.OfficerTask.prepare), and never change: viewflow's own saves update
-    only the base task row and the copies of its status, finishing time and owner
-    (``task_status``, ``task_finished``, ``task_owner``; see save()).
+    workflows.flows.OfficerTask.prepare), and never change but for ``timeliness``, set
+    as the stage is completed: viewflow's own saves update only the base task row, the
+    copies of its status, finishing time and owner (``task_status``, ``task_finished``,
+    ``task_owner``; see save()) and the timeliness.
     """
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="tasks")
@@ -706,9 +707,9 @@ class DossierTask(Task):
             if prepare is not None:
                 prepare(self)
         elif kwargs.get("update_fields") is None:
-            # Our columns never change after the insert: update the base row only (and the
-            # copies).
-            kwargs["update_fields"] = (*self.base_fields(), *self.COPIES.values())
+            # Our columns never change after the insert, but for the stage's timeliness as
+            # it is completed: update the base row only (and the copies and timeliness).
+            kwargs["update_fields"] = (*self.base_fields(), *self.COPIES.values(), "timeliness")
         else:
             fields = list(kwargs["update_fields"])
             kwargs["update_fields"] = fields + [

@@ -363,12 +363,14 @@ def task_complete(*, task: DossierTask, by, action: str, form: dict | None = Non
         dossier = handler(activation.process.dossier, by, action, form, current)
         current.data["action"] = action
         activation.process.dossier = dossier
+        # The stage's result for the processing control sheet, written with the completion
+        # (DossierTask.save); read again from its finishing time once that is set.
+        current.timeliness = timeliness(timezone.now(), current.due_date)
         activation.start(None)
         activation.execute()
-        # The stage's result for the processing control sheet.
-        DossierTask.objects.filter(pk=current.pk).update(
-            timeliness=timeliness(current.finished or timezone.now(), current.due_date)
-        )
+        finished = timeliness(current.finished or timezone.now(), current.due_date)
+        if finished != current.timeliness:  # midnight came between the two readings
+            DossierTask.objects.filter(pk=current.pk).update(timeliness=finished)
     return dossier
 
 
