@@ -28,6 +28,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import SigningCertificateV2Provider
 from pyhanko.stamp import StaticStampStyle
 
 from .pdf import Box
@@ -98,12 +99,12 @@ class KeyHoldingSigner(signers.SimpleSigner):
     an RSA key's primes on each parse (60 to 190 ms by key size). This one keeps the key
     that was checked once, when the PKCS#12 file was opened.
 
-    It also hands pyHanko the CMS pieces it builds (the signed attributes, the SignerInfo,
-    the signature algorithm) re-read from their own DER. asn1crypto re-encodes a structure
-    built in Python every time it or one of its parents is encoded, and a parent's
-    construction encodes its children again: building one CMS container encoded the
-    signing-certificate attribute about 160 times, a quarter of a signature's time. A
-    structure read from DER keeps its bytes; they are the same bytes."""
+    It also hands pyHanko the CMS pieces it builds (the signing-certificate attribute's
+    value, the signed attributes, the SignerInfo, the signature algorithm) re-read from
+    their own DER. asn1crypto re-encodes a structure built in Python every time it or one
+    of its parents is encoded, and a parent's construction encodes its children again:
+    one CMS container encoded the signing-certificate value about 160 times, more than
+    half of a signature's time. A structure read from DER keeps its bytes, the same."""
 
     def __init__(self, *, private_key, **kwargs):
         super().__init__(**kwargs)
@@ -117,6 +118,15 @@ class KeyHoldingSigner(signers.SimpleSigner):
             built = super().get_signature_mechanism_for_digest(digest_algorithm)
             mechanism = self._mechanisms[digest_algorithm] = type(built).load(built.dump())
         return mechanism
+
+    def _signed_attr_providers(self, *args, **kwargs):
+        # pyHanko's internal hook (should it go, this is no longer called: signatures stay
+        # the same, only slower). The signing-certificate attribute's value, built with the
+        # certificate's parsed issuer name, was what asn1crypto encoded again and again.
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if type(provider) is SigningCertificateV2Provider:
+                provider = _SigningCertificateFromDer(signing_cert=provider.signing_cert)
+            yield provider
 
     async def signed_attrs(self, *args, **kwargs):
         attributes = await super().signed_attrs(*args, **kwargs)
@@ -142,6 +152,14 @@ class KeyHoldingSigner(signers.SimpleSigner):
         if name == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
             return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
         return super().sign_raw(data, digest_algorithm)
+
+
+class _SigningCertificateFromDer(SigningCertificateV2Provider):
+    """pyHanko's signing-certificate-v2 value, read back from its DER (KeyHoldingSigner)."""
+
+    async def build_attr_value(self, dry_run=False):
+        value = await super().build_attr_value(dry_run=dry_run)
+        return type(value).load(value.dump())
 
 
 def open_pkcs12(data: bytes, password: str, *, checked: bool = False) -> signers.SimpleSigner:
