@@ -54,16 +54,11 @@ def _reload(task: DossierTask, *, process: bool = True) -> None:
     """Read the task again, in place (as viewflow's ``Task.activation()`` does), with its
     agency, its process and its dossier in the same query, the dossier row locked: the
     dossier actions called under this lock take it as theirs instead of reading and
-    locking it again (see ``dossiers.holding``). The applicant's account comes with it,
-    for the messages the actions write."""
-    related = [
-        "agency",
-        "dossier__procedure_version",
-        "dossier__handling_agency",
-        "dossier__applicant_user__notification_preference",
-    ]
-    if process:
-        related.append("process__dossierprocess")
+    locking it again (see ``dossiers.holding``). With the process comes the applicant's
+    account, for the messages the actions write."""
+    related = ["agency", "dossier__procedure_version", "dossier__handling_agency"]
+    if process:  # the flow moves: the actions' messages to the applicant may follow
+        related += ["process__dossierprocess", "dossier__applicant_user__notification_preference"]
     fresh = (
         DossierTask.objects.select_related(*related)
         .select_for_update(of=("dossier",))
@@ -229,6 +224,7 @@ def task_assign(*, task: DossierTask, by, to, reason: str) -> DossierTask:
         event_record(
             name="task.assigned",
             dossier=current.dossier,
+            task=current,
             payload={"task": current.pk, "stage": current.stage, "to": to.pk, "reason": reason},
         )
     return current
