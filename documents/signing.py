@@ -18,7 +18,9 @@ import datetime as dt
 import io
 import logging
 import math
-import tempfile
+import threading
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +28,9 @@ from pathlib import Path
 from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from pyhanko.pdf_utils import content, layout
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.attributes import SigningCertificateV2Provider
 from pyhanko.stamp import StaticStampStyle
@@ -361,6 +365,49 @@ def signature_room(signer: signers.Signer) -> int:
     return 2 * (der + signature + 2 * issuer + 2048)
 
 
+class _StampReaders(threading.local):
+    """The stamps' PDFs as parsed by pyHanko, a few per thread: the seal's stamp, the same
+    for every paper of an agency, is read once instead of once per signature (pyHanko's
+    reader decodes a whole object stream for each object it takes from it: 2.3 ms, against
+    0.2 ms for an import from a reader already used)."""
+
+    SIZE = 8
+
+    def __init__(self):
+        self.readers: OrderedDict[bytes, PdfFileReader] = OrderedDict()
+
+    def get(self, pdf: bytes) -> PdfFileReader:
+        reader = self.readers.get(pdf)
+        if reader is None:
+            reader = self.readers[pdf] = PdfFileReader(io.BytesIO(pdf))
+            if len(self.readers) > self.SIZE:
+                self.readers.popitem(last=False)
+        else:
+            self.readers.move_to_end(pdf)
+        return reader
+
+
+_stamp_readers = _StampReaders()
+
+
+class _StampPage(content.ImportedPdfPage):
+    """A stamp's first page as the appearance's background: pyHanko's ImportedPdfPage,
+    from a PDF in memory (that one opens a file name) through the thread's readers."""
+
+    def __init__(self, pdf: bytes):
+        super().__init__(file_name=None)
+        self.reader = _stamp_readers.get(pdf)
+
+    def render(self) -> bytes:
+        # Each import gets objects of its own in the writer; the reader is only read.
+        xobject = self._ensure_writer.import_page_as_xobject(self.reader, page_ix=0)
+        name = "/Import" + uuid.uuid4().hex
+        self.resources.xobject[name] = xobject
+        x1, y1, x2, y2 = xobject.get_object()["/BBox"]
+        self.box = layout.BoxConstraints(width=abs(x1 - x2), height=abs(y1 - y2))
+        return name.encode("ascii") + b" Do"
+
+
 def sign_pdf(
     pdf: bytes,
     *,
@@ -386,21 +433,17 @@ def sign_pdf(
             fields.append_signature_field(
                 writer, fields.SigFieldSpec(field_name, on_page=box.page, box=box.rect)
             )
-        with tempfile.NamedTemporaryFile(suffix=".pdf") as stamp_file:
-            style = None
-            if stamp_pdf is not None and box is not None:
-                stamp_file.write(stamp_pdf)
-                stamp_file.flush()
-                # pyHanko reads the appearance from a file name.
-                style = StaticStampStyle.from_pdf_file(stamp_file.name, border_width=0)
-            stamper = timestamper()
-            pdf_signer = signers.PdfSigner(
-                metadata, signer=signer, stamp_style=style, timestamper=stamper
-            )
-            room = None if stamper is not None else signature_room(signer)
-            return outside_event_loop(
-                lambda: pdf_signer.sign_pdf(writer, bytes_reserved=room).getvalue()
-            )
+        style = None
+        if stamp_pdf is not None and box is not None:
+            style = StaticStampStyle(background=_StampPage(stamp_pdf), border_width=0)
+        stamper = timestamper()
+        pdf_signer = signers.PdfSigner(
+            metadata, signer=signer, stamp_style=style, timestamper=stamper
+        )
+        room = None if stamper is not None else signature_room(signer)
+        return outside_event_loop(
+            lambda: pdf_signer.sign_pdf(writer, bytes_reserved=room).getvalue()
+        )
     except SigningError:
         raise
     except Exception as exc:  # a broken token, a timestamp server down, a filled field
