@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.sign import signers
 
 from documents import pki
-from documents.signing import open_pkcs12, signature_room
+from documents.signing import open_pkcs12, outside_event_loop, signature_room
 
 PASSWORD = "bench-signer"  # noqa: S105 - a throw-away key made for the test
 
@@ -33,7 +33,11 @@ def _containers():
     async def sign(signer):
         return await signer.async_sign(digest, "sha256", use_pades=True)
 
-    return ours, asyncio.run(sign(ours)), asyncio.run(sign(theirs)), key
+    # As sign_pdf does: other tests may leave an event loop running in this thread.
+    def run(signer):
+        return outside_event_loop(lambda: asyncio.run(sign(signer)))
+
+    return ours, run(ours), run(theirs), key
 
 
 def test_the_container_is_pyhankos_but_for_the_randomised_signature():
