@@ -4,8 +4,9 @@ For N documents, the code motcua runs in production:
 
 - render: a result decision (A4) and a receipt (A5) from their templates with WeasyPrint,
   QR code included (``documents.pdf.render_template``);
-- sign: the official's PAdES signature from a PKCS#12 file opened with its password, then
-  the agency's seal, each with its visible stamp (``documents.signing.sign_pdf``, as
+- sign: the official's PAdES signature from a PKCS#12 file opened with its password, its
+  certificate checked against the trust roots (the throw-away CA here), then the agency's
+  seal, each with its visible stamp (``documents.signing.sign_pdf``, as
   ``documents.services.result_sign`` calls it);
 - render + sign: the two together, what one issued result costs.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,7 +94,7 @@ def run(opts) -> list[Row]:
     from documents import pki
     from documents.pdf import Box, qr_data_uri, render_template
     from documents.services import _official_stamp, _seal_stamp
-    from documents.signing import backend, open_pkcs12, sign_pdf
+    from documents.signing import backend, check_trusted, describe, open_pkcs12, sign_pdf
 
     count = getattr(opts, "documents", None) or (10 if getattr(opts, "quick", False) else 50)
     ca = pki.make_ca()
@@ -106,17 +108,27 @@ def run(opts) -> list[Row]:
         password=PASSWORD.encode(),
     )
     seal_signer = open_pkcs12(seal_p12, PASSWORD)
+    # The throw-away CA is the trust root, so each signature is checked against it as
+    # result_sign checks an official's certificate before signing.
+    roots = tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=False)  # noqa: SIM115
+    roots.write(ca.pem())
+    roots.close()
+    settings.MOTCUA["DOCUMENTS"]["TRUST_ROOTS"] = [roots.name]
     template = f"{settings.MOTCUA['RESULT_TEMPLATE_DIR']}/decision.html"
     render_ms, receipt_ms, sign_ms, total_ms, sizes = [], [], [], [], []
     # One warm-up: imports, font discovery and WeasyPrint's caches are a worker's
     # start-up cost, not a document's.
     for index in range(count + 1):
-        context = {**_context(index), "qr": qr_data_uri(f"https://x.example/verify/{index}/")}
         started = time.perf_counter()
+        # As document_render: the QR code, then the page.
+        context = {**_context(index), "qr": qr_data_uri(f"https://x.example/verify/{index}/")}
         rendered = render_template(template, context)
         rendered_at = time.perf_counter()
-        # As result_sign opens the official's uploaded file, with the password typed now.
+        # As result_sign opens the official's uploaded file, with the password typed now,
+        # and checks the certificate before it signs.
         official = backend("pkcs12").signer(pkcs12=official_p12, password=PASSWORD)
+        describe(official.signing_cert)
+        check_trusted(official.signing_cert, list(official.cert_registry))
         seal = seal_signer  # a seal stays open in its worker (documents.signing._open_seal)
         now = timezone.now()
         pdf = sign_pdf(
@@ -148,6 +160,8 @@ def run(opts) -> list[Row]:
         total_ms.append((finished - started) * 1000)
         receipt_ms.append((receipt_done - receipt_started) * 1000)
         sizes.append(len(pdf))
+
+    Path(roots.name).unlink()
 
     def fmt(values):
         return f"p50 {median(values):.0f} ms, p95 {percentile(values, 0.95):.0f} ms"
