@@ -18,17 +18,19 @@ from __future__ import annotations
 from contextlib import ContextDecorator
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.lock import SelectForUpdateLock
+from viewflow.workflow.nodes.end import EndActivation
 from viewflow.workflow.nodes.func import FunctionActivation
 from viewflow.workflow.nodes.split import SplitActivation
 from viewflow.workflow.nodes.switch import SwitchActivation
-from viewflow.workflow.signals import task_finished
+from viewflow.workflow.nodes.view import ViewActivation
+from viewflow.workflow.signals import flow_finished, task_finished, task_started
 from viewflow.workflow.status import PROCESS, STATUS
 
 from procedures.models import Agency
@@ -41,8 +43,27 @@ from .models import DossierProcess, DossierTask, Status
 LOCK = SelectForUpdateLock(nowait=True, attempts=5)
 
 
+class OfficerActivation(ViewActivation):
+    """viewflow's activation of a human task, but its completion writes the columns a
+    completion changes (viewflow saves the whole row). The task was read again under
+    the flow's lock (services.work), so no other column can have moved since."""
+
+    # viewflow's start() and complete(); the stage's action in data; our timeliness (and
+    # DossierTask.save adds the copies of status and finishing time).
+    COMPLETED = ("status", "started", "finished", "data", "timeliness")
+
+    @Activation.status.super()
+    def complete(self):
+        assert connection.in_atomic_block
+        self.task.finished = timezone.now()
+        self.task.save(update_fields=self.COMPLETED)
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+
 class OfficerTask(flow.View):
     """A stage worked by an officer holding the stage's role in the task's agency."""
+
+    activation_class = OfficerActivation
 
     def __init__(self, stage: str, **kwargs):
         super().__init__(None, **kwargs)
@@ -208,12 +229,45 @@ class FunctionOnceActivation(WrittenOnce, FunctionActivation):
         task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
 
 
+class EndOnceActivation(WrittenOnce, EndActivation):
+    """The end, written once as done; the process marked finished by its two columns
+    (viewflow rewrites the whole process row, its JSON data included)."""
+
+    @Activation.status.super()
+    def activate(self):
+        with self.exception_guard(), transaction.atomic(savepoint=True):
+            self.task.started = timezone.now()
+            task_started.send(sender=self.flow_class, process=self.process, task=self.task)
+            # The end's own task is not written yet: every unfinished row is another's.
+            finished = not self.flow_class.task_class._default_manager.filter(
+                process=self.process, finished__isnull=True
+            ).exists()
+            if finished:
+                self.process.status = PROCESS.DONE
+                self.process.finished = timezone.now()
+                self.process.save(update_fields=["status", "finished"])
+            task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+            if finished:
+                flow_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+    @Activation.status.super()
+    def complete(self):
+        assert connection.in_atomic_block
+        self.task.finished = timezone.now()
+        self.write()
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+
 class Switch(flow.Switch):
     activation_class = SwitchOnceActivation
 
 
 class Function(flow.Function):
     activation_class = FunctionOnceActivation
+
+
+class End(flow.End):
+    activation_class = EndOnceActivation
 
 
 # --- Routing on the dossier's state ----------------------------------------------------------
@@ -326,7 +380,7 @@ class StandardFlow(DossierFlowMixin, flow.Flow):
 
     signing = OfficerTask("signing").Next(this.issue)
     issue = Function(this.issue_result).Next(this.end)
-    end = flow.End()
+    end = End()
 
 
 class ConsultationFlow(DossierFlowMixin, flow.Flow):
@@ -375,7 +429,7 @@ class ConsultationFlow(DossierFlowMixin, flow.Flow):
 
     signing = OfficerTask("signing").Next(this.issue)
     issue = Function(this.issue_result).Next(this.end)
-    end = flow.End()
+    end = End()
 
 
 FLOWS = {"standard": StandardFlow, "consultation": ConsultationFlow}

@@ -94,6 +94,30 @@ def test_happy_path_to_issue(filed, officers):
     assert d.process.status == PROCESS.DONE
 
 
+def test_issued_flow_rows_are_complete(filed, officers):
+    """Each task of an issued dossier's process is written done, with what its completion
+    sets (the officers' stages: their action, start, timeliness and DossierTask's copies);
+    the end follows the issue and closes the process."""
+    d = filed()
+    d = act(d, "reception", officers["reception"], "accept")
+    d = act(d, "review", officers["specialist"], "propose", decision="approve", opinion="Đủ")
+    d = act(d, "approval", officers["head"], "approve")
+    d = act(d, "signing", officers["signer"], "sign")
+    tasks = {t.flow_task.name: t for t in DossierTask.objects.filter(dossier=d)}
+    assert {t.status for t in tasks.values()} == {"DONE"}
+    assert all(t.finished and t.task_finished == t.finished for t in tasks.values())
+    assert all(t.task_status == "DONE" for t in tasks.values())
+    for stage, action in (("reception", "accept"), ("review", "propose"), ("signing", "sign")):
+        task = tasks[stage]
+        assert task.data["action"] == action
+        assert task.started and task.started <= task.finished
+        assert task.timeliness and task.owner_id and task.task_owner_id == task.owner_id
+    end = tasks["end"]
+    assert end.started and [t.pk for t in end.previous.all()] == [tasks["issue"].pk]
+    d.process.refresh_from_db()
+    assert d.process.status == PROCESS.DONE and d.process.finished >= end.started
+
+
 def test_supplement_at_reception_then_resubmit(filed, officers, citizen):
     d = filed()
     d = act(d, "reception", officers["reception"], "supplement", items=items(d), reason="Thiếu")
