@@ -20,6 +20,7 @@ from procedures.forms import localized
 from procedures.models import Agency, OfficerRole
 from procedures.roles import DEPARTMENT_ROLES
 from workflows.clock import local_date, working_calendar
+from workflows.compiled import CompiledQuery
 from workflows.events import expands
 from workflows.models import OutgoingEvent
 
@@ -230,6 +231,30 @@ def _citizen(event: OutgoingEvent) -> None:
         _write(event, person, "early_return", context, context["dossier_url"])
 
 
+def _offered_to(departments: bool) -> CompiledQuery:
+    """The active officers holding ``role`` in the agency (and, for a department's role, in
+    its departments): whom a new task is offered to. Read at every stage of every dossier,
+    so its SQL is compiled once (see workflows.compiled)."""
+
+    def build(agency_id, role):
+        reach = Q(agency_id=agency_id)
+        if departments:
+            reach |= Q(agency__parent_id=agency_id, agency__kind=Agency.Kind.DEPARTMENT)
+        return (
+            get_user_model()
+            .objects.filter(
+                pk__in=OfficerRole.objects.filter(reach, role=role).values("user_id"),
+                is_active=True,
+            )
+            .select_related("notification_preference")
+        )
+
+    return CompiledQuery(get_user_model(), build, placeholders=(-1_999_999_001, "\x00role\x00"))
+
+
+_OFFERED_TO = {False: _offered_to(False), True: _offered_to(True)}
+
+
 def _officers(event: OutgoingEvent) -> None:
     from workflows.models import DossierTask
 
@@ -246,17 +271,11 @@ def _officers(event: OutgoingEvent) -> None:
     kind = OFFICER_KINDS[event.name]
     holder = event.payload.get("to") if event.name == "task.assigned" else task.owner_id
     if holder:
-        users = get_user_model().objects.filter(pk=holder)
+        users = get_user_model().objects.filter(pk=holder).select_related("notification_preference")
     else:
-        reach = Q(agency=task.agency)
-        if task.role in DEPARTMENT_ROLES:
-            reach |= Q(agency__parent=task.agency, agency__kind=Agency.Kind.DEPARTMENT)
-        users = get_user_model().objects.filter(
-            pk__in=OfficerRole.objects.filter(reach, role=task.role).values("user_id"),
-            is_active=True,
-        )
+        users = _OFFERED_TO[task.role in DEPARTMENT_ROLES](task.agency_id, task.role)
     link = site(reverse("workspace:task", args=[task.pk]))
-    for user in users.select_related("notification_preference"):
+    for user in users:
         person = person_for_user(user)
         context = _dossier_context(dossier, person.language)
         vi, en = STAGE_NAMES.get(task.stage, (task.stage, task.stage))
