@@ -49,7 +49,8 @@ def test_an_argument_missing_from_the_sql_is_refused(db):
         compiled(1, "y")
 
 
-def test_a_locking_read_wants_a_transaction(db):
+def test_a_locking_read_wants_a_transaction(transactional_db):
+    # Outside the test's own transaction (the db fixture would wrap it in one).
     compiled = CompiledQuery(
         DossierTask, lambda pk: DossierTask.objects.select_for_update().filter(pk=pk), (-5,)
     )
