@@ -170,6 +170,39 @@ def test_the_result_and_control_sheet_are_a4(through):
     assert size_of(sheet) == A4
 
 
+@pytest.mark.parametrize("template", ["decision.html", "certificate.html"])
+def test_a_long_field_label_wraps_inside_its_column(through, settings, template):
+    """A procedure names its own fields: a long label must wrap in the label column, not
+    run over the value beside it (it did, with the column kept on one line)."""
+    from django.template.loader import render_to_string
+    from weasyprint import HTML
+
+    from documents.services import _page_context
+
+    result = current_result(through(Status.ISSUED))
+    context = _page_context(result)
+    label = "Số điện thoại của cha, mẹ hoặc người giám hộ hợp pháp của học sinh"
+    context["form_rows"] = [*context["form_rows"], {"label": label, "value": "0912345678"}]
+    html = render_to_string(f"{settings.MOTCUA['RESULT_TEMPLATE_DIR']}/{template}", context)
+    page = HTML(string=html).render().pages[0]
+
+    def boxes(box):
+        yield box
+        for child in getattr(box, "children", ()):
+            yield from boxes(child)
+
+    rows = [b for b in boxes(page._page_box) if b.element_tag == "tr"]
+    row = next(
+        r for r in rows if label[:20] in "".join(t.text for t in boxes(r) if hasattr(t, "text"))
+    )
+    label_cell, value_cell = (c for c in row.children if c.element_tag == "td")
+    lines = [b for b in boxes(label_cell) if hasattr(b, "text")]
+    assert len({round(line.position_y) for line in lines}) > 1  # wrapped
+    assert all(line.position_x + line.width <= value_cell.position_x + 0.5 for line in lines), (
+        "the label runs into the value's column"
+    )
+
+
 # --- Rendering in the background -------------------------------------------------------------
 
 
