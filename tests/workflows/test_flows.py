@@ -94,6 +94,37 @@ def test_happy_path_to_issue(filed, officers):
     assert d.process.status == PROCESS.DONE
 
 
+def test_a_failed_action_leaves_the_task_as_the_database_has_it(filed, officers):
+    """A refused action rolls back; the task object the page shows again with the error
+    must not keep what the action had changed in memory (the review started, the history
+    counted)."""
+    from django.core.exceptions import ValidationError
+
+    d = act(filed(), "reception", officers["reception"], "accept")
+    task = only_task(d, "review")
+    work.task_claim(task=task, by=officers["specialist"])
+    with pytest.raises(ValidationError):
+        work.task_complete(
+            task=task,
+            by=officers["specialist"],
+            action="propose",
+            form={"decision": "maybe", "opinion": "?"},
+        )
+    d.refresh_from_db()
+    assert d.status == Status.RECEIVED
+    assert task.dossier.status == Status.RECEIVED
+    assert task.dossier.history_count == d.history_count
+    assert task.status == "ASSIGNED" and task.owner_id == officers["specialist"].pk
+    d = work.task_complete(
+        task=task,
+        by=officers["specialist"],
+        action="propose",
+        form={"decision": "approve", "opinion": "Đủ"},
+    )
+    assert d.status == Status.IN_REVIEW
+    assert_consistent(d)
+
+
 def test_issued_flow_rows_are_complete(filed, officers):
     """Each task of an issued dossier's process is written done, with what its completion
     sets (the officers' stages: their action, start, timeliness and DossierTask's copies);

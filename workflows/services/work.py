@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import OperationalError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -102,15 +102,37 @@ def _reload(task: DossierTask, *, process: bool = True) -> None:
     task.dossier = fresh.dossier
 
 
+def _forget(task: DossierTask) -> None:
+    """Drop what a failed action left on ``task``: its related rows are read again when
+    next used, its own columns now (outside the rolled-back transaction's lock)."""
+    task._state.fields_cache = {}
+    try:
+        fresh = DossierTask.objects.get(pk=task.pk)
+    except (DossierTask.DoesNotExist, DatabaseError):
+        return
+    for field in DossierTask._meta.concrete_fields:
+        setattr(task, field.attname, getattr(fresh, field.attname))
+
+
 @contextmanager
 def _flow_locked(task: DossierTask, *, process: bool = True):
     """The flow's lock, then the task read again with its dossier locked (see _reload);
     lock failures said in words."""
+    reloaded = False
     try:
-        with task.flow_task.flow_class.lock(task.process_id):
-            _reload(task, process=process)
-            with dossiers.holding(task.dossier):
-                yield
+        try:
+            with task.flow_task.flow_class.lock(task.process_id):
+                _reload(task, process=process)
+                reloaded = True
+                with dossiers.holding(task.dossier):
+                    yield
+        except BaseException:
+            if reloaded:
+                # Rolled back: what the action changed in memory on the task, its dossier
+                # and process is not what the database holds; the caller (a page shown
+                # again with the error) reads them afresh.
+                _forget(task)
+            raise
     except FlowLockFailed as exc:
         raise TaskBusy(BUSY_MESSAGE) from exc
     except OperationalError as exc:  # SQLite: the database stayed locked past the timeout
