@@ -15,7 +15,6 @@ as a locking queryset's do.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,7 +39,6 @@ class CompiledQuery:
         self.build = build
         self.placeholders = placeholders
         self.arity = len(placeholders)
-        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _compile(self, connection):
         queryset = self.build(*self.placeholders)
@@ -68,13 +66,13 @@ class CompiledQuery:
             populators=get_related_populators(klass_info, select, connection.alias),
             locks=query.select_for_update,
         )
-        self._compiled[connection] = compiled
+        _cache(connection)[self] = compiled
         return compiled
 
     def __call__(self, *args) -> list[Model]:
         assert len(args) == self.arity
         connection = connections[router.db_for_write(self.model)]
-        c = self._compiled.get(connection) or self._compile(connection)
+        c = _cache(connection).get(self) or self._compile(connection)
         if c.locks and not connection.in_atomic_block:  # as select_for_update() insists
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
@@ -90,6 +88,17 @@ class CompiledQuery:
                 populator.populate(row, obj)
             found.append(obj)
         return found
+
+
+def _cache(connection) -> dict:
+    """The compiled queries kept on the connection object itself (one per thread): they go
+    with it, the compiler inside each referring back to it. A mapping keyed by the
+    connection would keep every thread's connection alive through that reference."""
+    try:
+        return connection._motcua_compiled
+    except AttributeError:
+        connection._motcua_compiled = {}
+        return connection._motcua_compiled
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,29 @@ def test_offered_to_reaches_departments_for_their_roles(province, officers):
     got = {u.pk for u in _OFFERED_TO[True](province.pk, role)}
     assert inside.pk in got and inactive.pk not in got
     assert inside.pk not in {u.pk for u in _OFFERED_TO[False](province.pk, role)}
+
+
+def test_a_finished_threads_connection_is_not_kept_alive(transactional_db):
+    """The compiled SQL is kept on each connection, not in a mapping that would hold every
+    thread's connection alive (a thread-per-request server would leak them)."""
+    import gc
+    import threading
+    import weakref
+
+    from django.db import connections
+
+    compiled = CompiledQuery(
+        get_user_model(), lambda pk: get_user_model().objects.filter(pk=pk), (-5,)
+    )
+    refs = []
+
+    def run():
+        assert compiled(1) == []
+        refs.append(weakref.ref(connections["default"]))
+        connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert refs and refs[0]() is None
