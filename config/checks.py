@@ -51,16 +51,20 @@ def signing_is_not_the_development_pki(app_configs, **kwargs):
 @register(Tags.caches, deploy=True)
 def cache_is_shared_and_fast(app_configs, **kwargs):
     """The database cache works, but every rate-limited request (lookup, verification,
-    login) then writes and commits a row: a deployment should set CACHE_URL to Redis."""
+    login) then writes and commits a row; a per-process cache (locmem, dummy, files) gives
+    each worker its own rate limits. A deployment should set CACHE_URL to Redis."""
     if settings.DEBUG:
         return []
     from django.core.checks import Warning
 
-    if settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.db.DatabaseCache":
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend in settings.SHARED_CACHE_BACKENDS:
         return []
     return [
         Warning(
-            "The cache is the database (CACHE_URL is not set).",
+            "The cache is the database (CACHE_URL is not set)."
+            if backend == "django.core.cache.backends.db.DatabaseCache"
+            else f"The cache ({backend}) is not shared by the web processes.",
             hint="Set CACHE_URL to a Redis database shared by every web process, e.g. "
             "redis://127.0.0.1:6379/1: rate limits and sessions are then read from it instead "
             "of costing a database write and commit per request.",

@@ -153,9 +153,16 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[motcua] "
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="dbcache://motcua_cache"),
 }
-# With a shared cache (Redis in production), a logged-in request reads its session from it
-# instead of the database; sessions are still written through to the database.
-if "CACHE_URL" in os.environ:
+# Caches every process of a deployment shares. With one (Redis in production), a logged-in
+# request reads its session from it instead of the database; sessions are still written
+# through to the database. A per-process cache (locmem) would let one worker accept a
+# session another has ended, so it keeps plain database sessions.
+SHARED_CACHE_BACKENDS = (
+    "django.core.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache",
+    "django.core.cache.backends.memcached.PyLibMCCache",
+)
+if CACHES["default"]["BACKEND"] in SHARED_CACHE_BACKENDS:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Internationalisation -----------------------------------------------------------------

@@ -132,3 +132,20 @@ def test_every_beat_job_names_a_registered_task():
     app.loader.import_default_modules()
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         assert entry["task"] in app.tasks, name
+
+
+def test_a_per_process_cache_keeps_database_sessions_and_is_warned_about(tmp_path):
+    env = {
+        "SECRET_KEY": "x" * 20 + "-production-secret-that-is-long-and-random-enough-0123456789",
+        "ALLOWED_HOSTS": "motcua.example.gov.vn",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "MOTCUA_VAR_DIR": str(tmp_path),
+        "CACHE_URL": "locmemcache://",
+    }
+    code = "from django.conf import settings as s; print(s.SESSION_ENGINE)"
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "django.contrib.sessions.backends.db"
+    result = run_manage("check", "--deploy", env=env)
+    output = result.stdout + result.stderr
+    assert "motcua.W004" in output and "not shared" in output
