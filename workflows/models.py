@@ -118,11 +118,15 @@ def system_only(dossier: Dossier, user) -> bool:
 def conditions_memoised(dossier: Dossier) -> Iterator[None]:
     """Inside: each condition below is evaluated once for ``dossier`` (the services check
     them, then django-fsm checks them again when the transition runs)."""
+    outer = getattr(dossier, "_condition_memo", None)
     dossier._condition_memo = {}
     try:
         yield
     finally:
-        del dossier._condition_memo
+        if outer is None:
+            del dossier._condition_memo
+        else:  # nested: the outer block gets its own memo back
+            dossier._condition_memo = outer
 
 
 def memoised(condition: Callable[[Dossier], bool]) -> Callable[[Dossier], bool]:

@@ -252,3 +252,15 @@ def test_supervisor_of_the_parent_agency_reaches_the_subtree(walk, catalog):
     central_reception = make_officer("reception", Agency.objects.get(code="G16"))
     # Reception is not a subtree role: the central desk does not receive provincial dossiers.
     assert not central_reception.has_perm("workflows.receive_dossier", dossier)
+
+
+def test_condition_memos_nest():
+    from workflows.models import Dossier, conditions_memoised
+
+    dossier = Dossier()
+    with conditions_memoised(dossier):
+        outer = dossier._condition_memo
+        with conditions_memoised(dossier):
+            assert dossier._condition_memo is not outer
+        assert dossier._condition_memo is outer
+    assert not hasattr(dossier, "_condition_memo")
