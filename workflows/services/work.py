@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow.exceptions import FlowLockFailed
-from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from procedures.auth import has_agency_perm, roles_in
@@ -221,17 +220,10 @@ def task_claim(*, task: DossierTask, by) -> DossierTask:
             raise ActionNotAllowed(
                 _("This task has just been taken by %(name)s.") % {"name": _holder(current)}
             )
-        now = timezone.now()
-        # viewflow's assign() (owner and status) with our assignment time, and the copies
-        # DossierTask.save would write; only where the task is still open.
-        taken = Task.objects.filter(pk=current.pk, status=STATUS.NEW).update(
-            owner=by, status=STATUS.ASSIGNED, assigned=now
-        )
-        if not taken:  # pragma: no cover - read under the same lock just above
-            raise ActionNotAllowed(_("This task is already finished."))
-        DossierTask.objects.filter(pk=current.pk).update(task_status=STATUS.ASSIGNED, task_owner=by)
-        current.owner, current.status, current.assigned = by, STATUS.ASSIGNED, now
-        current.task_status, current.task_owner_id = STATUS.ASSIGNED, by.pk
+        # viewflow's assign() (owner and status) with our assignment time; the task was
+        # read again under the flow's lock just above. DossierTask.save adds its copies.
+        current.owner, current.status, current.assigned = by, STATUS.ASSIGNED, timezone.now()
+        current.save(update_fields=["owner", "status", "assigned"])
         _note(current, by, "task_claim", holder=by.pk)
     return current
 
