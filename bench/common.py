@@ -54,6 +54,16 @@ def setup() -> None:
     import django
 
     django.setup()
+    from django.db import connection
+
+    # As make bench: bench data never goes into the test suite's database (or the one
+    # pytest makes from it).
+    name = str(connection.settings_dict["NAME"])
+    if name == "test" or name.startswith("test_"):
+        raise SystemExit(
+            f"the benchmarks refuse the test suite's database {name!r}: "
+            "set DATABASE_URL to another one (default motcua_bench)"
+        )
 
 
 def percentile(values: list[float], fraction: float) -> float:
