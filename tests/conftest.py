@@ -124,6 +124,14 @@ def make_user(username: str | None = None, **extra):
     return get_user_model().objects.create_user(username=username, password="x-Pass-123!", **extra)
 
 
+def sign_in(client, user):
+    """Log ``user`` in on the test client as a finished login would: the one place tests
+    sign in, so that whatever a complete login records (a second factor for staff) is
+    recorded here too."""
+    client.force_login(user)
+    return client
+
+
 def make_officer(role: str, agency: Agency, username: str | None = None):
     user = make_user(username or f"{role}{next(_names)}")
     OfficerRole.objects.create(user=user, agency=agency, role=role)

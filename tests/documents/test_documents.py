@@ -22,7 +22,7 @@ from documents.services import (
 from documents.signing import SigningError
 from documents.tasks import render_document
 from documents.verification import verify_pdf
-from tests.conftest import SIGNER_PASSWORD, give_certificate, make_officer, make_user
+from tests.conftest import SIGNER_PASSWORD, give_certificate, make_officer, make_user, sign_in
 from workflows import services
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed
@@ -470,16 +470,16 @@ def test_the_qr_code_in_the_pdf_leads_to_the_code_page(signed):
 def test_who_may_download_a_document(client, signed, citizen, officers, outsiders):
     url = reverse("documents:download", args=[signed.pk])
     by_code = reverse("documents:verify_download", args=[signed.verification_code])
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert b"".join(response.streaming_content) == signed_bytes(signed)
     for officer in (officers["reception"], officers["signer"], officers["supervisor"]):
-        client.force_login(officer)
+        sign_in(client, officer)
         assert client.get(url).status_code == 200, officer
     for stranger in (make_user(), outsiders["reception"], outsiders["supervisor"]):
-        client.force_login(stranger)
+        sign_in(client, stranger)
         assert client.get(url).status_code == 404, stranger
     client.logout()
     assert client.get(url).status_code == 404
@@ -494,13 +494,13 @@ def test_who_may_download_a_document(client, signed, citizen, officers, outsider
 def test_an_unsigned_result_is_not_the_applicants_yet(client, approved, citizen, officers):
     document = current_result(approved)
     url = reverse("documents:download", args=[document.pk])
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert client.get(url).status_code == 404
     assert (
         client.get(reverse("documents:verify_code", args=[document.verification_code])).status_code
         == 404
     )
-    client.force_login(officers["signer"])
+    sign_in(client, officers["signer"])
     assert client.get(url).status_code == 200
 
 
@@ -555,7 +555,7 @@ def test_the_signer_signs_from_the_task_page(
         assert officers[role].get_full_name() in sheet, role
     # Four stages and the dossier as a whole, each early, on time or late.
     assert sheet.count("Trước hạn") + sheet.count("Đúng hạn") + sheet.count("Quá hạn") == 5
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.get(reverse("portal:result", args=[dossier.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -569,7 +569,7 @@ def test_an_official_uploads_a_certificate(client, signing, officers):
 
     signer = officers["signer"]
     data = pki.signer_pkcs12(signing["ca"], name="A", organisation="B", password=b"pw-123456")
-    client.force_login(signer)
+    sign_in(client, signer)
     url = reverse("workspace:certificate")
     assert client.get(url).status_code == 200
     bad = client.post(url, {"file": _upload("me.p12", data), "password": "wrong"})
@@ -726,7 +726,7 @@ def test_a_signed_result_stays_private_until_the_dossier_is_issued(
     client, approved, officers, citizen
 ):
     document = result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert client.get(reverse("documents:download", args=[document.pk])).status_code == 404
     code_page = reverse("documents:verify_code", args=[document.verification_code])
     assert client.get(code_page).status_code == 404
@@ -746,7 +746,7 @@ def test_a_certificate_from_an_untrusted_authority_is_refused(client, signing, o
 
     stranger_ca = pki.make_ca(common_name="Self-made CA")
     data = pki.signer_pkcs12(stranger_ca, name="Mallory", organisation="X", password=b"pw")
-    client.force_login(officers["signer"])
+    sign_in(client, officers["signer"])
     response = client.post(
         reverse("workspace:certificate"), {"file": _upload("me.p12", data), "password": "pw"}
     )

@@ -18,7 +18,7 @@ from notifications import services
 from notifications.channels import TemporaryFailure
 from notifications.models import Channel, DeliveryAttempt, Message, MessageStatus, Preference
 from notifications.rendering import CHANNELS, LANGUAGES, kinds, render
-from tests.conftest import make_user, new_draft
+from tests.conftest import make_user, new_draft, sign_in
 from workflows.models import Status
 from workflows.services import work
 
@@ -235,7 +235,7 @@ def test_no_personal_data_in_the_logs(walk, citizen, caplog):
 
 def test_the_notification_centre(client, walk, citizen):
     walk(Status.RECEIVED)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     page = client.get(reverse("notifications:centre"))
     assert page.status_code == 200
     unread = Message.objects.filter(recipient=citizen, channel=Channel.INAPP, read_at=None)
@@ -245,16 +245,16 @@ def test_the_notification_centre(client, walk, citizen):
     client.post(reverse("notifications:mark_read"), {"id": [first.pk, "junk"]})
     assert unread.count() == count - 1
     stranger = make_user()
-    client.force_login(stranger)
+    sign_in(client, stranger)
     client.post(reverse("notifications:mark_read"), {})
     assert unread.count() == count - 1  # a stranger marks only their own
-    client.force_login(citizen)
+    sign_in(client, citizen)
     client.post(reverse("notifications:mark_read"), {})
     assert unread.count() == 0
 
 
 def test_preferences_page(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     url = reverse("notifications:preferences")
     assert client.get(url).status_code == 200
     assert client.post(url, {"language": "fr"}).status_code == 400

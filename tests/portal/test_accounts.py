@@ -11,6 +11,7 @@ from django.core import mail
 from django.urls import reverse
 
 from portal.models import CitizenProfile
+from tests.conftest import sign_in
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_bad_login_is_an_error_not_a_crash(client, citizen_account):
 
 
 def test_profile_saves_and_validates(client, citizen_account):
-    client.force_login(citizen_account)
+    sign_in(client, citizen_account)
     url = reverse("portal:profile")
     assert client.get(url).status_code == 200
     bad = client.post(url, {"full_name": "Lò Thị Mai", "id_number": "12ab", "language": "vi"})

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from portal.models import CitizenProfile
-from tests.conftest import make_user
+from tests.conftest import make_user, sign_in
 from workflows import services
 from workflows.demo import minimal_pdf, minimal_png, sample_form_data
 from workflows.models import Dossier, DossierTask, Status
@@ -72,7 +72,7 @@ def full_post(procedure, province, key=None, **extra):
 
 
 def test_the_form_is_filled_from_the_profile(client, applicant, procedure):
-    client.force_login(applicant)
+    sign_in(client, applicant)
     page, _ = start(client, procedure)
     body = page.content.decode()
     assert 'value="Lò Thị Mai"' in body and 'value="001190012345"' in body
@@ -81,7 +81,7 @@ def test_the_form_is_filled_from_the_profile(client, applicant, procedure):
 
 
 def test_errors_keep_what_was_typed_and_uploaded(client, applicant, procedure, province):
-    client.force_login(applicant)
+    sign_in(client, applicant)
     _, key = start(client, procedure)
     spec = procedure.current_version.spec
     first, second = spec["components"][0], spec["components"][1]
@@ -112,7 +112,7 @@ def test_errors_keep_what_was_typed_and_uploaded(client, applicant, procedure, p
 
 
 def test_oversized_upload_is_refused_with_a_message(client, applicant, procedure, province):
-    client.force_login(applicant)
+    sign_in(client, applicant)
     _, key = start(client, procedure)
     component = procedure.current_version.spec["components"][0]
     big = SimpleUploadedFile(
@@ -131,7 +131,7 @@ def test_oversized_upload_is_refused_with_a_message(client, applicant, procedure
 
 
 def test_apply_review_declare_file_and_receipt(client, applicant, procedure, province):
-    client.force_login(applicant)
+    sign_in(client, applicant)
     _, key = start(client, procedure)
     url = reverse("portal:apply", args=[procedure.code])
     response = client.post(url, full_post(procedure, province, key, review="1"))
@@ -159,7 +159,7 @@ def test_apply_review_declare_file_and_receipt(client, applicant, procedure, pro
 
 
 def test_supplement_answer_withdraw_and_track(client, applicant, procedure, province, officers):
-    client.force_login(applicant)
+    sign_in(client, applicant)
     _, key = start(client, procedure)
     client.post(
         reverse("portal:apply", args=[procedure.code]),
@@ -216,7 +216,7 @@ def test_result_after_issue(client, walk, citizen, officers, signing):
     from documents.services import result_sign
 
     dossier = walk(Status.APPROVED)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert client.get(reverse("portal:result", args=[dossier.pk])).status_code == 404
     result_sign(dossier=dossier, by=officers["signer"], personal=False, seal=True)
     services.dossier_sign(dossier=dossier, by=officers["signer"])
@@ -236,7 +236,7 @@ def test_result_after_issue(client, walk, citizen, officers, signing):
 def test_another_citizens_ids_are_404(client, walk, citizen):
     dossier = walk(Status.SUBMITTED)
     component = dossier.components.first()
-    client.force_login(make_user())
+    sign_in(client, make_user())
     for url in (
         reverse("portal:dossier", args=[dossier.pk]),
         reverse("portal:edit", args=[dossier.pk]),
@@ -252,7 +252,7 @@ def test_another_citizens_ids_are_404(client, walk, citizen):
     )
     dossier.refresh_from_db()
     assert dossier.status == Status.SUBMITTED
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert client.get(reverse("portal:file", args=[dossier.pk, component.pk])).status_code == 200
 
 
@@ -306,7 +306,7 @@ def test_citizen_pages_are_light_and_need_no_javascript(client, walk, citizen):
     from django.contrib.staticfiles import finders
 
     dossier = walk(Status.SUPPLEMENT_REQUESTED)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     css = Path(finders.find("css/motcua.css")).read_bytes()
     urls = [reverse(name) for name in CITIZEN_PAGES] + [
         reverse("portal:procedure", args=[dossier.procedure_version.procedure.code]),

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from portal.models import CitizenProfile
-from tests.conftest import make_user, new_draft
+from tests.conftest import make_user, new_draft, sign_in
 from workflows.demo import minimal_pdf, sample_form_data
 from workflows.models import Dossier, Status
 
@@ -70,7 +70,7 @@ def test_password_reset_with_an_unknown_or_invalid_address(client, db):
     ],
 )
 def test_profile_errors_keep_what_was_typed(client, citizen, data, field):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(reverse("portal:profile"), data)
     assert response.status_code == 400
     assert field in response.context["form"].errors
@@ -86,7 +86,7 @@ def test_lookup_with_missing_fields(client, db):
 
 def test_a_bad_value_does_not_lose_the_good_ones(client, citizen, procedure, province):
     draft = new_draft(procedure, province, citizen, complete=False)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(
         reverse("portal:edit", args=[draft.pk]),
         {
@@ -104,7 +104,7 @@ def test_a_bad_value_does_not_lose_the_good_ones(client, citizen, procedure, pro
 
 def test_dates_typed_day_first_are_understood(client, citizen, procedure, province):
     draft = new_draft(procedure, province, citizen)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     data = {
         "applicant_name": "Lò Thị Mai",
         **sample_form_data(procedure.current_version.spec),
@@ -123,7 +123,7 @@ def test_dates_typed_day_first_are_understood(client, citizen, procedure, provin
 
 def test_the_declaration_error_is_shown(client, citizen, procedure, province):
     draft = new_draft(procedure, province, citizen)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(reverse("portal:review", args=[draft.pk]), {"other": "x"})
     assert response.status_code == 400
     assert response.context["declaration"].errors
@@ -132,7 +132,7 @@ def test_the_declaration_error_is_shown(client, citizen, procedure, province):
 
 def test_withdrawal_without_confirmation_or_with_an_endless_reason(client, walk, citizen):
     dossier = walk(Status.SUBMITTED)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     url = reverse("portal:withdraw", args=[dossier.pk])
     page = client.post(url, {"reason": "x" * 5000, "confirm": "on"}, follow=True)
     assert page.status_code == 200
@@ -144,7 +144,7 @@ def test_withdrawal_without_confirmation_or_with_an_endless_reason(client, walk,
 def test_other_citizens_ids_on_every_post(client, walk, procedure, province):
     dossier = walk(Status.SUPPLEMENT_REQUESTED)
     before = (dossier.form_data, dossier.components.count(), dossier.history_count)
-    client.force_login(make_user())
+    sign_in(client, make_user())
     upload = SimpleUploadedFile("x.pdf", minimal_pdf(), "application/pdf")
     for url, data in (
         (reverse("portal:edit", args=[dossier.pk]), {"full_name": "Forged", "file_x": upload}),
@@ -158,7 +158,7 @@ def test_other_citizens_ids_on_every_post(client, walk, procedure, province):
 
 
 def test_a_forged_agency_or_filing_key(client, citizen, procedure, province, catalog):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     url = reverse("portal:apply", args=[procedure.code])
     response = client.post(url, {"agency": "G16", "filing_key": "nope"})
     assert response.status_code == 400  # the central body does not handle it
@@ -214,7 +214,7 @@ def test_every_citizen_page_is_light(client, walk, citizen, db):
         reverse("portal:lookup"), {"code": dossier.code, "secret": dossier.lookup_secret}
     )
     sizes["lookup result"] = len(gzip.compress(lookup.content)) + len(gzip.compress(css))
-    client.force_login(citizen)
+    sign_in(client, citizen)
     for url in personal:
         response = client.get(url)
         assert response.status_code == 200, url

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from config.demo import seed_demo
+from tests.conftest import sign_in
 from workflows.models import Dossier
 
 
@@ -56,12 +57,12 @@ ADMIN_PAGES = [
 
 @pytest.mark.parametrize("page", ADMIN_PAGES)
 def test_admin_pages_serve(client, demo, page):
-    client.force_login(demo["users"]["admin"])
+    sign_in(client, demo["users"]["admin"])
     assert client.get(reverse(page)).status_code == 200
 
 
 def test_admin_dossier_page_is_read_only(client, demo):
-    client.force_login(demo["users"]["admin"])
+    sign_in(client, demo["users"]["admin"])
     dossier = Dossier.objects.exclude(code=None).first()
     url = reverse("admin:workflows_dossier_change", args=[dossier.pk])
     response = client.get(url)
@@ -77,6 +78,6 @@ def test_admin_dossier_page_is_read_only(client, demo):
 
 
 def test_admin_requires_staff(client, demo):
-    client.force_login(demo["users"]["citizen"])
+    sign_in(client, demo["users"]["citizen"])
     response = client.get(reverse("admin:workflows_dossier_changelist"))
     assert response.status_code == 302 and "login" in response["Location"]

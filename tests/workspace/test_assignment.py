@@ -14,7 +14,7 @@ from django.urls import reverse
 from viewflow.workflow.status import STATUS
 
 from procedures.models import Agency
-from tests.conftest import make_officer, new_draft
+from tests.conftest import make_officer, new_draft, sign_in
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import DossierTask
 from workflows.selectors import TaskFilters, task_queue
@@ -121,7 +121,7 @@ def test_bulk_claim_through_the_page(client, filed, officers):
     tasks = [reception_task(filed()) for _ in range(3)]
     other = make_officer("reception", tasks[0].agency)
     work.task_claim(task=tasks[2], by=other)
-    client.force_login(officers["reception"])
+    sign_in(client, officers["reception"])
     response = client.post(
         reverse("workspace:bulk_claim"),
         {"task": [t.pk for t in tasks] + ["999999", "junk"]},
@@ -141,7 +141,7 @@ def test_bulk_claim_through_the_page(client, filed, officers):
 def test_queue_filters_search_sort_and_page_counts(client, filed, officers, settings):
     # Monday 2 March 2026: the reception stage (10% of 15 days) is due on Wednesday 4th.
     dossiers = [filed() for _ in range(30)]
-    client.force_login(officers["reception"])
+    sign_in(client, officers["reception"])
     page = client.get(reverse("workspace:queue"))
     assert page.status_code == 200
     assert page.context["page"].paginator.count == 30
@@ -180,7 +180,7 @@ def test_list_pages_cost_the_same_number_of_queries_for_more_tasks(client, filed
             assert client.get(url).status_code == 200
         return len(queries)
 
-    client.force_login(officers["reception"])
+    sign_in(client, officers["reception"])
     few = [reception_task(filed()) for _ in range(3)]
     urls = [reverse(f"workspace:{name}") for name in ("queue", "inbox", "done")]
     # One row in each list to start with: the queue, the inbox, the done list.
@@ -202,10 +202,10 @@ def test_a_head_reschedules_once_from_the_dossier_page(client, walk, officers):
     dossier = walk(S.IN_REVIEW)
     url = reverse("workspace:reschedule", args=[dossier.pk])
     page = reverse("workspace:dossier", args=[dossier.pk])
-    client.force_login(officers["specialist"])
+    sign_in(client, officers["specialist"])
     assert "reschedule" not in client.get(page).content.decode()
     assert client.post(url, {}).status_code == 403
-    client.force_login(officers["head"])
+    sign_in(client, officers["head"])
     assert f'action="{url}"' in client.get(page).content.decode()
     assert client.post(url, {"new_due_date": "", "reason": ""}).status_code == 400
     earlier = client.post(url, {"new_due_date": dossier.due_date.isoformat(), "reason": "Chậm"})

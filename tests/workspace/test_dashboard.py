@@ -13,7 +13,7 @@ import time_machine
 from django.urls import reverse
 
 from procedures.models import Agency
-from tests.conftest import make_officer, walk_to
+from tests.conftest import make_officer, sign_in, walk_to
 from workflows import services
 from workflows.models import Dossier, Status
 
@@ -58,7 +58,7 @@ def get(client, **params):
 @time_machine.travel(at(2026, 4, 15), tick=False)
 def test_every_number_matches_a_direct_count(client, history, officers, catalog):
     supervisor = make_officer("supervisor", Agency.objects.get(code="G16"))
-    client.force_login(supervisor)
+    sign_in(client, supervisor)
     response = get(client)
     assert response.status_code == 200
     counts = response.context["summary"].counts
@@ -107,7 +107,7 @@ def test_every_number_matches_a_direct_count(client, history, officers, catalog)
 
 @time_machine.travel(at(2026, 4, 15), tick=False)
 def test_exports(client, history, officers):
-    client.force_login(officers["head"])
+    sign_in(client, officers["head"])
     response = get(client, export="csv", table="summary")
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
@@ -123,13 +123,13 @@ def test_exports(client, history, officers):
 
 @time_machine.travel(at(2026, 4, 15), tick=False)
 def test_scope_of_the_dashboard(client, history, officers, outsiders, citizen):
-    client.force_login(outsiders["supervisor"])
+    sign_in(client, outsiders["supervisor"])
     assert get(client).context["summary"].counts["received"] == 0
-    client.force_login(officers["specialist"])
+    sign_in(client, officers["specialist"])
     assert get(client).status_code == 403
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert get(client).status_code == 403
-    client.force_login(officers["head"])
+    sign_in(client, officers["head"])
     assert get(client, start="junk", end="2026-02-30").status_code == 200
     page = client.get(reverse("workspace:dashboard_dossiers"), {"metric": "nope", "agency": "x"})
     assert page.status_code == 200
@@ -141,7 +141,7 @@ def test_service_index_shows_each_metric_with_its_inputs(client, history, office
 
     dossier_rate(dossier=history["early"], by=citizen, score=5, comment="Nhanh")
     dossier_rate(dossier=history["late"], by=citizen, score=2)
-    client.force_login(officers["head"])
+    sign_in(client, officers["head"])
     page = client.get(
         reverse("workspace:service_index"), {"start": "2026-01-01", "end": "2026-12-31"}
     )
@@ -165,7 +165,7 @@ def test_rating_the_service(client, walk, citizen):
 
     issued = walk(Status.ISSUED)
     open_one = walk(Status.IN_REVIEW)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert (
         'name="score"' in client.get(reverse("portal:dossier", args=[issued.pk])).content.decode()
     )
@@ -195,7 +195,7 @@ def test_officer_numbers_drill_down_to_their_dossiers(
             work.task_claim(task=task, by=officers["reception"])
             work.task_complete(task=task, by=officers["reception"], action="accept")
     with time_machine.travel(at(2026, 4, 15), tick=False):
-        client.force_login(officers["head"])
+        sign_in(client, officers["head"])
         page = get(client)
         row = next(
             r for r in page.context["tables"]["officer"] if r.key == str(officers["reception"].pk)

@@ -9,6 +9,7 @@ import uuid
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from tests.conftest import sign_in
 from workflows.demo import minimal_pdf, minimal_png, sample_form_data
 from workflows.models import Channel, Dossier, DossierTask, Status
 
@@ -31,7 +32,7 @@ def applicant(**extra):
 
 def test_the_desk_files_for_a_walk_in(client, officers, procedure, province):
     desk = officers["reception"]
-    client.force_login(desk)
+    sign_in(client, desk)
     start = client.get(reverse("workspace:file"))
     assert start.status_code == 200 and procedure.code in start.content.decode()
     new_url = reverse("workspace:file_new", args=[province.code, procedure.code])
@@ -82,7 +83,7 @@ def test_the_desk_files_for_a_walk_in(client, officers, procedure, province):
 
 
 def test_post_channel_and_a_forged_key(client, officers, procedure, province):
-    client.force_login(officers["reception"])
+    sign_in(client, officers["reception"])
     new_url = reverse("workspace:file_new", args=[province.code, procedure.code])
     client.post(new_url, {"filing_key": "not-a-uuid", "channel": "post", **applicant()})
     dossier = Dossier.objects.latest("pk")
@@ -94,9 +95,9 @@ def test_post_channel_and_a_forged_key(client, officers, procedure, province):
 def test_only_reception_files_at_the_desk(client, officers, outsiders, procedure, province):
     new_url = reverse("workspace:file_new", args=[province.code, procedure.code])
     for officer in (officers["specialist"], officers["head"], officers["signer"]):
-        client.force_login(officer)
+        sign_in(client, officer)
         assert client.get(reverse("workspace:file")).status_code == 403
         assert client.post(new_url, {"filing_key": str(uuid.uuid4())}).status_code == 403
-    client.force_login(outsiders["reception"])
+    sign_in(client, outsiders["reception"])
     assert client.get(new_url).status_code == 404
     assert not Dossier.objects.exists()

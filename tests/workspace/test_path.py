@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from config.demo import seed_demo
-from tests.conftest import SIGNER_PASSWORD, give_certificate
+from tests.conftest import SIGNER_PASSWORD, give_certificate, sign_in
 from workflows.demo import sample_form_data, sample_upload
 from workflows.models import Dossier, DossierTask, Status
 
@@ -30,7 +30,7 @@ def queue_task(client, stage, code=None):
 
 
 def login(client, user):
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

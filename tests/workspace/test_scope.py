@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.conftest import APPLICANT, make_user, new_draft
+from tests.conftest import APPLICANT, make_user, new_draft, sign_in
 from workflows import services
 from workflows.models import Channel, DossierTask
 from workflows.services import work
@@ -77,14 +77,14 @@ def test_anonymous_goes_to_login(client, world):
 
 
 def test_citizens_never_reach_the_workspace(client, world, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     for method, url, _ in urls(world):
         assert getattr(client, method)(url).status_code == 403, url
 
 
 @pytest.mark.parametrize("role", ["reception", "specialist", "head", "signer", "supervisor"])
 def test_officers_of_another_province_see_nothing_here(client, world, outsiders, role):
-    client.force_login(outsiders[role])
+    sign_in(client, outsiders[role])
     for method, url, names_object in urls(world):
         response = getattr(client, method)(url)
         assert response.status_code != 500, url
@@ -97,7 +97,7 @@ def test_officers_of_another_province_see_nothing_here(client, world, outsiders,
 
 @pytest.mark.parametrize("role", ["reception", "specialist", "head", "signer", "supervisor"])
 def test_every_url_answers_each_role_without_error(client, world, officers, role):
-    client.force_login(officers[role])
+    sign_in(client, officers[role])
     for method, url, _ in urls(world):
         response = getattr(client, method)(url)
         assert response.status_code in (200, 302, 400, 403, 404), (url, response.status_code)
@@ -108,10 +108,10 @@ def test_only_reception_in_scope_sees_the_reception_task(client, world, officers
     # The head and the supervisor see it too: they assign the agency's work.
     expected = {"reception": 200, "specialist": 404, "signer": 404, "head": 200, "supervisor": 200}
     for role, status in expected.items():
-        client.force_login(officers[role])
+        sign_in(client, officers[role])
         assert client.get(url).status_code == status, role
 
 
 def test_officers_without_roles_are_not_officers(client, world):
-    client.force_login(make_user(is_staff=True))
+    sign_in(client, make_user(is_staff=True))
     assert client.get(reverse("workspace:queue")).status_code == 403
