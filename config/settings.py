@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "workspace",
     "notifications",
     "documents",
+    "access",
 ]
 
 MIDDLEWARE = [
