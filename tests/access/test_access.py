@@ -169,6 +169,26 @@ def test_the_record_is_append_only(received, named, rf):
         DossierAccess.objects.all().delete()
 
 
+def test_postgres_refuses_raw_updates_and_deletes(received, named, rf):
+    from django.db import DatabaseError, connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    row = access_record(dossier=received, by=named["head"], kind="dossier", request=rf.get("/"))
+    table = DossierAccess._meta.db_table
+    for sql in (
+        f"UPDATE {table} SET kind = 'document' WHERE id = %s",  # noqa: S608
+        f"DELETE FROM {table} WHERE id = %s",  # noqa: S608
+    ):
+        with (
+            pytest.raises(DatabaseError, match="never updated or deleted"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [row.pk])
+    assert DossierAccess.objects.filter(pk=row.pk, kind="dossier").exists()
+
+
 def test_the_client_address_comes_from_the_proxy_when_behind_one(client, received, named, settings):
     settings.BEHIND_TLS_PROXY = True
     sign_in(client, named["head"])
@@ -234,6 +254,12 @@ def test_staff_see_the_officers_name(client, received, named, supervisor):
     assert named["specialist"].get_full_name() in html
     assert named["specialist"].username in html
     assert received.code in html
+    # The supervisor's dossier page links to its record; a specialist's does not.
+    page = client.get(reverse("workspace:dossier", args=[received.pk])).content.decode()
+    assert f"{reverse('workspace:access_log')}?code={received.code}" in page
+    sign_in(client, named["specialist"])
+    page = client.get(reverse("workspace:dossier", args=[received.pk])).content.decode()
+    assert reverse("workspace:access_log") not in page
 
 
 # --- Verification by code ----------------------------------------------------------------------
