@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "workspace",
     "notifications",
     "documents",
+    "access",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from access.models import AccessKind
+from access.services import access_record
 from workflows.models import Status
 from workflows.presentation import private_file_response
 from workflows.selectors import dossier_for_officer
@@ -60,7 +62,15 @@ def download(request, pk):
     document = Document.objects.select_related("dossier").filter(pk=pk).first()
     if document is None or not document.ready or not visible_to(request.user, document):
         raise Http404
-    return pdf_response(document)
+    response = pdf_response(document)
+    access_record(
+        dossier=document.dossier,
+        by=request.user,
+        kind=AccessKind.DOCUMENT,
+        obj=document,
+        request=request,
+    )
+    return response
 
 
 def public_documents():
@@ -112,8 +122,16 @@ def verify_code(request, code):
             {"document": document, "limited": limited},
             status=429 if limited else 200,
         )
+        if document is not None:
+            _record_by_code(request, document, AccessKind.CODE_OPEN)
     add_never_cache_headers(response)
     return response
+
+
+def _record_by_code(request, document: Document, kind: str) -> None:
+    # Whoever holds the paper's code: recorded with no user, so its owner sees "someone
+    # holding the code checked it".
+    access_record(dossier=document.dossier, by=None, kind=kind, obj=document, request=request)
 
 
 @never_cache
@@ -125,7 +143,9 @@ def verify_download(request, code):
     document = _issued(code)
     if document is None:
         raise Http404
-    return pdf_response(document)
+    response = pdf_response(document)
+    _record_by_code(request, document, AccessKind.CODE_DOWNLOAD)
+    return response
 
 
 @csrf_protect
@@ -141,6 +161,8 @@ def verify_check(request):
         # A paper motcua issued is checked as of when motcua signed it (its own record),
         # so it stays valid after the certificate expires; any other file as of now.
         report = verify_pdf(data, moment=known.signed_at if known else None)
+        if known is not None:
+            _record_by_code(request, known, AccessKind.COPY_CHECK)
     status = 429 if limited else (400 if check_form.errors else 200)
     response = render(
         request,

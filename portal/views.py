@@ -21,6 +21,9 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
+from access.models import AccessKind
+from access.selectors import applicant_accesses
+from access.services import access_record
 from documents import services as documents
 from documents.models import DocumentStatus
 from documents.views import pdf_response
@@ -442,6 +445,7 @@ def dossier_detail(request, pk):
             if dossier.status in (Status.ISSUED, Status.REFUSED) and rating is None
             else None,
             "rating": rating,
+            "accesses": applicant_accesses(dossier=dossier),
         },
     )
 
@@ -496,7 +500,15 @@ def rate(request, pk):
 def component_file(request, pk, component_pk):
     dossier = _my_dossier_or_404(request, pk)
     component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
-    return component_response(component)
+    response = component_response(component)
+    access_record(
+        dossier=dossier,
+        by=request.user,
+        kind=AccessKind.FILE_DOWNLOAD,
+        obj=component,
+        request=request,
+    )
+    return response
 
 
 @never_cache
@@ -507,7 +519,11 @@ def result(request, pk):
     document = documents.current_result(dossier) if dossier.status == Status.ISSUED else None
     if document is None or document.status != DocumentStatus.SIGNED:
         raise Http404
-    return pdf_response(document)
+    response = pdf_response(document)
+    access_record(
+        dossier=dossier, by=request.user, kind=AccessKind.DOCUMENT, obj=document, request=request
+    )
+    return response
 
 
 # --- Public lookup -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import dashboard, views
+from . import access, dashboard, views
 
 app_name = "workspace"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/dossiers/", dashboard.dashboard_dossiers, name="dashboard_dossiers"),
     path("service-index/", dashboard.service_index, name="service_index"),
+    path("access/", access.access_log, name="access_log"),
     path("tasks/<int:pk>/", views.task_detail, name="task"),
     path("tasks/<int:pk>/claim/", views.task_claim, name="claim"),
     path("tasks/<int:pk>/release/", views.task_release, name="release"),

@@ -23,6 +23,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from access.models import AccessKind
+from access.services import access_record
 from documents import services as documents
 from documents.forms import CertificateForm
 from documents.signing import SigningError
@@ -284,7 +286,9 @@ def _signing_context(user, task) -> dict | None:
 
 @officer_required
 def task_detail(request, pk):
-    return _render_task(request, _task_or_404(request, pk))
+    task = _task_or_404(request, pk)
+    access_record(dossier=task.dossier, by=request.user, kind=AccessKind.DOSSIER, request=request)
+    return _render_task(request, task)
 
 
 def _back(task) -> HttpResponse:
@@ -456,6 +460,7 @@ def _can_reschedule(user, dossier) -> bool:
 @officer_required
 def dossier_detail(request, pk, reschedule_form=None, status=200):
     dossier = _dossier_or_404(request, pk)
+    access_record(dossier=dossier, by=request.user, kind=AccessKind.DOSSIER, request=request)
     timeline = selectors.dossier_timeline(dossier=dossier)
     return render(
         request,
@@ -484,7 +489,11 @@ def component_file(request, pk, component_pk):
     """Stream a dossier file to an officer in scope: inline to preview, else to download."""
     dossier = _dossier_or_404(request, pk)
     component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
-    return component_response(component, preview=request.GET.get("preview") == "1")
+    preview = request.GET.get("preview") == "1"
+    response = component_response(component, preview=preview)
+    kind = AccessKind.FILE_PREVIEW if preview else AccessKind.FILE_DOWNLOAD
+    access_record(dossier=dossier, by=request.user, kind=kind, obj=component, request=request)
+    return response
 
 
 @officer_required

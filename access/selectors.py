@@ -1,0 +1,96 @@
+"""Reads of the access record: the applicant's summary and the supervisors' search."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, Q, QuerySet, Value
+from django.db.models.functions import Concat, TruncDate
+from django.utils import translation
+
+from workflows.clock import local_zone
+from workflows.models import Dossier
+from workflows.supervision import supervised_agencies
+
+from .models import BY_CODE, AccessKind, DossierAccess
+
+APPLICANT_LINES = 200
+
+
+@dataclass
+class AccessLine:
+    """What the applicant is told: on a day, an office (or a code holder) looked."""
+
+    day: dt.date
+    last: dt.datetime
+    office: str  # the agency's name; empty for a code holder
+    by_code: bool
+    kinds: list[str] = field(default_factory=list)
+    times: int = 0
+
+
+def applicant_accesses(*, dossier: Dossier) -> list[AccessLine]:
+    """Who else saw the dossier, by day and office; officers are never named here, and the
+    applicant's own openings are left out. One grouped query."""
+    english = translation.get_language() == "en"
+    rows = (
+        DossierAccess.objects.filter(dossier=dossier, by_applicant=False)
+        .annotate(day=TruncDate("at", tzinfo=local_zone()))
+        .values("day", "agency_id", "agency__name", "agency__name_en", "kind")
+        .annotate(times=Count("pk"), last=Max("at"))
+        .order_by("-last")[:APPLICANT_LINES]
+    )
+    lines: dict[tuple, AccessLine] = {}
+    labels = dict(AccessKind.choices)
+    for row in rows:
+        by_code = row["kind"] in BY_CODE
+        key = (row["day"], "code" if by_code else row["agency_id"])
+        line = lines.get(key)
+        if line is None:
+            office = (english and row["agency__name_en"]) or row["agency__name"] or ""
+            line = lines[key] = AccessLine(
+                row["day"], row["last"], "" if by_code else office, by_code
+            )
+        label = str(labels.get(row["kind"], row["kind"]))
+        if label not in line.kinds:
+            line.kinds.append(label)
+        line.times += row["times"]
+        line.last = max(line.last, row["last"])
+    return sorted(lines.values(), key=lambda line: line.last, reverse=True)
+
+
+@dataclass(frozen=True)
+class AccessFilters:
+    code: str = ""
+    officer: str = ""
+    user_id: int | None = None
+    kind: str = ""
+    start: dt.datetime | None = None  # instants: from the start of the first local day
+    end: dt.datetime | None = None  # to the start of the day after the last
+
+
+def access_search(*, user, filters: AccessFilters) -> QuerySet[DossierAccess]:
+    """The record of the dossiers handled by the agencies ``user`` supervises (a
+    supervisor's subtree, a head's agency), newest first."""
+    rows = DossierAccess.objects.filter(dossier_agency_id__in=supervised_agencies(user))
+    if filters.code:
+        rows = rows.filter(dossier__code__istartswith=filters.code)
+    if filters.user_id:
+        rows = rows.filter(user_id=filters.user_id)
+    if filters.officer:
+        term = filters.officer
+        people = (
+            get_user_model()
+            .objects.annotate(full_name=Concat("first_name", Value(" "), "last_name"))
+            .filter(Q(username__iexact=term) | Q(email__iexact=term) | Q(full_name__icontains=term))
+        )
+        rows = rows.filter(user__in=people.values("pk"))
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.start:
+        rows = rows.filter(at__gte=filters.start)
+    if filters.end:
+        rows = rows.filter(at__lt=filters.end)
+    return rows.select_related("dossier", "user", "agency", "component").order_by("-at", "-pk")

@@ -1,0 +1,66 @@
+"""Recording an access: one INSERT, with nothing read that the view has not read already."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.utils import timezone
+
+from config.network import client_ip
+from procedures.auth import held_roles
+from procedures.roles import SUBTREE_ROLES
+from workflows.models import Dossier, DossierComponent
+
+from .models import BY_CODE, AccessKind, DossierAccess
+
+
+def _office(user, dossier: Dossier) -> int | None:
+    """The agency the officer acted for: a role held in the handling agency, else in one of
+    its departments, else a supervisor's agency above it, else any (a consulted unit).
+    Roles are cached on the user by the permission check that let them in."""
+    held = held_roles(user)
+    agency_id = dossier.handling_agency_id
+    for match in (
+        lambda h: h.agency_id == agency_id,
+        lambda h: h.parent_id == agency_id,
+        lambda h: h.role in SUBTREE_ROLES,
+        lambda h: True,
+    ):
+        found = next((h for h in held if match(h)), None)
+        if found is not None:
+            return found.agency_id
+    return None
+
+
+def _address(request) -> str | None:
+    try:
+        return str(ipaddress.ip_address(client_ip(request)))
+    except ValueError:
+        return None  # a unix socket, or a proxy header that is not an address
+
+
+def access_record(*, dossier: Dossier, by, kind: str, obj=None, request) -> DossierAccess:
+    """Record that ``by`` saw ``dossier`` (``kind``; ``obj`` the file or paper opened).
+
+    Openings by verification code are anonymous whoever is logged in: holding the code
+    is what let them in. The applicant's own openings are marked as theirs, so their page
+    never lists them as someone else's.
+    """
+    kind = AccessKind(kind)
+    user = None if kind in BY_CODE or not getattr(by, "is_authenticated", False) else by
+    by_applicant = user is not None and dossier.applicant_user_id == user.pk
+    component = obj if isinstance(obj, DossierComponent) else None
+    document = obj if obj is not None and component is None else None
+    return DossierAccess.objects.create(
+        at=timezone.now(),
+        dossier=dossier,
+        dossier_agency_id=dossier.handling_agency_id,
+        kind=kind,
+        user=user,
+        agency_id=_office(user, dossier) if user is not None and not by_applicant else None,
+        by_applicant=by_applicant,
+        component=component,
+        document_pk=document.pk if document is not None else None,
+        document_kind=getattr(document, "kind", "") or "",
+        client_ip=_address(request),
+    )
