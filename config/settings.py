@@ -241,6 +241,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "documents.tasks.sweep_documents",
         "schedule": env.float("MOTCUA_DOCUMENT_SWEEP_SECONDS", default=120.0),
     },
+    # Each agency's seal over the heads of its dossiers' history (workflows.services.sealing).
+    "seal-history": {
+        "task": "workflows.tasks.seal_history",
+        "schedule": env.float("MOTCUA_HISTORY_SEAL_SECONDS", default=3600.0),
+    },
 }
 
 # --- Security (production) ----------------------------------------------------------------
