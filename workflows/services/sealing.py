@@ -3,7 +3,7 @@ chains moved since its last seal.
 
 A seal lists the head of every dossier of the agency whose last entry is newer than the
 agency's previous seal (less ``OVERLAP``, for a transaction that committed late: a head
-sealed twice costs one row), so the seals of an agency, together, hold every dossier's
+already sealed is left out), so the seals of an agency, together, hold every dossier's
 head as it stood at each seal. Each seal carries the previous one's digest, is signed by
 the installed ``HistorySealer`` (documents: the agency's seal), and its digest is logged:
 the log is a copy of the seals that the database's administrator does not hold.
@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from procedures.models import Agency
@@ -42,6 +42,12 @@ def history_seal(*, agency: Agency, now: dt.datetime | None = None) -> HistorySe
     if previous is not None:
         dossiers = dossiers.filter(
             history__seq=F("history_count"), history__at__gte=previous.made_at - OVERLAP
+        ).exclude(
+            Exists(
+                HistorySealHead.objects.filter(
+                    dossier=OuterRef("pk"), seq=OuterRef("history_count")
+                )
+            )
         )
     heads = list(dossiers.order_by("pk").values_list("pk", "history_count", "history_hash"))
     if not heads:
