@@ -5,6 +5,8 @@ Up to the last seal even a consistent rewrite is found (its hashes recomputed, o
 cut and its head moved back): a seal signed with the agency's key recorded the heads.
 """
 
+# ruff: noqa: S608 - the SQL is the tampering under test; table names come from the models
+
 from __future__ import annotations
 
 import logging
@@ -65,8 +67,7 @@ def cut_tail(dossier, keep: int) -> None:
     last = entry(dossier, keep)
     raw(f"DELETE FROM {ENTRIES} WHERE dossier_id = %s AND seq > %s", [dossier.pk, keep])
     raw(
-        f"UPDATE {DOSSIERS} SET status = %s, history_count = %s, history_hash = %s "
-        "WHERE id = %s",
+        f"UPDATE {DOSSIERS} SET status = %s, history_count = %s, history_hash = %s WHERE id = %s",
         [last.to_status, keep, last.hash, dossier.pk],
     )
 

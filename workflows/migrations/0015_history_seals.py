@@ -24,8 +24,9 @@ BEGIN
        ) THEN
         RETURN NULL;
     END IF;
-    RAISE EXCEPTION 'history is never truncated (%)', TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION USING
+        MESSAGE = 'history is never truncated (' || TG_TABLE_NAME || ')',
+        ERRCODE = 'insufficient_privilege';
 END
 $$ LANGUAGE plpgsql;
 """
