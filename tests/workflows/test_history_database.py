@@ -104,20 +104,20 @@ def as_app_role(app_role):
     saved = {key: connection.settings_dict.get(key) for key in ("USER", "PASSWORD")}
     connection.close()
     connection.settings_dict.update(app_role)
-    yield app_role
+    yield {**app_role, "saved": dict(saved)}
     connection.close()
     connection.settings_dict.update(saved)
 
 
 def test_the_app_role_works_but_cannot_touch_the_triggers(
-    as_app_role, procedure, province, citizen, officers, signing
+    as_app_role, app_role, procedure, province, citizen, officers, signing
 ):
     from workflows.services.sealing import history_seal
 
     # Its normal work: a dossier from filing to the result, and a seal of the heads.
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
-        assert cursor.fetchone()[0] == as_app_role["USER"]
+        assert cursor.fetchone()[0] == app_role["USER"]
     dossier = walk_to(Status.ISSUED, procedure, province, citizen, officers)
     assert dossier.history_count == 8
     assert history_seal(agency=province) is not None
@@ -136,7 +136,7 @@ def test_the_app_role_works_but_cannot_touch_the_triggers(
         f"TRUNCATE {ENTRIES}",
         f"UPDATE {HistorySeal._meta.db_table} SET digest = 'x'",
     ]
-    with _connect(as_app_role) as raw:
+    with _connect(app_role) as raw:
         for statement in refused:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 raw.execute(statement)
@@ -150,3 +150,31 @@ def test_grant_app_role_refuses_a_superuser_and_the_owner(transactional_db):
         call_command("grant_app_role", "postgres")
     with pytest.raises(CommandError, match="no role"):
         call_command("grant_app_role", "h_history_nobody_at_all")
+
+
+def test_migrate_connects_as_the_owner_when_told(as_app_role, settings, app_role):
+    """DATABASE_MIGRATE_URL's credentials replace the app's for the owner's commands, on
+    the same database, and the app's come back after."""
+    from config.dbroles import as_owner
+
+    owner = {
+        **as_app_role["saved"],  # the test suite's own role, which owns the tables
+        "HOST": connection.settings_dict["HOST"],
+        "PORT": connection.settings_dict["PORT"],
+    }
+
+    def current_user() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user, current_database()")
+            return cursor.fetchone()
+
+    as_app = current_user()
+    assert as_app[0] == app_role["USER"]
+    settings.DATABASE_MIGRATE = owner
+    with as_owner():
+        assert current_user() == (owner["USER"], as_app[1])
+        call_command("migrate", verbosity=0)  # nothing to apply, but allowed to look
+    assert current_user() == as_app
+    settings.DATABASE_MIGRATE = None
+    with as_owner():
+        assert current_user() == as_app
