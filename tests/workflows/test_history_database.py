@@ -178,3 +178,30 @@ def test_migrate_connects_as_the_owner_when_told(as_app_role, settings, app_role
     settings.DATABASE_MIGRATE = None
     with as_owner():
         assert current_user() == as_app
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("assignments", "message"),
+    [
+        ("status = 'issued'", "are its last history entry's"),
+        ("history_hash = 'x'", "are its last history entry's"),
+        ("history_count = history_count + 1", "are its last history entry's"),
+        ("history_count = 1", "never moves back"),
+    ],
+)
+def test_a_dossier_moves_only_onto_an_entry(walk, assignments, message):
+    """What the application's role may write (dossiers) cannot change a status, or move the
+    history head, without the entry that records it."""
+    dossier = walk(Status.RECEIVED)
+    with (
+        pytest.raises(DatabaseError, match=message),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            f"UPDATE {Dossier._meta.db_table} SET {assignments} WHERE id = %s", [dossier.pk]
+        )
+    dossier.refresh_from_db()
+    assert dossier.status == Status.RECEIVED
+    assert list(verify_all()) == []

@@ -6,6 +6,11 @@ through is ``manage.py flush`` (the test suite's teardown), which says so with t
 session setting ``motcua.truncate_history`` and works only for the tables' owner; the
 application's role owns nothing (README, "Database roles"). The seals get the same
 append-only row triggers as the history.
+
+And a dossier's status and history head move only onto an entry that exists: an update
+that changes them must point at the dossier's entry of that number, with its hash and the
+status it left, and the head never moves back. The application's role, which must write
+dossiers, can no longer change a status without a history entry.
 """
 
 import django.db.models.deletion
@@ -31,6 +36,39 @@ END
 $$ LANGUAGE plpgsql;
 """
 
+DOSSIER_HEAD = """
+CREATE OR REPLACE FUNCTION motcua_dossier_head() RETURNS trigger AS $$
+DECLARE
+    last_hash text;
+    last_status text;
+BEGIN
+    IF NEW.history_count < OLD.history_count THEN
+        RAISE EXCEPTION USING
+            MESSAGE = 'a dossier''s history head never moves back',
+            ERRCODE = 'check_violation';
+    END IF;
+    SELECT hash, to_status INTO last_hash, last_status
+        FROM workflows_historyentry
+        WHERE dossier_id = NEW.id AND seq = NEW.history_count;
+    IF NOT FOUND OR last_hash <> NEW.history_hash OR last_status <> NEW.status THEN
+        RAISE EXCEPTION USING
+            MESSAGE = 'a dossier''s status and history head are its last history entry''s',
+            ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER workflows_dossier_head
+    BEFORE UPDATE ON workflows_dossier
+    FOR EACH ROW
+    WHEN (
+        OLD.status IS DISTINCT FROM NEW.status
+        OR OLD.history_count IS DISTINCT FROM NEW.history_count
+        OR OLD.history_hash IS DISTINCT FROM NEW.history_hash
+    )
+    EXECUTE FUNCTION motcua_dossier_head();
+"""
+
 NO_TRUNCATE = """
 CREATE TRIGGER {table}_no_truncate
     BEFORE TRUNCATE ON {table}
@@ -48,6 +86,7 @@ def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(CREATE_FUNCTION)
+    schema_editor.execute(DOSSIER_HEAD)
     for table in TABLES:
         schema_editor.execute(NO_TRUNCATE.format(table=table))
         if table != "workflows_historyentry":  # 0002 made this one's
@@ -62,6 +101,8 @@ def backwards(apps, schema_editor):
         if table != "workflows_historyentry":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
     schema_editor.execute("DROP FUNCTION IF EXISTS motcua_history_no_truncate()")
+    schema_editor.execute("DROP TRIGGER IF EXISTS workflows_dossier_head ON workflows_dossier")
+    schema_editor.execute("DROP FUNCTION IF EXISTS motcua_dossier_head()")
 
 
 class Migration(migrations.Migration):
