@@ -120,6 +120,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The tables' owner, on PostgreSQL, when the application's role (DATABASE_URL) is another
+# that owns nothing: migrate, createcachetable, flush and grant_app_role connect with this
+# URL's credentials (config.dbroles; README, "Database roles"). Same database, other role.
+DATABASE_MIGRATE = None
+if env.str("DATABASE_MIGRATE_URL", default=""):
+    from django.core.exceptions import ImproperlyConfigured
+
+    DATABASE_MIGRATE = env.db_url("DATABASE_MIGRATE_URL")
+    if "postgresql" not in DATABASES["default"]["ENGINE"] or (
+        DATABASE_MIGRATE["NAME"] != DATABASES["default"]["NAME"]
+    ):
+        raise ImproperlyConfigured(
+            "DATABASE_MIGRATE_URL names the owner of DATABASE_URL's PostgreSQL database: "
+            "the same database, another role"
+        )
 # viewflow's SelectForUpdateLock must not run inside an outer transaction: keep this off.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -256,6 +271,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-documents": {
         "task": "documents.tasks.sweep_documents",
         "schedule": env.float("MOTCUA_DOCUMENT_SWEEP_SECONDS", default=120.0),
+    },
+    # Each agency's seal over the heads of its dossiers' history (workflows.services.sealing).
+    "seal-history": {
+        "task": "workflows.tasks.seal_history",
+        "schedule": env.float("MOTCUA_HISTORY_SEAL_SECONDS", default=3600.0),
     },
 }
 

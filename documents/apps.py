@@ -7,4 +7,9 @@ class DocumentsConfig(AppConfig):
     verbose_name = _("Documents")
 
     def ready(self):
+        from workflows.history import use_sealer
+
         from . import handlers  # noqa: F401 - registers the event handlers
+        from .history_seals import AgencySealer
+
+        use_sealer(AgencySealer())

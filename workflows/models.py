@@ -538,6 +538,76 @@ class HistoryEntry(models.Model):
         raise PermissionError("history entries are never deleted")
 
 
+class HistorySeal(models.Model):
+    """An agency's seal over its dossiers' history heads, made periodically.
+
+    Each seal lists the head (last entry's number and hash) of every dossier of the agency
+    whose chain moved since the agency's previous seal, and the digest of that previous
+    seal; the whole is signed with the agency's seal (a detached CMS signature, with an
+    RFC 3161 timestamp when a timestamp server is configured). A chain rewritten with its
+    hashes recomputed, or cut back with its head moved back, no longer holds a sealed head:
+    ``manage.py verify_history`` finds it. Append-only, like the history.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    seq = models.PositiveIntegerField()
+    made_at = models.DateTimeField()
+    prev_digest = models.CharField(max_length=64, blank=True)
+    digest = models.CharField(max_length=64)
+    signature = models.BinaryField()
+    signer = models.CharField(max_length=500, blank=True)
+    timestamped = models.BooleanField(default=False)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("history seal")
+        verbose_name_plural = _("history seals")
+        ordering = ["agency", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "seq"], name="uniq_history_seal_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}#{self.seq}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("history seals are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("history seals are never deleted")
+
+
+class HistorySealHead(models.Model):
+    """One dossier's history head as a seal recorded it (part of the seal's signed text)."""
+
+    seal = models.ForeignKey(HistorySeal, on_delete=models.PROTECT, related_name="heads")
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="+")
+    seq = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seal", "dossier"], name="uniq_history_seal_head"),
+        ]
+        indexes = [models.Index(fields=["dossier", "seq"], name="history_seal_head_dossier")]
+
+    def __str__(self) -> str:
+        return f"{self.seal_id}: {self.dossier_id}#{self.seq}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("history seals are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("history seals are never deleted")
+
+
 class DossierCodeSequence(models.Model):
     """The last daily sequence number used per agency and day, for dossier codes."""
 

@@ -41,6 +41,15 @@ def escalate_tasks() -> dict[str, int]:
     return tasks_escalate()
 
 
+@shared_task
+def seal_history() -> int:
+    """Seal the history's heads, one seal per agency whose dossiers moved; idempotent (a
+    second run finds nothing new, or loses the race for the seal's number)."""
+    from .services.sealing import history_seal_all
+
+    return history_seal_all()
+
+
 def run_periodic_jobs() -> dict[str, int]:
     """Every periodic job once, in-process; what each one did."""
     warned = escalate_tasks()
@@ -48,8 +57,12 @@ def run_periodic_jobs() -> dict[str, int]:
         "timers": fire_flow_timers(),
         "events": dispatch_pending_events(),
         "warnings": warned["due_soon"] + warned["overdue"],
+        "seals": seal_history(),
     }
     log.info(
-        "periodic jobs: %s timer(s) fired, %s event(s) dispatched", done["timers"], done["events"]
+        "periodic jobs: %s timer(s) fired, %s event(s) dispatched, %s history seal(s) made",
+        done["timers"],
+        done["events"],
+        done["seals"],
     )
     return done

@@ -9,7 +9,8 @@ from workflows.tasks import run_periodic_jobs
 
 class Command(BaseCommand):
     help = (
-        "Run the periodic jobs (time-limit warnings, flow timers, event and message sweeps) "
+        "Run the periodic jobs (time-limit warnings, flow timers, event and message sweeps, "
+        "history seals) "
         "once, or every N seconds with --every. Production runs them from Celery beat."
     )
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"timers fired: {done['timers']}, events dispatched: {done['events']}, "
                 f"warnings given: {done['warnings']}, messages sent: {sent}, "
-                f"documents rendered: {rendered}"
+                f"documents rendered: {rendered}, history seals made: {done['seals']}"
             )
             if every <= 0:
                 return
