@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads the post: an oversized upload is refused unread.
+    "config.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -375,6 +377,8 @@ MOTCUA = {
     "APPOINTMENT_TIME": env.str("MOTCUA_APPOINTMENT_TIME", default="16:00"),
     # Supplements after appraisal must be asked within this many working days of receipt.
     "SUPPLEMENT_AFTER_REVIEW_DAYS": env.int("MOTCUA_SUPPLEMENT_AFTER_REVIEW_DAYS", default=3),
+    # An apology letter's new appointment date lies at most this many days after today.
+    "RESCHEDULE_MAX_DAYS": env.int("MOTCUA_RESCHEDULE_MAX_DAYS", default=365),
     # A task or dossier is "due soon" within this many working days of its due date.
     "DUE_SOON_WORKING_DAYS": env.int("MOTCUA_DUE_SOON_WORKING_DAYS", default=2),
     "HOLIDAY_COUNTRY": "VN",

@@ -14,8 +14,15 @@ class DocumentAdmin(admin.ModelAdmin):
     list_filter = ("status", "kind")
     list_select_related = ("dossier",)
     search_fields = ("dossier__code", "verification_code", "sha256")
-    readonly_fields = [f.name for f in Document._meta.fields]
+    # The file lives in private storage, which has no URL: the page names it instead of
+    # linking it (a read goes through the access-checked download view, not the admin).
+    readonly_fields = [f.name if f.name != "file" else "stored_file" for f in Document._meta.fields]
+    fields = readonly_fields
     actions = ["retry"]
+
+    @admin.display(description=_("file"))
+    def stored_file(self, obj):
+        return obj.file.name or "—"
 
     def has_add_permission(self, request):
         return False

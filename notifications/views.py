@@ -8,9 +8,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from config.bounds import query_ids
+
 from .forms import PreferenceForm
 from .models import Preference
 from .services import inbox, notifications_mark_read
+
+MAX_IDS = 500
 
 
 @never_cache
@@ -26,13 +30,11 @@ def centre(request):
 @login_required
 @require_POST
 def mark_read(request):
-    ids = []
-    for value in request.POST.getlist("id"):
-        try:
-            ids.append(int(value))
-        except ValueError:
-            continue
-    notifications_mark_read(user=request.user, ids=ids or None)
+    # No id at all is "mark all read"; ids that are all invalid (or out of range) mark none.
+    posted = "id" in request.POST
+    ids = query_ids(request.POST, "id", limit=MAX_IDS)
+    if ids or not posted:
+        notifications_mark_read(user=request.user, ids=ids or None)
     return redirect("notifications:centre")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config.bounds import validate_birth_date
+
 from .models import CitizenProfile
 
 
@@ -35,6 +37,11 @@ class ProfileForm(forms.ModelForm):
             "phone",
         ]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data.get("date_of_birth")
+        validate_birth_date(value)
+        return value
 
 
 class LookupForm(forms.Form):
@@ -77,6 +84,7 @@ class RatingForm(forms.Form):
         ],
         coerce=int,
         widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a rating from 1 to 5.")},
     )
     comment = forms.CharField(
         label=_("Comment (optional)"),

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from config import bounds  # noqa: F401  (registers the <id:...> converter)
+
 from . import views
 
 app_name = "portal"
@@ -12,12 +14,12 @@ urlpatterns = [
     path("me/", views.after_login, name="after_login"),
     path("me/profile/", views.profile, name="profile"),
     path("me/dossiers/", views.my_dossiers, name="my_dossiers"),
-    path("me/dossiers/<int:pk>/", views.dossier_detail, name="dossier"),
-    path("me/dossiers/<int:pk>/edit/", views.edit, name="edit"),
-    path("me/dossiers/<int:pk>/review/", views.review, name="review"),
-    path("me/dossiers/<int:pk>/receipt/", views.receipt, name="receipt"),
-    path("me/dossiers/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
-    path("me/dossiers/<int:pk>/rate/", views.rate, name="rate"),
-    path("me/dossiers/<int:pk>/result/", views.result, name="result"),
-    path("me/dossiers/<int:pk>/files/<int:component_pk>/", views.component_file, name="file"),
+    path("me/dossiers/<id:pk>/", views.dossier_detail, name="dossier"),
+    path("me/dossiers/<id:pk>/edit/", views.edit, name="edit"),
+    path("me/dossiers/<id:pk>/review/", views.review, name="review"),
+    path("me/dossiers/<id:pk>/receipt/", views.receipt, name="receipt"),
+    path("me/dossiers/<id:pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("me/dossiers/<id:pk>/rate/", views.rate, name="rate"),
+    path("me/dossiers/<id:pk>/result/", views.result, name="result"),
+    path("me/dossiers/<id:pk>/files/<id:component_pk>/", views.component_file, name="file"),
 ]

@@ -415,7 +415,9 @@ def my_dossiers(request):
 
 @never_cache
 @login_required
-def dossier_detail(request, pk):
+def dossier_detail(request, pk, *, withdraw_form=None, rating_form=None, status=200):
+    """The citizen's dossier; a refused withdrawal or rating comes back here with its
+    errors and what was typed."""
     dossier = _my_dossier_or_404(request, pk)
     request_entry = (
         selectors.latest_supplement_request(dossier)
@@ -440,13 +442,14 @@ def dossier_detail(request, pk):
             "expected": _expected_appointment(dossier),
             "can_withdraw": dossier.status
             in (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.RECEIVED, Status.IN_REVIEW),
-            "withdraw_form": WithdrawForm(),
-            "rating_form": RatingForm()
+            "withdraw_form": withdraw_form or WithdrawForm(),
+            "rating_form": (rating_form or RatingForm())
             if dossier.status in (Status.ISSUED, Status.REFUSED) and rating is None
             else None,
             "rating": rating,
             "accesses": applicant_accesses(dossier=dossier),
         },
+        status=status,
     )
 
 
@@ -457,10 +460,7 @@ def withdraw(request, pk):
     dossier = _my_dossier_or_404(request, pk)
     form = WithdrawForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect("portal:dossier", pk=dossier.pk)
+        return dossier_detail(request, dossier.pk, withdraw_form=form, status=400)
     try:
         if dossier.status == Status.DRAFT:
             raise ActionNotAllowed(_("A draft is not filed; there is nothing to withdraw."))
@@ -480,8 +480,7 @@ def rate(request, pk):
     dossier = _my_dossier_or_404(request, pk)
     form = RatingForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose a rating from 1 to 5."))
-        return redirect("portal:dossier", pk=dossier.pk)
+        return dossier_detail(request, dossier.pk, rating_form=form, status=400)
     try:
         services.dossier_rate(
             dossier=dossier,

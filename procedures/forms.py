@@ -15,6 +15,8 @@ from django.core.validators import RegexValidator
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from config.bounds import BoundedDateField, validate_birth_date
+
 
 def localized(text: dict | None) -> str:
     """The text in the active language (Vietnamese unless English is chosen)."""
@@ -63,11 +65,14 @@ def _field(spec: dict) -> forms.Field:
     elif kind == "decimal":
         field = forms.DecimalField(max_digits=18, decimal_places=2, **values, **common)
     elif kind == "date":
-        field = forms.DateField(
+        # Every date within 1900-2100; a date of birth (by its name) also not in the future.
+        field = BoundedDateField(
             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             input_formats=DATE_INPUTS,
             **common,
         )
+        if "birth" in spec["name"]:
+            validators.append(validate_birth_date)
     elif kind == "choice":
         choices = [(c["value"], localized(c["label"])) for c in spec["choices"]]
         field = forms.ChoiceField(choices=[("", "---------"), *choices], **common)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.bounds import BoundedDateField, query_id
 from procedures.models import Agency, Procedure
 from workflows import supervision
 from workflows.clock import working_calendar
@@ -40,10 +41,10 @@ OFFICER_COLUMNS = [
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(
+    start = BoundedDateField(
         label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    end = forms.DateField(
+    end = BoundedDateField(
         label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
@@ -194,11 +195,11 @@ def dashboard_dossiers(request):
     period = PeriodForm(request.GET or None).period()
     metric = request.GET.get("metric", "received")
     today = working_calendar().today()
-    officer = request.GET.get("officer", "")
-    if metric.startswith("stage_") and officer.isdigit():
+    if metric.startswith("stage_") and request.GET.get("officer"):
+        officer = query_id(request.GET, "officer") or 0  # out of range: nobody
         # The officer table counts stages: the dossiers behind a number are those with a
         # stage that officer finished in the period (early / on time / late, or any).
-        stages = supervision.officer_stages(period, int(officer), metric.removeprefix("stage_"))
+        stages = supervision.officer_stages(period, officer, metric.removeprefix("stage_"))
         dossiers = supervision.supervised(request.user).filter(pk__in=stages.values("dossier"))
         label = dict(OFFICER_COLUMNS).get(metric.removeprefix("stage_"), metric)
     else:
@@ -208,10 +209,13 @@ def dashboard_dossiers(request):
             supervision.metric_filter(metric, period, today)
         )
         label = dict(COLUMNS).get(metric, metric)
-    if request.GET.get("procedure", "").isdigit():
-        dossiers = dossiers.filter(procedure_version__procedure_id=int(request.GET["procedure"]))
-    if request.GET.get("agency", "").isdigit():
-        dossiers = dossiers.filter(handling_agency_id=int(request.GET["agency"]))
+    # An id out of range matches nothing, as an unknown one does.
+    for name, lookup in (
+        ("procedure", "procedure_version__procedure_id"),
+        ("agency", "handling_agency_id"),
+    ):
+        if request.GET.get(name):
+            dossiers = dossiers.filter(**{lookup: query_id(request.GET, name) or 0})
     dossiers = dossiers.select_related("procedure_version", "handling_agency").order_by(
         "due_date", "pk"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config.bounds import BoundedDateField
 from documents.forms import SignForm
 from procedures.forms import localized
 from procedures.models import Agency
@@ -26,10 +27,10 @@ class TaskFilterForm(forms.Form):
     procedure = forms.ChoiceField(label=_("Procedure"), required=False)
     stage = forms.ChoiceField(label=_("Stage"), required=False, choices=STAGE_CHOICES)
     due = forms.ChoiceField(label=_("Due"), required=False, choices=DUE_CHOICES)
-    filed_from = forms.DateField(
+    filed_from = BoundedDateField(
         label=_("Filed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    filed_to = forms.DateField(
+    filed_to = BoundedDateField(
         label=_("Filed to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
@@ -237,7 +238,7 @@ def stage_forms(task, data=None, action=None):
 class RescheduleForm(forms.Form):
     """The apology letter: the reason for the delay and the new appointment date."""
 
-    new_due_date = forms.DateField(
+    new_due_date = BoundedDateField(
         label=_("New appointment date"),
         widget=forms.DateInput(attrs={"type": "date"}),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from config import bounds  # noqa: F401  (registers the <id:...> converter)
+
 from . import access, dashboard, views
 
 app_name = "workspace"
@@ -15,16 +17,16 @@ urlpatterns = [
     path("dashboard/dossiers/", dashboard.dashboard_dossiers, name="dashboard_dossiers"),
     path("service-index/", dashboard.service_index, name="service_index"),
     path("access/", access.access_log, name="access_log"),
-    path("tasks/<int:pk>/", views.task_detail, name="task"),
-    path("tasks/<int:pk>/claim/", views.task_claim, name="claim"),
-    path("tasks/<int:pk>/release/", views.task_release, name="release"),
-    path("tasks/<int:pk>/assign/", views.task_assign, name="assign"),
-    path("tasks/<int:pk>/act/", views.task_act, name="act"),
-    path("dossiers/<int:pk>/", views.dossier_detail, name="dossier"),
-    path("dossiers/<int:pk>/reschedule/", views.dossier_reschedule, name="reschedule"),
-    path("dossiers/<int:pk>/files/<int:component_pk>/", views.component_file, name="file_download"),
+    path("tasks/<id:pk>/", views.task_detail, name="task"),
+    path("tasks/<id:pk>/claim/", views.task_claim, name="claim"),
+    path("tasks/<id:pk>/release/", views.task_release, name="release"),
+    path("tasks/<id:pk>/assign/", views.task_assign, name="assign"),
+    path("tasks/<id:pk>/act/", views.task_act, name="act"),
+    path("dossiers/<id:pk>/", views.dossier_detail, name="dossier"),
+    path("dossiers/<id:pk>/reschedule/", views.dossier_reschedule, name="reschedule"),
+    path("dossiers/<id:pk>/files/<id:component_pk>/", views.component_file, name="file_download"),
     path("certificate/", views.certificate, name="certificate"),
     path("file/", views.file_start, name="file"),
     path("file/<str:agency_code>/<str:procedure_code>/", views.file_new, name="file_new"),
-    path("drafts/<int:pk>/", views.file_draft, name="draft"),
+    path("drafts/<id:pk>/", views.file_draft, name="draft"),
 ]

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from access.models import AccessKind
 from access.services import access_record
+from config.bounds import query_ids
 from documents import services as documents
 from documents.forms import CertificateForm
 from documents.signing import SigningError
@@ -64,14 +65,6 @@ def officer_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
 
 
 def _procedures():
@@ -212,9 +205,9 @@ def team(request):
 @require_POST
 def bulk_claim(request):
     """Claim several queue tasks at once; each is claimed on its own, and each outcome said."""
-    ids = [_int(value) for value in request.POST.getlist("task")][:MAX_BULK]
+    ids = query_ids(request.POST, "task", limit=MAX_BULK)
     claimed, missed = 0, 0
-    for pk in filter(None, ids):
+    for pk in ids:
         task = selectors.task_for(user=request.user, pk=pk)
         if task is None:
             missed += 1

@@ -134,9 +134,10 @@ def test_withdrawal_without_confirmation_or_with_an_endless_reason(client, walk,
     dossier = walk(Status.SUBMITTED)
     sign_in(client, citizen)
     url = reverse("portal:withdraw", args=[dossier.pk])
-    page = client.post(url, {"reason": "x" * 5000, "confirm": "on"}, follow=True)
-    assert page.status_code == 200
+    page = client.post(url, {"reason": "x" * 5000, "confirm": "on"})
+    assert page.status_code == 400  # the dossier page again, with the error and the text
     assert "1000" in page.content.decode()  # says what is wrong
+    assert "x" * 5000 in page.content.decode()
     dossier.refresh_from_db()
     assert dossier.status == Status.SUBMITTED
 

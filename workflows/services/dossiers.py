@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -650,7 +651,23 @@ def dossier_reschedule(*, dossier: Dossier, by, new_due_date: dt.date, reason: s
             raise ValidationError(
                 {"new_due_date": [_("The new date must be later than the current appointment.")]}
             )
-        if not working_calendar().is_working_day(new_due_date):
+        # One delay, not an open-ended one: a date past the bound is a typing slip (or
+        # 9999-12-31, which every later date computation would choke on).
+        calendar = working_calendar()
+        latest = calendar.today() + dt.timedelta(days=settings.MOTCUA["RESCHEDULE_MAX_DAYS"])
+        if new_due_date > latest:
+            raise ValidationError(
+                {
+                    "new_due_date": [
+                        _("The new date can be at most %(days)d days from today (%(date)s).")
+                        % {
+                            "days": settings.MOTCUA["RESCHEDULE_MAX_DAYS"],
+                            "date": latest.strftime("%d/%m/%Y"),
+                        }
+                    ]
+                }
+            )
+        if not calendar.is_working_day(new_due_date):
             raise ValidationError({"new_due_date": [_("The new date must be a working day.")]})
         previous_due["date"] = d.due_date
         return {"rescheduled_at": timezone.now(), "due_date": new_due_date}

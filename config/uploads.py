@@ -1,0 +1,116 @@
+"""Refuse an upload that is too large before reading it.
+
+Django reads a whole multipart body (spooling files to disk) before a form sees that a
+file is over its component's limit. Here a request is refused up front from its
+Content-Length, and while streaming a file as soon as it passes the largest size any
+field of that page accepts, with a page that says so (413). The precise per-component
+limit is still checked afterwards, by the service (workflows.uploads).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.shortcuts import render
+from django.urls import Resolver404, resolve
+
+MB = 1_048_576
+
+
+def _catalog_limits() -> tuple[int, int]:
+    """(largest component, largest sum of one procedure's components), in bytes."""
+    from procedures.models import ProcedureVersion
+
+    largest, total = 0, 0
+    for spec in ProcedureVersion.objects.values_list("spec", flat=True).iterator():
+        sizes = [c["max_size_mb"] * MB for c in (spec or {}).get("components", [])]
+        largest = max([largest, *sizes])
+        total = max(total, sum(sizes))
+    return largest, total
+
+
+def upload_limits(path: str) -> tuple[int, int]:
+    """(per file, whole body) limits in bytes for a multipart post to ``path``."""
+    try:
+        name = resolve(path).view_name
+    except Resolver404:
+        name = ""
+    fields = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    if name == "documents:verify_check":
+        check = settings.MOTCUA["DOCUMENTS"]["CHECK_MAX_BYTES"]
+        return check, check + fields
+    largest, total = _catalog_limits()
+    # Every page that takes files takes them no larger than the largest component; the
+    # one-file pages (a certificate) take much smaller ones and check them in their form.
+    largest = max(largest, MB)
+    return largest, max(total, largest) + fields
+
+
+class TooLarge(StopUpload):
+    def __init__(self, per_file: int, body: int):
+        super().__init__(connection_reset=True)  # stop reading; the rest is not drained
+        self.per_file, self.body = per_file, body
+
+
+class LimitedUploadHandler(FileUploadHandler):
+    """Counts each file's bytes as they stream in and stops past ``per_file``."""
+
+    def __init__(self, request=None, *, per_file: int, body: int):
+        super().__init__(request)
+        self.per_file, self.body, self.received = per_file, body, 0
+
+    def new_file(self, *args, **kwargs):
+        self.received = 0
+        super().new_file(*args, **kwargs)
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.per_file:
+            self.request._upload_refused = (self.per_file, self.body)
+            raise TooLarge(self.per_file, self.body)
+        return raw_data  # on to the next handler, which keeps the bytes
+
+    def file_complete(self, file_size):
+        return None
+
+
+def _refuse(request, per_file: int, body: int):
+    response = render(
+        request,
+        "413.html",
+        {"per_file_mb": round(per_file / MB, 1), "body_mb": round(body / MB, 1)},
+        status=413,
+    )
+    # The rest of the body is not read: the connection is not reused for a next request.
+    response["Connection"] = "close"
+    return response
+
+
+class UploadLimitMiddleware:
+    """Before CSRF (which parses the post): refuse by Content-Length, and install the
+    streaming limit; after it, say so if a file went past the limit while streaming."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            per_file, body = upload_limits(request.path_info)
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > body:
+                return _refuse(request, per_file, body)
+            request.upload_handlers.insert(
+                0, LimitedUploadHandler(request, per_file=per_file, body=body)
+            )
+        return self.get_response(request)
+
+    def process_view(self, request, view, args, kwargs):
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            request.POST  # noqa: B018  parse now, so a refused file is known before the view
+            refused = getattr(request, "_upload_refused", None)
+            if refused:
+                return _refuse(request, *refused)
+        return None
