@@ -127,9 +127,11 @@ def make_user(username: str | None = None, **extra):
 def sign_in(client, user):
     """Log ``user`` in on the test client as a finished login would: the one place tests
     sign in, so that whatever a complete login records (a second factor for staff) is
-    recorded here too."""
-    client.force_login(user)
-    return client
+    recorded here too: staff get a real TOTP enrolment and the session record of a
+    password-plus-code login."""
+    from security.testing import sign_in as staff_aware_sign_in
+
+    return staff_aware_sign_in(client, user)
 
 
 def make_officer(role: str, agency: Agency, username: str | None = None):

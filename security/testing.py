@@ -1,0 +1,27 @@
+"""Signing a staff member in as a complete two-factor login would, for the test suite and
+the benchmarks (never used by the application itself)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from allauth.account.internal.flows.login import record_authentication
+
+from . import services, totp
+
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - tests only
+
+
+def sign_in(client, user):
+    """``client.force_login(user)``; for staff, also a real TOTP enrolment (allauth's
+    models) and the record allauth keeps of the methods a login used: password, then the
+    authenticator app."""
+    client.force_login(user)
+    if not services.is_staff_member(user):
+        return client
+    authenticator = totp.enrol(user, TEST_TOTP_SECRET)
+    request = SimpleNamespace(session=client.session)
+    record_authentication(request, user, "password", username=user.get_username())
+    record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type)
+    request.session.save()
+    return client
