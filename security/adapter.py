@@ -58,6 +58,21 @@ class AccountAdapter(DefaultAccountAdapter):
             raise ValidationError(self.error_messages["account_locked"], code="account_locked")
 
 
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        # A staff member's first enrolment comes right after the login that sent them to
+        # it: the password typed moments ago counts, as a reauthentication would.
+        request = self.request
+        if (
+            app == "allauth.mfa"
+            and request is not None
+            and request.user.is_authenticated
+            and services.password_just_typed(request)
+            and not services.has_authenticator(request.user)
+        ):
+            return False
+        return super().is_reauthentication_required(app=app, **kwargs)
+
+
 class MFAAdapter(DefaultMFAAdapter):
     def get_totp_issuer(self) -> str:
         return "motcua"

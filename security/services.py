@@ -26,7 +26,7 @@ from .models import EventKind, SecurityEvent
 
 logger = logging.getLogger("motcua.security")
 
-# Session keys of the staff session rules (seconds since the epoch).
+# Session keys of the staff session rules (seconds since the epoch, as a float).
 AUTH_AT = "security.authenticated_at"
 SEEN_AT = "security.seen_at"
 
@@ -182,14 +182,32 @@ def second_factor_state(request) -> str:
     if any(record.get("method") == "mfa" for record in records):
         return "passed"
     started = request.session.get(AUTH_AT)
-    if isinstance(started, int) and any(c.timestamp() >= started for c in created):
+    if isinstance(started, float | int) and any(c.timestamp() > started for c in created):
         return "passed"
     return "required"
 
 
+def has_authenticator(user) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user_id=user.pk).exists()
+
+
+def password_just_typed(request) -> bool:
+    """This session's login typed the password within the reauthentication timeout."""
+    import time
+
+    from allauth.account import app_settings as account_settings
+    from allauth.account.internal.flows.login import get_authentication_records
+
+    records = get_authentication_records(request, request.user)
+    typed = [r["at"] for r in records if r.get("method") == "password" and "at" in r]
+    return bool(typed) and time.time() - typed[-1] < account_settings.REAUTHENTICATION_TIMEOUT
+
+
 def session_started(request, user) -> None:
     """A login finished: start the staff clocks, end the session with the browser."""
-    now = int(timezone.now().timestamp())
+    now = timezone.now().timestamp()
     request.session[AUTH_AT] = now
     request.session[SEEN_AT] = now
     if is_staff_member(user):
@@ -199,10 +217,10 @@ def session_started(request, user) -> None:
 def staff_session_expired(request) -> bool:
     """Idle or absolute limit passed for a staff session; otherwise mark it seen."""
     session = request.session
-    now = int(timezone.now().timestamp())
+    now = timezone.now().timestamp()
     started = session.get(AUTH_AT)
     seen = session.get(SEEN_AT)
-    if not isinstance(started, int) or not isinstance(seen, int):
+    if not isinstance(started, float | int) or not isinstance(seen, float | int):
         # A session from before these rules: its clocks start now.
         session[AUTH_AT] = session[SEEN_AT] = now
         started = seen = now

@@ -272,3 +272,12 @@ def _english_messages():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin_client, signed in as after a two-factor login (the admin
+    refuses a staff session without one)."""
+    from django.test import Client
+
+    return sign_in(Client(), admin_user)
