@@ -59,15 +59,14 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
-        # A staff member's first enrolment comes right after the login that sent them to
-        # it: the password typed moments ago counts, as a reauthentication would.
+        # A password typed at this session's login a moment ago (within allauth's
+        # reauthentication timeout) proves what a reauthentication would: a staff member
+        # sent to enrol right after logging in is not asked for it twice.
         request = self.request
         if (
-            app == "allauth.mfa"
-            and request is not None
+            request is not None
             and request.user.is_authenticated
             and services.password_just_typed(request)
-            and not services.has_authenticator(request.user)
         ):
             return False
         return super().is_reauthentication_required(app=app, **kwargs)

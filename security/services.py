@@ -187,12 +187,6 @@ def second_factor_state(request) -> str:
     return "required"
 
 
-def has_authenticator(user) -> bool:
-    from allauth.mfa.models import Authenticator
-
-    return Authenticator.objects.filter(user_id=user.pk).exists()
-
-
 def password_just_typed(request) -> bool:
     """This session's login typed the password within the reauthentication timeout."""
     import time

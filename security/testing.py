@@ -27,7 +27,7 @@ def sign_in(client, user):
     return client
 
 
-_used: set[tuple[str, int]] = set()
+used_codes: set[tuple[str, int]] = set()
 
 
 def unused_code(secret: str) -> str:
@@ -41,7 +41,7 @@ def unused_code(secret: str) -> str:
     period = getattr(settings, "MFA_TOTP_PERIOD", 30)
     counter = int(_time.time()) // period
     for step in (0, 1, -1):
-        if (secret, counter + step) not in _used:
-            _used.add((secret, counter + step))
+        if (secret, counter + step) not in used_codes:
+            used_codes.add((secret, counter + step))
             return totp.code(secret, offset=step)
     raise RuntimeError("three logins of one account in one 30-second period")

@@ -21,6 +21,14 @@ _names = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
+def _fresh_totp_codes():
+    """allauth remembers used TOTP codes in the cache, which each test starts afresh."""
+    from security import testing
+
+    testing.used_codes.clear()
+
+
+@pytest.fixture(autouse=True)
 def _private_storage(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
