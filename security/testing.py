@@ -27,13 +27,14 @@ def sign_in(client, user):
     return client
 
 
-used_codes: set[tuple[str, int]] = set()
+used_codes: set[tuple[str, str, int]] = set()
 
 
-def unused_code(secret: str) -> str:
+def unused_code(secret: str, account: str = "") -> str:
     """A code the authenticator app shows now (or one period either side, which
-    MFA_TOTP_TOLERANCE accepts) that this process has not typed yet: allauth refuses a
-    code used twice, and a browser test may log one officer in twice within 30 s."""
+    MFA_TOTP_TOLERANCE accepts) that this process has not typed yet for ``account``:
+    allauth refuses a code used twice by one account, and a browser test may log one
+    officer in twice within 30 s (the demo accounts share one secret)."""
     import time as _time
 
     from django.conf import settings
@@ -41,7 +42,7 @@ def unused_code(secret: str) -> str:
     period = getattr(settings, "MFA_TOTP_PERIOD", 30)
     counter = int(_time.time()) // period
     for step in (0, 1, -1):
-        if (secret, counter + step) not in used_codes:
-            used_codes.add((secret, counter + step))
+        if (account, secret, counter + step) not in used_codes:
+            used_codes.add((account, secret, counter + step))
             return totp.code(secret, offset=step)
     raise RuntimeError("three logins of one account in one 30-second period")

@@ -25,7 +25,7 @@ def log_in(page, base, username, landing="/workspace/queue/"):
     page.click("main button[type=submit]")
     if username != "citizen":
         page.wait_for_url(f"{base}/accounts/2fa/authenticate/")
-        page.fill("#id_code", unused_code(DEMO_TOTP_SECRET))
+        page.fill("#id_code", unused_code(DEMO_TOTP_SECRET, username))
         page.click("main button[type=submit]")
     page.wait_for_url(f"{base}{landing}")
 
