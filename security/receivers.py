@@ -37,6 +37,9 @@ def authenticator_removed(sender, request, user, authenticator, **kwargs):
     services.record_event(
         EventKind.MFA_REMOVED, user=user, request=request, detail=authenticator.type
     )
+    if request is not None and hasattr(request, "session"):
+        # Without an app, the next page sends them to enrol a new one.
+        request.session.pop(services.SECOND_FACTOR, None)
 
 
 @receiver(mfa_signals.authenticator_reset, dispatch_uid="security.mfa_reset")

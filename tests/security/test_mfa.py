@@ -146,3 +146,16 @@ def test_demo_totp_prints_the_current_code_only_with_debug(settings, province, c
     totp.enrol(other, TEST_TOTP_SECRET)
     with pytest.raises(CommandError, match="no demo authenticator"):
         call_command("demo_totp", "real-head")
+
+
+def test_removing_the_app_sends_staff_to_enrol_again(
+    client, province, django_capture_on_commit_callbacks
+):
+    officer = make_officer("signer", province)
+    sign_in(client, officer)
+    assert client.get("/workspace/queue/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("mfa_deactivate_totp")).status_code == 302
+    assert not Authenticator.objects.filter(user=officer).exists()
+    response = client.get("/workspace/queue/")
+    assert response["Location"] == reverse("mfa_activate_totp")
