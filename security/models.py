@@ -14,6 +14,7 @@ class EventKind(models.TextChoices):
     LOGIN_FAILED = "login_failed", _("Failed login")
     LOCKED = "locked", _("Account locked")
     LOGIN_REFUSED_LOCKED = "login_refused_locked", _("Login refused: account locked")
+    PASSWORD_RESET = "password_reset", _("Password reset by e-mail")
     MFA_FAILED = "mfa_failed", _("Wrong second-factor code")
     MFA_ENROLLED = "mfa_enrolled", _("Second factor enrolled")
     MFA_REMOVED = "mfa_removed", _("Second factor removed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.signals import password_reset
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.signals import user_logged_in, user_logged_out
@@ -23,6 +24,11 @@ def logged_in(sender, request, user, **kwargs):
 def logged_out(sender, request, user, **kwargs):
     if user is not None:
         services.record_event(EventKind.LOGOUT, user=user, request=request)
+
+
+@receiver(password_reset, dispatch_uid="security.password_reset")
+def password_was_reset(sender, request, user, **kwargs):
+    services.record_event(EventKind.PASSWORD_RESET, user=user, request=request)
 
 
 @receiver(mfa_signals.authenticator_added, dispatch_uid="security.mfa_added")

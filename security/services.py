@@ -94,15 +94,19 @@ def _lock_period() -> timedelta:
 
 
 def locked_until(user):
-    """When the account's current lock ends, or None when it is not locked."""
+    """When the account's current lock ends, or None when it is not locked. Resetting
+    the password by e-mail (which proves the mailbox) ends a lock."""
     last = (
-        SecurityEvent.objects.filter(user=user, kind=EventKind.LOCKED)
-        .order_by("-at")
-        .values_list("at", flat=True)
+        SecurityEvent.objects.filter(
+            user=user, kind__in=[EventKind.LOCKED, EventKind.PASSWORD_RESET]
+        )
+        .order_by("-at", "-pk")
+        .values_list("at", "kind")
         .first()
     )
-    if last is None:
+    if last is None or last[1] == EventKind.PASSWORD_RESET:
         return None
+    last = last[0]
     until = last + _lock_period()
     return until if until > timezone.now() else None
 
@@ -112,7 +116,10 @@ def _counted_failures(user) -> int:
     now = timezone.now()
     since = now - timedelta(seconds=conf("LOCKOUT_WINDOW_SECONDS"))
     latest_reset = (
-        SecurityEvent.objects.filter(user=user, kind__in=[EventKind.LOGIN, EventKind.LOCKED])
+        SecurityEvent.objects.filter(
+            user=user,
+            kind__in=[EventKind.LOGIN, EventKind.LOCKED, EventKind.PASSWORD_RESET],
+        )
         .order_by("-at")
         .values_list("at", flat=True)
         .first()
@@ -150,9 +157,7 @@ def send_lockout_mail(user) -> None:
     subjects, bodies = [], []
     for language in ("vi", "en"):
         with translation.override(language):
-            subjects.append(
-                render_to_string("security/email/locked_subject.txt", context).strip()
-            )
+            subjects.append(render_to_string("security/email/locked_subject.txt", context).strip())
             bodies.append(render_to_string("security/email/locked_body.txt", context).strip())
     message = EmailMultiAlternatives(
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subjects[0]} / {subjects[1]}",
@@ -166,7 +171,7 @@ def send_lockout_mail(user) -> None:
 
 
 def second_factor_state(request) -> str:
-    """"missing": the account has no second factor yet; "passed": this session's login
+    """ "missing": the account has no second factor yet; "passed": this session's login
     used it (allauth's record of the methods used in the session), or it was enrolled in
     this session (enrolling means typing a code the app made); "required" otherwise."""
     from allauth.account.internal.flows.login import get_authentication_records

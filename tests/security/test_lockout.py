@@ -116,3 +116,24 @@ def test_a_megabyte_login_is_a_form_error(client, db, caplog):
     assert any("254" in error for error in errors)
     assert all(len(record.getMessage()) < 1000 for record in caplog.records)
     assert not SecurityEvent.objects.exists()  # never reached authentication
+
+
+def test_a_password_reset_by_email_ends_the_lock(client, owner, settings):
+    import re
+
+    settings.MOTCUA_SECURITY = {**settings.MOTCUA_SECURITY, "LOCKOUT_FAILURES": 2}
+    for _ in range(2):
+        attempt(client, "lan")
+    assert LOCKED_VI in attempt(client, "lan", PASSWORD).content.decode()
+    mail.outbox.clear()
+    client.post(reverse("account_reset_password"), {"email": "lan.nguyen@example.org"})
+    link = re.search(r"https?://testserver(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body)
+    form = client.get(link.group(1), follow=True)
+    new_password = "Mật-khẩu-mới-2026"
+    done = client.post(
+        form.redirect_chain[-1][0] if form.redirect_chain else link.group(1),
+        {"password1": new_password, "password2": new_password},
+    )
+    assert done.status_code == 302
+    assert SecurityEvent.objects.filter(user=owner, kind=EventKind.PASSWORD_RESET).exists()
+    assert attempt(client, "lan", new_password).status_code == 302
