@@ -143,8 +143,16 @@ def login_failed(*, request, user) -> bool:
         if _counted_failures(user) < conf("LOCKOUT_FAILURES"):
             return False
         record_event(EventKind.LOCKED, user=user, request=request)
-        transaction.on_commit(lambda: send_lockout_mail(user))
+        transaction.on_commit(lambda: _send_lockout_mail_safely(user))
     return True
+
+
+def _send_lockout_mail_safely(user) -> None:
+    # The login page must answer even when the mail server does not.
+    try:
+        send_lockout_mail(user)
+    except Exception:  # noqa: BLE001 - any mail failure; the lock itself stands
+        logger.warning("locked_mail_failed user=%s", user.pk)
 
 
 def send_lockout_mail(user) -> None:
