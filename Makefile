@@ -53,6 +53,8 @@ run: demo
 	@echo "motcua is starting at http://$(HOST):$(PORT)/"
 	@echo "  citizens: http://$(HOST):$(PORT)/   officers: http://$(HOST):$(PORT)/workspace/   admin: http://$(HOST):$(PORT)/admin/"
 	@echo "  demo logins (password motcua-demo-2026): citizen, reception, specialist, head, signer, supervisor, admin"
+	@echo "  staff logins ask for a two-factor code: DEBUG=1 $(BIN)/python manage.py demo_totp USER prints it"
+	@echo "    (or add the demo secret MOTCUADEMOTOTPSECRETFORNEWCOMERS to an authenticator app)"
 	@echo "  verify a paper: http://$(HOST):$(PORT)/verify/   (the demo signer's certificate password is the demo password)"
 	@echo "Embedded default: SQLite in var/, Celery tasks run in-process, e-mail printed here;"
 	@echo "periodic jobs (flow timers, outbox sweep) run every 60 s in the background (var/periodic.log)."

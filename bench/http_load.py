@@ -154,7 +154,10 @@ def run(opts) -> list[Row]:
         Dossier.objects.filter(handling_agency__code="H22").values_list("pk", flat=True)[:2000]
     )
     client = Client()
-    client.force_login(head)
+    # As after a password-and-code login: staff pages refuse a session without one.
+    from security.testing import sign_in
+
+    sign_in(client, head)
     session = client.cookies["sessionid"].value
     settings_dict = connection.settings_dict
     connections.close_all()

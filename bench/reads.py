@@ -111,6 +111,8 @@ def measure(requests: int, seed: int = 8) -> dict[str, dict]:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from security.testing import sign_in
+
     rng = random.Random(seed)
     pages, citizen_ids = _pages(rng)
     citizens = list(get_user_model().objects.filter(pk__in=citizen_ids))
@@ -121,12 +123,12 @@ def measure(requests: int, seed: int = 8) -> dict[str, dict]:
         if user == "citizen":
             for person in citizens[:20]:
                 client = Client()
-                client.force_login(person)
+                sign_in(client, person)
                 clients.append(client)
         else:
             client = Client()
             if user is not None:
-                client.force_login(user)
+                sign_in(client, user)
             clients.append(client)
         for i in range(requests + 5):
             client = clients[i % len(clients)]

@@ -128,9 +128,26 @@ def _sign_result(dossier, signer) -> None:
         )
 
 
+def _second_factors(users: dict) -> None:
+    """Each demo staff account gets the published demo TOTP secret, so a newcomer logs in
+    with `manage.py demo_totp USER` (or an authenticator app holding the secret). Only
+    with DEBUG: a database seeded with --force outside DEBUG has staff who must enrol."""
+    from django.conf import settings
+
+    from security.services import is_staff_member
+    from security.totp import DEMO_TOTP_SECRET, enrol
+
+    if not settings.DEBUG:
+        return
+    for user in users.values():
+        if is_staff_member(user):
+            enrol(user, DEMO_TOTP_SECRET)
+
+
 def _accounts(users: dict) -> None:
     _portal_accounts(users)
     _signing_keys(users)
+    _second_factors(users)
 
 
 def seed_demo() -> dict:

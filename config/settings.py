@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "viewflow",
     "viewflow.workflow",
     "procedures",
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "notifications",
     "documents",
     "access",
+    "security",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +82,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After auth and allauth: staff second factor and session limits; 403s logged.
+    "security.middleware.RefusedAccessMiddleware",
+    "security.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -149,7 +154,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("MOTCUA_PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -169,6 +177,30 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "signup": "20/h/ip"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[motcua] "
+
+# --- Account security (security app): second factor, lockout, staff sessions -------------
+# Failed logins count per account (a username and an e-mail address are one budget:
+# security.adapter keys allauth's "login_failed" limit on the account); the lockout and the
+# security log live in security/. Staff (officers, supervisors, administrators) must enrol
+# and use TOTP (allauth.mfa) before anything but the account pages.
+ACCOUNT_ADAPTER = "security.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "security.forms.LoginForm"}
+MFA_ADAPTER = "security.adapter.MFAAdapter"
+# WebAuthn is off: it needs JavaScript on the login page (motcua's pages run none) and
+# the fido2 package; TOTP with recovery codes covers ASVS L2.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# One period either side: officers' phones in remote areas drift.
+MFA_TOTP_TOLERANCE = 1
+MOTCUA_SECURITY = {
+    # This many failed logins on one account within the window lock it for LOCKOUT_SECONDS;
+    # its owner is told by e-mail.
+    "LOCKOUT_FAILURES": env.int("MOTCUA_LOCKOUT_FAILURES", default=5),
+    "LOCKOUT_WINDOW_SECONDS": env.int("MOTCUA_LOCKOUT_WINDOW_SECONDS", default=15 * 60),
+    "LOCKOUT_SECONDS": env.int("MOTCUA_LOCKOUT_SECONDS", default=30 * 60),
+    # Staff sessions end with the browser, after this long idle, and this long after login.
+    "STAFF_IDLE_SECONDS": env.int("MOTCUA_STAFF_IDLE_SECONDS", default=30 * 60),
+    "STAFF_MAX_SECONDS": env.int("MOTCUA_STAFF_MAX_SECONDS", default=12 * 60 * 60),
+}
 
 # --- Cache: shared by every process (rate limits, allauth); the database by default --------
 CACHES = {
@@ -363,6 +395,8 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
         # One INFO line per task is noise in the embedded default; failures still show.
         "celery.app.trace": {"level": env.str("CELERY_TRACE_LOG_LEVEL", default="WARNING")},
+        # One line per security event: event, user id, client address (security app).
+        "motcua.security": {"level": "INFO"},
     },
 }
 

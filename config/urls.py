@@ -3,8 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from security.views import admin_login
+
 admin.site.site_header = "motcua"
 admin.site.site_title = "motcua"
+# No second door: the admin's login is the account login (throttled, two-factor for staff).
+admin.site.login = admin_login
 
 urlpatterns = [
     path("admin/", admin.site.urls),

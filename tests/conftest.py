@@ -21,6 +21,14 @@ _names = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
+def _fresh_totp_codes():
+    """allauth remembers used TOTP codes in the cache, which each test starts afresh."""
+    from security import testing
+
+    testing.used_codes.clear()
+
+
+@pytest.fixture(autouse=True)
 def _private_storage(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
@@ -127,9 +135,11 @@ def make_user(username: str | None = None, **extra):
 def sign_in(client, user):
     """Log ``user`` in on the test client as a finished login would: the one place tests
     sign in, so that whatever a complete login records (a second factor for staff) is
-    recorded here too."""
-    client.force_login(user)
-    return client
+    recorded here too: staff get a real TOTP enrolment and the session record of a
+    password-plus-code login."""
+    from security.testing import sign_in as staff_aware_sign_in
+
+    return staff_aware_sign_in(client, user)
 
 
 def make_officer(role: str, agency: Agency, username: str | None = None):
@@ -270,3 +280,12 @@ def _english_messages():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin_client, signed in as after a two-factor login (the admin
+    refuses a staff session without one)."""
+    from django.test import Client
+
+    return sign_in(Client(), admin_user)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from config.demo import seed_demo
+from security.testing import unused_code
+from security.totp import DEMO_TOTP_SECRET
 from tests.conftest import SIGNER_PASSWORD, give_certificate
 from workflows.demo import DEMO_PASSWORD, minimal_pdf
 from workflows.models import Dossier, Status
@@ -15,11 +17,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def log_in(page, base, username, landing="/workspace/queue/"):
+    """The login form, then, for staff, the code of the demo authenticator app."""
     page.context.clear_cookies()
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_login", username)
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("main button[type=submit]")
+    if username != "citizen":
+        page.wait_for_url(f"{base}/accounts/2fa/authenticate/")
+        page.fill("#id_code", unused_code(DEMO_TOTP_SECRET, username))
+        page.click("main button[type=submit]")
     page.wait_for_url(f"{base}{landing}")
 
 

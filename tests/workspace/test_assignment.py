@@ -163,6 +163,7 @@ def test_queue_filters_search_sort_and_page_counts(client, filed, officers, sett
     bad = client.get(reverse("workspace:queue"), {"filed_from": "yesterday", "page": "x"})
     assert bad.status_code == 200
     with time_machine.travel(dt.datetime(2026, 3, 6, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))):
+        sign_in(client, officers["reception"])  # days later: the staff session has ended
         late = client.get(reverse("workspace:queue"), {"due": "overdue"})
         assert late.context["page"].paginator.count == 30
         assert (

@@ -36,3 +36,7 @@ class Command(BaseCommand):
             where = f" in {account.agency}" if account.agency else ""
             self.stdout.write(f"  {account.username:<11} {account.role or 'citizen'}{where}")
         self.stdout.write("  admin       site administrator (Django admin)")
+        self.stdout.write(
+            "Staff logins ask for a two-factor code: `manage.py demo_totp USER` prints the "
+            "current one (DEBUG only)."
+        )

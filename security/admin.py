@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from .models import SecurityEvent
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """Read-only: the log is written by the application, never by hand."""
+
+    list_display = ("at", "kind", "user", "ip", "path", "detail")
+    list_filter = ("kind", "at")
+    search_fields = ("user__username", "user__email", "ip", "path")
+    date_hierarchy = "at"
+    list_select_related = ("user",)
+    readonly_fields = ("at", "kind", "user", "ip", "path", "detail")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
