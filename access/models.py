@@ -69,7 +69,7 @@ class DossierAccess(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name=_("file"),
+        verbose_name=_("dossier file"),
     )
     # A paper (documents.Document), by id and kind: no foreign key up the layers.
     document_pk = models.PositiveBigIntegerField(_("paper id"), null=True, blank=True)

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('document_kind', models.CharField(blank=True, max_length=24, verbose_name='paper')),
                 ('client_ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='client address')),
                 ('agency', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='procedures.agency', verbose_name='office')),
-                ('component', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workflows.dossiercomponent', verbose_name='file')),
+                ('component', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workflows.dossiercomponent', verbose_name='dossier file')),
                 ('dossier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accesses', to='workflows.dossier', verbose_name='dossier')),
                 ('dossier_agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='procedures.agency', verbose_name='handling agency')),
                 ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='who')),
