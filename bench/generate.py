@@ -630,13 +630,16 @@ def existing(cur) -> int | None:
 
 
 def wipe(cur) -> None:
+    # The history refuses TRUNCATE unless its owner says this (workflows migration 0015).
+    cur.execute("SET motcua.truncate_history = 'on'")
     cur.execute(
         "TRUNCATE workflows_historyentry, workflows_dossiertask, workflows_dossierprocess, "
         "viewflow_task_previous, viewflow_task, viewflow_process, workflows_outgoingevent, "
         "notifications_message, workflows_dossiercodesequence, workflows_dossiercomponent, "
         "workflows_taskwarning, workflows_dossierwarning, workflows_servicerating, "
-        "workflows_dossier CASCADE"
+        "workflows_historysealhead, workflows_historyseal, workflows_dossier CASCADE"
     )
+    cur.execute("RESET motcua.truncate_history")
     cur.execute("DELETE FROM auth_user WHERE username LIKE 'bench-c%'")
 
 

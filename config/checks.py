@@ -103,3 +103,39 @@ def messages_leave_the_machine(app_configs, **kwargs):
             )
         )
     return found
+
+
+@register(Tags.database, deploy=True)
+def app_role_owns_nothing(app_configs, databases=None, **kwargs):
+    """On PostgreSQL, the role motcua runs as must not be able to switch the history's
+    triggers off: not a superuser, owner of no table (README, "Database roles"). Run with
+    ``check --deploy --database default``: it asks the database."""
+    from django.core.checks import Warning
+    from django.db import connections
+
+    if not databases or "default" not in databases:
+        return []
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.rolsuper, (SELECT count(*) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relowner = r.oid) "
+            "FROM pg_roles r WHERE r.rolname = current_user"
+        )
+        superuser, owned = cursor.fetchone()
+    if not superuser and not owned:
+        return []
+    what = "is a superuser" if superuser else f"owns {owned} table(s)"
+    return [
+        Warning(
+            f"motcua's database role ({connection.settings_dict['USER']}) {what}: it can "
+            "switch the history's append-only triggers off.",
+            hint="Run motcua as a role that owns nothing: create one, set DATABASE_MIGRATE_URL "
+            "to the owner, run migrate and grant_app_role ROLE, and point DATABASE_URL at it "
+            "(README, Database roles).",
+            id="motcua.W010",
+        )
+    ]

@@ -205,3 +205,14 @@ def test_a_dossier_moves_only_onto_an_entry(walk, assignments, message):
     dossier.refresh_from_db()
     assert dossier.status == Status.RECEIVED
     assert list(verify_all()) == []
+
+
+def test_the_deploy_check_warns_when_the_app_role_owns_the_tables(as_app_role, app_role):
+    from config.checks import app_role_owns_nothing
+
+    assert app_role_owns_nothing(None, databases=["default"]) == []
+    connection.close()
+    connection.settings_dict.update(as_app_role["saved"])  # the suite's superuser
+    warnings = app_role_owns_nothing(None, databases=["default"])
+    assert [w.id for w in warnings] == ["motcua.W010"]
+    assert "superuser" in warnings[0].msg

@@ -262,7 +262,7 @@ def test_a_status_with_no_entry_is_reported_by_the_command(issued, capsys):
     with pytest.raises(CommandError):
         call_command("verify_history")
     err = capsys.readouterr().err
-    assert f"dossier {issued.code}, entry 8" in err
+    assert f"BROKEN [status]: dossier {issued.code}, entry 8" in err
     assert "status changed with no history entry" in err
 
 
@@ -291,7 +291,7 @@ def test_a_seal_records_every_head_and_verifies(sealed, province, walk, capsys):
     assert "Ban Dân tộc H22" in seal.signer
     assert list(verify_all()) == []
     call_command("verify_history")
-    assert "history intact" in capsys.readouterr().out
+    assert "history intact: every chain verifies, and 1 seal(s)" in capsys.readouterr().out
 
     # Nothing moved: nothing to seal. A dossier moved: the next seal holds its head only.
     assert history_seal(agency=province) is None
@@ -309,12 +309,15 @@ def test_a_rewritten_chain_is_found_by_its_seal(sealed):
     assert "chain rewritten" in broken[0].problem and "H22 #1" in broken[0].problem
 
 
-def test_a_cut_tail_is_found_by_its_seal(sealed):
+def test_a_cut_tail_is_found_by_its_seal(sealed, capsys):
     cut_tail(sealed, keep=6)
     assert Dossier.objects.get(pk=sealed.pk).status == Status.APPROVED
     broken = list(verify_all())
     assert [(b.dossier, b.seq, b.kind) for b in broken] == [(sealed.code, 8, Kind.SEALED)]
     assert "tail cut" in broken[0].problem
+    with pytest.raises(CommandError):
+        call_command("verify_history")
+    assert f"BROKEN [sealed]: dossier {sealed.code}, entry 8" in capsys.readouterr().err
 
 
 def test_a_forged_seal_is_found(sealed, province, capsys):
@@ -330,7 +333,7 @@ def test_a_forged_seal_is_found(sealed, province, capsys):
     assert "forged" in broken[0].problem
     with pytest.raises(CommandError):
         call_command("verify_history")
-    assert "seal H22 #1" in capsys.readouterr().err
+    assert "BROKEN [seal]: seal H22 #1" in capsys.readouterr().err
 
 
 def test_an_edited_seal_list_is_found(sealed, province):
