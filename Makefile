@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 # axe-core, from npm, injected into pages by the browser tests to check accessibility.
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: run test setup system-packages db demo lint check constraints bench clean
+.PHONY: run test setup system-packages db demo lint check constraints floors bench clean
 
 setup: system-packages $(STAMP) $(AXE)
 
@@ -76,6 +76,11 @@ constraints: setup
 	@(echo "# Pinned versions for reproducible installs: pip install -c requirements/constraints.txt -e '.[dev]'"; \
 	  echo "# Regenerate with: make constraints"; \
 	  $(BIN)/pip freeze --exclude-editable | grep -vi '^motcua') > requirements/constraints.txt
+
+# Every direct dependency at the lower bound pyproject.toml gives it, in a virtualenv of its
+# own (var/floors/venv), and the suite run there: the floors must be true (.ci/floors).
+floors: system-packages $(AXE)
+	.ci/floors
 
 # Benchmarks (bench/README.md) on PostgreSQL: never the test suite's `test` database.
 # The data sets live beside it, in <name>_10k and <name>_1m, made once and reused.
