@@ -349,3 +349,11 @@ def test_an_upload_within_the_limits_still_works(client, citizen, procedure, pro
     )
     assert response.status_code in (302, 400)
     assert DossierComponent.objects.filter(dossier=draft, component_code=code).exists()
+
+
+def test_no_route_takes_an_unbounded_int():
+    """Ids in URLs go through <id:...> (64-bit), never <int:...> (a 500 past 2**63)."""
+    from tests.config.test_url_matrix import _routes
+
+    unbounded = [f"{name}: {pattern}" for name, pattern in _routes() if "<int:" in pattern]
+    assert not unbounded, "use <id:...> from config.bounds instead: " + ", ".join(unbounded)
