@@ -71,3 +71,35 @@ def cache_is_shared_and_fast(app_configs, **kwargs):
             id="motcua.W004",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def messages_leave_the_machine(app_configs, **kwargs):
+    """The console e-mail backend prints whole messages, password-reset links included, and
+    the console or file SMS backends keep phone numbers and texts on the web node: both
+    are for development only."""
+    if settings.DEBUG:
+        return []
+    from django.core.checks import Warning
+
+    found = []
+    if settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
+        found.append(
+            Warning(
+                "E-mail goes to the console (EMAIL_URL=consolemail://).",
+                hint="Messages, password-reset links among them, would be printed into the "
+                "logs. Set EMAIL_URL to the agency's SMTP relay, e.g. "
+                "smtp+tls://user:pass@smtp.example.gov.vn:587.",
+                id="motcua.W005",
+            )
+        )
+    if settings.MOTCUA["SMS"]["backend"] in ("console", "file"):
+        found.append(
+            Warning(
+                f"SMS go to the {settings.MOTCUA['SMS']['backend']} backend.",
+                hint="Phone numbers and texts would stay on the machine instead of being "
+                "sent. Set MOTCUA_SMS_BACKEND=http and MOTCUA_SMS_OPTIONS for the gateway.",
+                id="motcua.W006",
+            )
+        )
+    return found

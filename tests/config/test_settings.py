@@ -50,6 +50,9 @@ def test_production_settings_pass_check_deploy(tmp_path):
             "MOTCUA_VAR_DIR": str(tmp_path),
             "MOTCUA_SEAL_PASSWORD": "a-real-seal-password",
             "MOTCUA_TRUST_ROOTS": "/etc/motcua/national-root-ca.pem",
+            "EMAIL_URL": "smtp+tls://motcua:secret@smtp.example.gov.vn:587",
+            "MOTCUA_SMS_BACKEND": "http",
+            "MOTCUA_SMS_OPTIONS": '{"url": "https://sms.example.gov.vn/send"}',
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -71,6 +74,26 @@ def test_check_deploy_warns_about_the_development_pki_and_the_database_cache(tmp
     assert "motcua.W002" in output
     assert "motcua.W003" in output
     assert "motcua.W004" in output
+    assert "motcua.W006" in output  # SMS written to a file on the web node
+
+
+def test_console_mail_only_with_debug_and_warned_about_in_a_deployment(tmp_path):
+    code = "from django.conf import settings as s; print(s.EMAIL_BACKEND)"
+    base = {"MOTCUA_VAR_DIR": str(tmp_path)}
+    debug = run_manage("shell", "-c", code, env={**base, "DEBUG": "1"})
+    assert debug.stdout.split()[-1] == "django.core.mail.backends.console.EmailBackend"
+    plain = run_manage("shell", "-c", code, env=base)
+    assert plain.stdout.split()[-1] == "django.core.mail.backends.smtp.EmailBackend"
+
+    deploy = {
+        **base,
+        "SECRET_KEY": "x" * 20 + "-production-secret-that-is-long-and-random-enough-0123456789",
+        "ALLOWED_HOSTS": "motcua.example.gov.vn",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    assert "motcua.W005" not in run_manage("check", "--deploy", env=deploy).stdout
+    forced = run_manage("check", "--deploy", env={**deploy, "EMAIL_URL": "consolemail://"})
+    assert "motcua.W005" in forced.stdout + forced.stderr
 
 
 def test_embedded_default_is_sqlite_eager_console(tmp_path):
@@ -78,7 +101,8 @@ def test_embedded_default_is_sqlite_eager_console(tmp_path):
         "from django.conf import settings as s;"
         "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND)"
     )
-    result = run_manage("shell", "-c", code, env={"MOTCUA_VAR_DIR": str(tmp_path)})
+    # make run's development server: DEBUG on, mail printed to the console.
+    result = run_manage("shell", "-c", code, env={"MOTCUA_VAR_DIR": str(tmp_path), "DEBUG": "1"})
     assert result.returncode == 0, result.stderr
     engine, eager, backend = result.stdout.split()[-3:]
     assert engine == "django.db.backends.sqlite3"
