@@ -75,15 +75,14 @@ class LimitedUploadHandler(FileUploadHandler):
 
 
 def _refuse(request, per_file: int, body: int):
-    response = render(
+    # No "Connection: close" here: WSGI forbids hop-by-hop headers from the application;
+    # the server decides what to do with the unread rest of the body.
+    return render(
         request,
         "413.html",
         {"per_file_mb": round(per_file / MB, 1), "body_mb": round(body / MB, 1)},
         status=413,
     )
-    # The rest of the body is not read: the connection is not reused for a next request.
-    response["Connection"] = "close"
-    return response
 
 
 class UploadLimitMiddleware:

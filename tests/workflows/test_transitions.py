@@ -11,9 +11,19 @@ from django.core.exceptions import PermissionDenied
 
 from tests.conftest import make_user
 from workflows import services
+from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed
 from workflows.graph import transitions
 from workflows.models import CLOCK_RUNNING, WITHDRAWABLE, Status
+
+
+def _later_working_day(dossier) -> dt.date:
+    """A working day a few weeks after the appointment (within the reschedule bound)."""
+    calendar = working_calendar()
+    day = (dossier.due_date or calendar.today()) + dt.timedelta(days=21)
+    while not calendar.is_working_day(day):
+        day += dt.timedelta(days=1)
+    return day
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,7 @@ ACTIONS = {
     ),
     "reschedule": Action(
         lambda d, by: services.dossier_reschedule(
-            dossier=d, by=by, new_due_date=dt.date(2099, 12, 31), reason="Cần xác minh thêm"
+            dossier=d, by=by, new_due_date=_later_working_day(d), reason="Cần xác minh thêm"
         ),
         "head",
         tuple(CLOCK_RUNNING),
