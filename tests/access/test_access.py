@@ -321,7 +321,7 @@ def test_the_applicant_sees_checks_by_code_with_their_date(client, received, cit
     section = access_section(
         client.get(reverse("portal:dossier", args=[received.pk])).content.decode()
     )
-    assert "Người giữ mã tra cứu đã kiểm tra" in section
+    assert "Người giữ mã xác thực đã kiểm tra" in section
     assert timezone.localdate().strftime("%d/%m/%Y") in section
     assert received.handling_agency.name not in section  # nobody is named for a code
     # And in English.
