@@ -186,9 +186,22 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[motcua] "
 ACCOUNT_ADAPTER = "security.adapter.AccountAdapter"
 ACCOUNT_FORMS = {"login": "security.forms.LoginForm"}
 MFA_ADAPTER = "security.adapter.MFAAdapter"
-# WebAuthn is off: it needs JavaScript on the login page (motcua's pages run none) and
-# the fido2 package; TOTP with recovery codes covers ASVS L2.
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# TOTP with recovery codes is required of staff and covers ASVS L2. Security keys
+# (WebAuthn, through fido2) are an optional extra: once added, a key may stand in for the
+# code at login. Their pages run allauth's own static scripts (allowed by the CSP: no
+# inline script) and need a browser with JavaScript; the code pages need none. No
+# passkey login or signup: a key is a second factor, never the only one. The relying
+# party id is the request's host (ALLOWED_HOSTS checks it), so keys added on one domain
+# do not work on another.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_PASSKEY_SIGNUP_ENABLED = False
+MFA_FORMS = {
+    "add_webauthn": "security.forms.AddWebAuthnForm",
+    "edit_webauthn": "security.forms.EditWebAuthnForm",
+    "authenticate_webauthn": "security.forms.AuthenticateWebAuthnForm",
+    "reauthenticate_webauthn": "security.forms.ReauthenticateWebAuthnForm",
+}
 # One period either side: officers' phones in remote areas drift.
 MFA_TOTP_TOLERANCE = 1
 MOTCUA_SECURITY = {

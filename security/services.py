@@ -179,9 +179,11 @@ def send_lockout_mail(user) -> None:
 
 
 def second_factor_state(request) -> str:
-    """ "missing": the account has no second factor yet; "passed": this session's login
-    used it (allauth's record of the methods used in the session), or it was enrolled in
-    this session (enrolling means typing a code the app made); "required" otherwise."""
+    """ "missing": the account has no authenticator app yet (a security key alone is not
+    enough: the app is the factor every staff member has); "passed": this session's login
+    used a second factor, the app's code or a security key (allauth's record of the
+    methods used in the session), or the app was enrolled in this session (enrolling means
+    typing a code the app made); "required" otherwise."""
     from allauth.account.internal.flows.login import get_authentication_records
     from allauth.mfa.models import Authenticator
 
@@ -189,14 +191,15 @@ def second_factor_state(request) -> str:
         return "passed"
     created = list(
         Authenticator.objects.filter(
-            user_id=request.user.pk,
-            type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
+            user_id=request.user.pk, type=Authenticator.Type.TOTP
         ).values_list("created_at", flat=True)
     )
     if not created:
         return "missing"
     records = get_authentication_records(request, request.user)
     started = request.session.get(AUTH_AT)
+    # Adding a security key in this session does not count: it proves nothing the
+    # session had not already shown.
     if any(record.get("method") == "mfa" for record in records) or (
         isinstance(started, float | int) and any(c.timestamp() > started for c in created)
     ):

@@ -66,6 +66,7 @@ TARGETS = [
     ("anon", "post", "account_signup", None, None),
     ("anon", "post", "account_reset_password", None, None),
     ("citizen", "post", "account_change_password", None, None),
+    ("reception", "post", "mfa_add_webauthn", None, None),
 ]
 
 

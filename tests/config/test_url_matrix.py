@@ -19,6 +19,7 @@ import copy
 from dataclasses import dataclass
 
 import pytest
+from allauth.mfa.webauthn.internal.auth import WebAuthn
 from django.contrib import admin
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -26,6 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from procedures.models import Agency
 from procedures.roles import Role
 from tests.conftest import APPLICANT, make_officer, make_user, new_draft, sign_in, walk_to
+from tests.security.softkey import SoftKey
 from workflows import services
 from workflows.models import Channel, DossierTask, Status
 from workflows.services import work
@@ -75,6 +77,14 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "mfa_view_recovery_codes":              ("",           "L   404 404 ok  ok  ok  ok  ok  ok  ok  ok ", "L   405 405 405 405 405 405 405 405 405 405"),
     "mfa_generate_recovery_codes":          ("",           "L   R   R   ok  ok  ok  ok  ok  ok  ok  ok ", "L   R   R   R   R   R   R   R   R   R   R"),
     "mfa_download_recovery_codes":          ("",           "L   404 404 ok  ok  ok  ok  ok  ok  ok  ok ", "L   404 404 405 405 405 405 405 405 405 405"),
+    # Security keys: a citizen (no password typed in these sessions) is first asked to
+    # reauthenticate; only the head has a key ("key"): another's key is a 404; a failed key
+    # reauthentication is sent to the login page by allauth itself.
+    "mfa_list_webauthn":                    ("",           "L   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "L   405 405 405 405 405 405 405 405 405 405"),
+    "mfa_add_webauthn":                     ("",           "L   R   R   ok  ok  ok  ok  ok  ok  ok  ok ", "L   R   R   ok  ok  ok  ok  ok  ok  ok  ok"),
+    "mfa_reauthenticate_webauthn":          ("",           "L   R   R   R   R   ok  R   R   R   R   R  ", "L   R   R   R   R   L   R   R   R   R   R"),
+    "mfa_edit_webauthn":                    ("key",        "L   R   R   404 404 ok  404 404 404 404 404", "L   R   R   404 404 ok  404 404 404 404 404"),
+    "mfa_remove_webauthn":                  ("key",        "L   R   R   404 404 ok  404 404 404 404 404", "L   R   R   404 404 R   404 404 404 404 404"),
     "workspace:access_log":                 ("",           "L   403 403 403 403 ok  403 ok  403 ok  403", "L   403 403 403 403 ok  403 ok  403 ok  403"),
     "workspace:home":                       ("",           "L   403 403 R   R   R   R   R   R   R   403", ""),
     "workspace:queue":                      ("",           "L   403 403 ok  ok  ok  ok  ok  ok  ok  403", ""),
@@ -174,6 +184,14 @@ def world(
         "task": DossierTask.objects.get(dossier=submitted, stage="reception"),
         "component": submitted.components.order_by("pk").first(),
         "document": document,
+        # The head's security key, stored as allauth stores one.
+        "key": WebAuthn.add(
+            officers["head"],
+            "USB key",
+            SoftKey().register(
+                {"publicKey": {"rp": {"id": "testserver"}, "challenge": b"0" * 16}}
+            ),
+        ).instance,
     }
     return World(actors, objects)
 
@@ -193,6 +211,7 @@ ARGS = {
     "desk": lambda o: {"agency_code": o["province"].code, "procedure_code": o["procedure"].code},
     "email_key": lambda o: {"key": "no-such-key"},
     "reset_key": lambda o: {"uidb36": "zz", "key": "no-such-key"},
+    "key": lambda o: {"pk": o["key"].pk},
 }
 
 
