@@ -236,6 +236,8 @@ LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
 # Our catalog first (makemessages writes there), then the Vietnamese we add for allauth.
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "allauth"]
+# config/formats/vi: short dates as 28/12/2026 (Django's Vietnamese locale has 28-12-2026).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True

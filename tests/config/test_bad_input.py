@@ -357,3 +357,14 @@ def test_no_route_takes_an_unbounded_int():
 
     unbounded = [f"{name}: {pattern}" for name, pattern in _routes() if "<int:" in pattern]
     assert not unbounded, "use <id:...> from config.bounds instead: " + ", ".join(unbounded)
+
+
+def test_the_date_range_is_written_as_on_vietnamese_papers():
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    from config.bounds import check_date_range
+
+    with translation.override("vi"), pytest.raises(ValidationError) as error:
+        check_date_range(dt.date(1, 1, 1))
+    assert "01/01/1900" in str(error.value) and "31/12/2100" in str(error.value)
