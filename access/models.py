@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from procedures.models import Agency
-from workflows.models import Dossier, DossierComponent
+from workflows.models import AppendOnlyModel, Dossier, DossierComponent
 
 
 class AccessKind(models.TextChoices):
@@ -24,15 +24,7 @@ class AccessKind(models.TextChoices):
 BY_CODE = frozenset({AccessKind.CODE_OPEN, AccessKind.CODE_DOWNLOAD, AccessKind.COPY_CHECK})
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("access records are never updated")
-
-    def delete(self):
-        raise PermissionError("access records are never deleted")
-
-
-class DossierAccess(models.Model):
+class DossierAccess(AppendOnlyModel):
     """Someone saw a dossier's data: who, as which office, what, when, from where."""
 
     at = models.DateTimeField(_("when"))
@@ -76,7 +68,6 @@ class DossierAccess(models.Model):
     document_kind = models.CharField(_("paper"), max_length=24, blank=True)
     client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("dossier access")
@@ -90,14 +81,6 @@ class DossierAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dossier_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("access records are never updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("access records are never deleted")
 
     @property
     def by_code(self) -> bool:

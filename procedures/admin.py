@@ -55,7 +55,8 @@ class OfficerUserAdmin(UserAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Versions come from the catalog files only; the admin shows them and changes nothing."""
+    """A window, not a lever: the admin shows the rows and changes nothing (procedure
+    versions come from the catalog files only; logs are written by the application)."""
 
     def has_add_permission(self, request):
         return False

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from procedures.admin import ReadOnlyAdmin
+
 from .models import SecurityEvent
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(ReadOnlyAdmin):
     """Read-only: the log is written by the application, never by hand."""
 
     list_display = ("at", "kind", "user", "ip", "path", "detail")
@@ -13,12 +15,3 @@ class SecurityEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     list_select_related = ("user",)
     readonly_fields = ("at", "kind", "user", "ip", "path", "detail")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -488,13 +488,31 @@ class DossierComponent(models.Model):
 
 class ImmutableQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise PermissionError("history entries are never updated")
+        raise PermissionError(f"{self.model._meta.object_name} rows are never updated")
 
     def delete(self):
-        raise PermissionError("history entries are never deleted")
+        raise PermissionError(f"{self.model._meta.object_name} rows are never deleted")
 
 
-class HistoryEntry(models.Model):
+class AppendOnlyModel(models.Model):
+    """Rows written once: the ORM refuses to update or delete them, one by one or in bulk
+    (on PostgreSQL, triggers refuse it too). The history, its seals, the access record."""
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(f"{self._meta.object_name} rows are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{self._meta.object_name} rows are never deleted")
+
+
+class HistoryEntry(AppendOnlyModel):
     """One thing that happened to a dossier. Append-only, and chained by hash.
 
     ``hash`` is the SHA-256 of the entry's content together with ``prev_hash``, the hash of
@@ -516,8 +534,6 @@ class HistoryEntry(models.Model):
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
 
-    objects = ImmutableQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("history entry")
         verbose_name_plural = _("history")
@@ -529,16 +545,8 @@ class HistoryEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.dossier_id}#{self.seq} {self.action}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("history entries are never updated")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise PermissionError("history entries are never deleted")
-
-
-class HistorySeal(models.Model):
+class HistorySeal(AppendOnlyModel):
     """An agency's seal over its dossiers' history heads, made periodically.
 
     Each seal lists the head (last entry's number and hash) of every dossier of the agency
@@ -558,8 +566,6 @@ class HistorySeal(models.Model):
     signer = models.CharField(max_length=500, blank=True)
     timestamped = models.BooleanField(default=False)
 
-    objects = ImmutableQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("history seal")
         verbose_name_plural = _("history seals")
@@ -571,24 +577,14 @@ class HistorySeal(models.Model):
     def __str__(self) -> str:
         return f"{self.agency_id}#{self.seq}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("history seals are never updated")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise PermissionError("history seals are never deleted")
-
-
-class HistorySealHead(models.Model):
+class HistorySealHead(AppendOnlyModel):
     """One dossier's history head as a seal recorded it (part of the seal's signed text)."""
 
     seal = models.ForeignKey(HistorySeal, on_delete=models.PROTECT, related_name="heads")
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="+")
     seq = models.PositiveIntegerField()
     hash = models.CharField(max_length=64)
-
-    objects = ImmutableQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -598,14 +594,6 @@ class HistorySealHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seal_id}: {self.dossier_id}#{self.seq}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("history seals are never updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("history seals are never deleted")
 
 
 class DossierCodeSequence(models.Model):
