@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from django.utils import timezone
 
-from config.network import client_ip
+from config.network import client_address
 from procedures.auth import held_roles
 from procedures.roles import SUBTREE_ROLES
 from workflows.models import Dossier, DossierComponent
@@ -32,13 +30,6 @@ def _office(user, dossier: Dossier) -> int | None:
     return None
 
 
-def _address(request) -> str | None:
-    try:
-        return str(ipaddress.ip_address(client_ip(request)))
-    except ValueError:
-        return None  # a unix socket, or a proxy header that is not an address
-
-
 def access_record(*, dossier: Dossier, by, kind: str, obj=None, request) -> DossierAccess:
     """Record that ``by`` saw ``dossier`` (``kind``; ``obj`` the file or paper opened).
 
@@ -62,5 +53,5 @@ def access_record(*, dossier: Dossier, by, kind: str, obj=None, request) -> Doss
         component=component,
         document_pk=document.pk if document is not None else None,
         document_kind=getattr(document, "kind", "") or "",
-        client_ip=_address(request),
+        client_ip=client_address(request),
     )

@@ -6,6 +6,8 @@ the client. Without the proxy, REMOTE_ADDR is the client. With neither (a unix s
 every request shares one bucket rather than failing.
 """
 
+import ipaddress
+
 from django.conf import settings
 
 
@@ -16,3 +18,12 @@ def client_ip(request) -> str:
         if hops:
             return hops[-1]
     return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def client_address(request) -> str | None:
+    """``client_ip`` as a valid IP address for a GenericIPAddressField, or None (a unix
+    socket, or a proxy header that is not an address)."""
+    try:
+        return str(ipaddress.ip_address(client_ip(request)))
+    except ValueError:
+        return None

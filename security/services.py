@@ -7,7 +7,6 @@ address; never a password, a code, an e-mail address or what was typed."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from datetime import timedelta
 
@@ -19,7 +18,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from config.network import client_ip
+from config.network import client_address
 from procedures.auth import held_roles
 
 from .models import EventKind, SecurityEvent
@@ -46,13 +45,7 @@ def is_staff_member(user) -> bool:
 
 
 def _ip(request) -> str | None:
-    if request is None:
-        return None
-    address = client_ip(request)
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
+    return client_address(request) if request is not None else None
 
 
 def record_event(kind: str, *, user=None, request=None, detail: str = "") -> SecurityEvent:
