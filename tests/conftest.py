@@ -90,6 +90,50 @@ def signing(settings, dev_pki):
     return dev_pki
 
 
+def make_timestamper(ca, *, fixed_dt=None):
+    """pyHanko's in-process RFC 3161 timestamp authority, certified by the test CA: what
+    MOTCUA_TIMESTAMP_URL's server does, without a network. ``fixed_dt`` pins its clock."""
+    import datetime as dt
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test TSA")]))
+        .issuer_name(ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(ca.key, hashes.SHA256())
+    )
+
+    def der(cert):
+        return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+    return DummyTimeStamper(
+        tsa_cert=der(certificate),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        certs_to_embed=[der(ca.certificate)],
+        fixed_dt=fixed_dt,
+    )
+
+
 def give_certificate(dev_pki, user, password: str = SIGNER_PASSWORD):
     """Issue ``user`` a signing certificate from the test CA and register it."""
     from documents import pki

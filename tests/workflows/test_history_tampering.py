@@ -408,47 +408,10 @@ def test_the_periodic_jobs_seal(issued, signing):
 def timestamp_server(signing, monkeypatch):
     """pyHanko's in-process timestamp authority, certified by the test CA, standing in for
     MOTCUA_TIMESTAMP_URL."""
-    import datetime as dt
-
-    from asn1crypto import keys as asn1_keys
-    from asn1crypto import x509 as asn1_x509
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-
     import documents.signing as signing_module
+    from tests.conftest import make_timestamper
 
-    ca = signing["ca"]
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test TSA")]))
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(ca.key, hashes.SHA256())
-    )
-
-    def der(cert):
-        return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-    tsa = DummyTimeStamper(
-        tsa_cert=der(certificate),
-        tsa_key=asn1_keys.PrivateKeyInfo.load(
-            key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        ),
-        certs_to_embed=[der(ca.certificate)],
-    )
+    tsa = make_timestamper(signing["ca"])
     monkeypatch.setattr(signing_module, "timestamper", lambda: tsa)
     return tsa
 
