@@ -57,8 +57,8 @@ def applicant_accesses(*, dossier: Dossier) -> list[AccessLine]:
         if label not in line.kinds:
             line.kinds.append(label)
         line.times += row["times"]
-        line.last = max(line.last, row["last"])
-    return sorted(lines.values(), key=lambda line: line.last, reverse=True)
+    # Rows come latest first, so each line met its latest row first, and lines keep that order.
+    return list(lines.values())
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,28 @@ from django.urls import Resolver404, resolve
 MB = 1_048_576
 
 
+# Procedure versions are never changed, only added: the limits are worked out again only
+# when the newest version is not the one they were worked out for (one indexed read of one
+# row per upload, instead of reading every version's specification).
+_limits: dict[tuple, tuple[int, int]] = {}
+
+
 def _catalog_limits() -> tuple[int, int]:
-    """(largest component, largest sum of one procedure's components), in bytes."""
+    """(largest component, largest sum of one procedure's components), in bytes, over every
+    version (a draft keeps the version it was started under)."""
     from procedures.models import ProcedureVersion
 
-    largest, total = 0, 0
-    for spec in ProcedureVersion.objects.values_list("spec", flat=True).iterator():
-        sizes = [c["max_size_mb"] * MB for c in (spec or {}).get("components", [])]
-        largest = max([largest, *sizes])
-        total = max(total, sum(sizes))
-    return largest, total
+    newest = ProcedureVersion.objects.order_by("-pk").values_list("pk", "spec").first()
+    newest = (newest[0], repr(newest[1])) if newest else None
+    if newest not in _limits:
+        largest, total = 0, 0
+        for spec in ProcedureVersion.objects.values_list("spec", flat=True).iterator():
+            sizes = [c["max_size_mb"] * MB for c in (spec or {}).get("components", [])]
+            largest = max([largest, *sizes])
+            total = max(total, sum(sizes))
+        _limits.clear()
+        _limits[newest] = (largest, total)
+    return _limits[newest]
 
 
 def upload_limits(path: str) -> tuple[int, int]:

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -248,6 +247,3 @@ def staff_session_expired(request) -> bool:
     return False
 
 
-def staff_accounts() -> Q:
-    """The staff as a query (demo and maintenance commands)."""
-    return Q(is_staff=True) | Q(is_superuser=True) | Q(agency_roles__isnull=False)

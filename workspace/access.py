@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from access.models import AccessKind
 from access.selectors import AccessFilters, access_search
+from config.bounds import MAX_ID, BoundedDateField
 from documents.models import Kind
 from workflows import supervision
 from workflows.clock import local_zone
@@ -21,20 +22,7 @@ from workflows.clock import local_zone
 from .views import officer_required
 
 PAGE_SIZE = 50
-# Dates a person may search between; outside, datetime arithmetic overflows.
-MIN_DATE = dt.date(1900, 1, 1)
-MAX_DATE = dt.date(2100, 12, 31)
-MAX_ID = 2**63 - 1
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
-
-
-def _in_range(value: dt.date | None) -> None:
-    if value is not None and not MIN_DATE <= value <= MAX_DATE:
-        raise forms.ValidationError(
-            gettext_lazy("Dates run from %(low)s to %(high)s."),
-            code="date_range",
-            params={"low": MIN_DATE.strftime("%d/%m/%Y"), "high": MAX_DATE.strftime("%d/%m/%Y")},
-        )
 
 
 class AccessSearchForm(forms.Form):
@@ -58,18 +46,16 @@ class AccessSearchForm(forms.Form):
         required=False,
         choices=[("", gettext_lazy("Everything"))] + list(AccessKind.choices),
     )
-    start = forms.DateField(
+    start = BoundedDateField(
         label=gettext_lazy("From"),
         required=False,
         input_formats=DATE_FORMATS,
-        validators=[_in_range],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    end = forms.DateField(
+    end = BoundedDateField(
         label=gettext_lazy("To"),
         required=False,
         input_formats=DATE_FORMATS,
-        validators=[_in_range],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 

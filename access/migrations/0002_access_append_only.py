@@ -1,6 +1,6 @@
 """On PostgreSQL, the database itself refuses to update or delete access records.
 
-The ORM guards (DossierAccess.save/delete, AppendOnlyQuerySet) stop the application; this
+The ORM guards (AppendOnlyModel.save/delete, ImmutableQuerySet) stop the application; this
 trigger stops anything else short of someone who may disable triggers.
 """
 

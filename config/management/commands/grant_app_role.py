@@ -11,9 +11,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from config.dbroles import as_owner
-from workflows.models import HistoryEntry, HistorySeal, HistorySealHead
+from workflows.models import AppendOnlyModel
 
-APPEND_ONLY = (HistoryEntry, HistorySeal, HistorySealHead)
+
+def append_only_models() -> list:
+    """Every append-only table (the history, its seals, the access record): the app's role
+    may read and add rows there, never change, delete or truncate them."""
+    from django.apps import apps
+
+    return [model for model in apps.get_models() if issubclass(model, AppendOnlyModel)]
 
 
 class Command(BaseCommand):
@@ -75,7 +81,7 @@ class Command(BaseCommand):
             "schema": sql.Identifier(schema),
             "database": sql.Identifier(database),
             "history": sql.SQL(", ").join(
-                sql.Identifier(model._meta.db_table) for model in APPEND_ONLY
+                sql.Identifier(model._meta.db_table) for model in append_only_models()
             ),
         }
         for statement in (
