@@ -300,6 +300,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# --- Several nodes: beat sends each job once per period, however many beats run -----------
+# (config.beat: a claim per job and period in the shared cache.) With Redis as the broker,
+# a task not acknowledged within the visibility timeout is delivered again to another
+# worker: it must exceed the longest task and the longest countdown (render retries wait
+# up to 600 s); RabbitMQ redelivers when the worker's connection drops and needs none.
+CELERY_BEAT_SCHEDULER = "config.beat:LockedScheduler"
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    if _broker.startswith(("redis://", "rediss://"))
+    else {}
+)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-pending-events": {
         "task": "workflows.tasks.dispatch_pending_events",
