@@ -3,12 +3,16 @@ primary; DATABASE_REPLICA_URL, the replica), driven line by line on stdin, one J
 per line on stdout.
 
 Commands: ``dashboard USERNAME`` (the supervisor's dashboard, through the whole middleware
-stack with Django's test client), ``max_lag SECONDS`` (settings.DATABASE_REPLICA_MAX_LAG), ``recovery`` (each alias' server),
-``cut`` (a report whose replica connection its server ends), ``forget`` (the retry delay).
+stack with Django's test client; signs in first), ``export USERNAME`` (its summary as
+CSV), ``service_index USERNAME``, ``max_lag SECONDS`` (settings.DATABASE_REPLICA_MAX_LAG),
+``recovery`` (each alias' server), ``cut`` (a report whose replica connection its server
+ends), ``forget`` (the retry delay).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sys
@@ -54,6 +58,21 @@ def main() -> None:
                 "lag": report.lag,
                 "note": 'data-source="replica"' in html,
             }
+        elif command in ("export", "service_index"):
+            client = clients[argument]
+            if command == "export":
+                response = client.get(
+                    reverse("workspace:dashboard"), {"export": "csv", "table": "summary"}
+                )
+                rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+                answer = {"status": response.status_code, "received": int(rows[1][1])}
+            else:
+                response = client.get(reverse("workspace:service_index"))
+                answer = {
+                    "status": response.status_code,
+                    "alias": response.context["report"].alias,
+                    "note": 'data-source="replica"' in response.content.decode(),
+                }
         elif command == "recovery":
             answer = {}
             for alias in ("default", "replica"):

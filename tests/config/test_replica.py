@@ -263,6 +263,12 @@ def test_the_dashboard_is_served_from_a_streaming_replica(
         clusters.sql(PRIMARY_PORT, f"{moved} WHERE id = {dossiers[0].pk}")
         stale = probe.ask(f"dashboard {supervisor.username}")
         assert (stale["alias"], stale["received"]) == (REPLICA, 2)
+        assert probe.ask(f"export {supervisor.username}") == {"status": 200, "received": 2}
+        assert probe.ask(f"service_index {supervisor.username}") == {
+            "status": 200,
+            "alias": REPLICA,
+            "note": True,
+        }
         assert clusters.sql(
             PRIMARY_PORT,
             "SELECT count(*) FROM workflows_dossier WHERE received_at > now() - interval '1 year'",
@@ -273,6 +279,7 @@ def test_the_dashboard_is_served_from_a_streaming_replica(
         clusters.wait_for_replay()
         fresh = probe.ask(f"dashboard {supervisor.username}")
         assert (fresh["alias"], fresh["received"], fresh["note"]) == (REPLICA, 1, True)
+        assert probe.ask(f"export {supervisor.username}") == {"status": 200, "received": 1}
 
         # Further behind than DATABASE_REPLICA_MAX_LAG: the primary serves the report.
         clusters.sql(REPLICA_PORT, "SELECT pg_wal_replay_pause()")
