@@ -79,6 +79,32 @@ def test_the_router_never_writes_to_nor_migrates_the_replica(db):
     assert router.allow_migrate(DEFAULT_DB_ALIAS, "workflows") is None
 
 
+def test_database_replica_url_is_read_like_database_url(tmp_path):
+    from tests.config.test_settings import run_manage
+
+    show = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps({k: v for k, v in settings.DATABASES.items() if k == 'replica'}))"
+    )
+    env = {
+        "DATABASE_URL": "postgres://motcua_app:pw@primary.example:5432/motcua",
+        "DATABASE_REPLICA_URL": "postgres://reader:pw@replica.example:5433/motcua?sslmode=require",
+        "MOTCUA_VAR_DIR": str(tmp_path),
+    }
+    result = run_manage("shell", "-v", "0", "-c", show, env=env)
+    assert result.returncode == 0, result.stderr
+    replica_settings = json.loads(result.stdout.splitlines()[-1])["replica"]
+    assert replica_settings["ENGINE"] == "django.db.backends.postgresql"
+    assert (replica_settings["HOST"], replica_settings["PORT"]) == ("replica.example", 5433)
+    assert (replica_settings["USER"], replica_settings["NAME"]) == ("reader", "motcua")
+    assert replica_settings["OPTIONS"] == {"sslmode": "require", "connect_timeout": 3}
+    assert replica_settings["CONN_MAX_AGE"] == 60 and replica_settings["CONN_HEALTH_CHECKS"]
+    assert replica_settings["TEST"]["MIRROR"] == "default"
+    env.pop("DATABASE_REPLICA_URL")
+    result = run_manage("shell", "-v", "0", "-c", show, env=env)
+    assert json.loads(result.stdout.splitlines()[-1]) == {}
+
+
 # --- A real streaming replica ------------------------------------------------------------
 
 
