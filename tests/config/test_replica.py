@@ -134,9 +134,15 @@ class Clusters:
         command = [str(self.bin / tool), *args]
         if self.as_root:
             command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(  # noqa: S603 - PostgreSQL's own tools, fixed arguments
-            command, check=True, capture_output=True, text=True, timeout=60, **kwargs
+        done = subprocess.run(  # noqa: S603 - PostgreSQL's own tools, fixed arguments
+            command, capture_output=True, text=True, timeout=60, check=False, **kwargs
         )
+        if done.returncode != 0:
+            logs = "".join(p.read_text()[-2000:] for p in self.root.glob("*.log"))
+            raise AssertionError(
+                f"{' '.join(command)}: exit {done.returncode}\n{done.stderr}{logs}"
+            )
+        return done
 
     def sql(self, port: int, statement: str, database: str = "motcua") -> str:
         return self.run(
@@ -202,7 +208,7 @@ class Clusters:
 
     def remove(self) -> None:
         for data in list(self.started):
-            with suppress(subprocess.CalledProcessError):
+            with suppress(AssertionError):
                 self.run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
 
