@@ -146,6 +146,22 @@ if env.str("DATABASE_MIGRATE_URL", default=""):
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Read replica (issue #17; config.replica, README "Read replica") ----------------------
+# A PostgreSQL streaming replica for reports, parsed like DATABASE_URL with the same
+# options. Only code inside config.replica.reporting() reads from it; writes never do.
+DATABASE_ROUTERS = ["config.replica.ReportRouter"]
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=60.0)
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
+    if "postgresql" in DATABASES["replica"]["ENGINE"]:
+        DATABASES["replica"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+        # A replica that does not answer must not hold a report for long: then the
+        # primary serves it (config.replica).
+        DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # The test suite makes no database for it: it reads the test database.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

@@ -333,3 +333,14 @@ def admin_client(db, admin_user):
     from django.test import Client
 
     return sign_in(Client(), admin_user)
+
+
+def pytest_configure(config):
+    """No read replica in the suite, even with DATABASE_REPLICA_URL set: its tests'
+    database declarations name "default" only, and the replica tests
+    (tests/config/test_replica.py) make their own."""
+    from django.conf import settings
+    from django.db import connections
+
+    settings.DATABASES.pop("replica", None)
+    connections.settings.pop("replica", None)

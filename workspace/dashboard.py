@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config import replica
 from config.bounds import BoundedDateField, query_id
 from procedures.models import Agency, Procedure
 from workflows import supervision
@@ -154,10 +155,19 @@ def _export(rows, table: str, fmt: str, period) -> HttpResponse:
     return response
 
 
+# The permission checks read the primary (a role just withdrawn is withdrawn); the reports
+# behind them read the replica when one is configured (config.replica).
+
+
 @officer_required
 def dashboard(request):
     if not supervision.can_supervise(request.user):
         raise PermissionDenied(_("The dashboard is for supervisors and heads."))
+    return _dashboard(request)
+
+
+@replica.reporting()
+def _dashboard(request):
     form = PeriodForm(request.GET or None)
     period = form.period()
     scope = supervision.supervised_agencies(request.user)
@@ -183,6 +193,7 @@ def dashboard(request):
             "chart": _chart(supervision.monthly(dossiers, period)),
             "list_name": "dashboard",
             "query": f"start={period.start}&end={period.end}",
+            "report": replica.current(),
         },
     )
 
@@ -192,6 +203,11 @@ def dashboard_dossiers(request):
     """The dossiers behind one number of the dashboard."""
     if not supervision.can_supervise(request.user):
         raise PermissionDenied(_("The dashboard is for supervisors and heads."))
+    return _dashboard_dossiers(request)
+
+
+@replica.reporting()
+def _dashboard_dossiers(request):
     period = PeriodForm(request.GET or None).period()
     metric = request.GET.get("metric", "received")
     today = working_calendar().today()
@@ -232,6 +248,7 @@ def dashboard_dossiers(request):
             "query": query.urlencode(),
             "list_name": "dashboard",
             "today": today,
+            "report": replica.current(),
         },
     )
 
@@ -241,6 +258,11 @@ def service_index(request):
     """The service-index metrics motcua has data for, per agency, for a period."""
     if not supervision.can_supervise(request.user):
         raise PermissionDenied(_("The service index is for supervisors and heads."))
+    return _service_index(request)
+
+
+@replica.reporting()
+def _service_index(request):
     form = PeriodForm(request.GET or None)
     period = form.period()
     dossiers = supervision.supervised(request.user)
@@ -257,5 +279,6 @@ def service_index(request):
             "period": period,
             "sections": sections,
             "list_name": "dashboard",
+            "report": replica.current(),
         },
     )
