@@ -78,9 +78,9 @@ class Broker(HealthCheck):
     def _connect(self):
         from config.celery import app
 
-        connection = app.connection_for_write()
+        connection = app.connection_for_write(settings.CELERY_BROKER_URL)
         try:
-            connection.ensure_connection(max_retries=1, timeout=self.timeout.total_seconds())
+            connection.ensure_connection(max_retries=0, timeout=self.timeout.total_seconds())
         except Exception as error:  # every transport raises its own kind
             raise ServiceUnavailable("broker unreachable") from error
         finally:
