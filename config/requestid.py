@@ -21,9 +21,9 @@ from celery.signals import before_task_publish, task_postrun, task_prerun
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 
 HEADER = "X-Request-ID"
-#: What a proxy's id may look like: letters, digits and ``._:-``, 8 to 128 of them. Nothing
+#: What a proxy's id may look like: letters, digits and ``._:=-``, 8 to 128 of them. Nothing
 #: that could break a log line or carry a sentence.
-WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+WELL_FORMED = re.compile(r"[A-Za-z0-9._:=-]{8,128}")
 #: The Celery message header that carries it.
 TASK_HEADER = "motcua_request_id"
 
@@ -52,12 +52,12 @@ class RequestIdMiddleware:
     def __call__(self, request):
         request_id = request_id_from(request.headers.get(HEADER))
         request.request_id = request_id
+        # Cleared at the start of each request, not at its end: Django logs a 4xx or 5xx
+        # after the middleware has returned, and gunicorn its access line later still,
+        # both in this thread (config/gunicorn.py), and both should carry the id.
         clear_contextvars()
         bind_contextvars(request_id=request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            clear_contextvars()
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
 
