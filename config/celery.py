@@ -1,6 +1,5 @@
 """The Celery app. Without CELERY_BROKER_URL, tasks run eagerly in-process."""
 
-import logging
 import os
 
 from celery import Celery

@@ -159,9 +159,7 @@ class HealthView(HealthCheckView):
                 entry["detail"] = error.message
             report[name] = entry
         overall = "unavailable" if unhealthy else ("warning" if warned else "ok")
-        return JsonResponse(
-            {"status": overall, "checks": report}, status=503 if unhealthy else 200
-        )
+        return JsonResponse({"status": overall, "checks": report}, status=503 if unhealthy else 200)
 
 
 live = HealthView.as_view()

@@ -82,8 +82,7 @@ def redact_event(logger, method_name: str, event_dict: dict) -> dict:
     """structlog processor: every text of the event, the traceback among them, redacted.
     Runs last before the renderer, after the traceback is formatted."""
     return {
-        key: value if key.startswith("_") else _redacted(value)
-        for key, value in event_dict.items()
+        key: value if key.startswith("_") else _redacted(value) for key, value in event_dict.items()
     }
 
 

@@ -52,13 +52,13 @@ class DatabaseCollector(Collector):
     """The figures motcua's database holds, read when Prometheus scrapes."""
 
     def collect(self):
-        from documents.models import Document, DocumentStatus
-        from notifications.models import Message
         from viewflow.workflow.status import STATUS
-        from workflows.clock import working_calendar
-        from workflows.models import DossierTask, OutgoingEvent
 
         from config.health import PENDING_MESSAGE_STATUSES
+        from documents.models import Document, DocumentStatus
+        from notifications.models import Message
+        from workflows.clock import working_calendar
+        from workflows.models import DossierTask, OutgoingEvent
 
         now = timezone.now()
         backlog = GaugeMetricFamily(

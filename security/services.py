@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
@@ -247,5 +246,3 @@ def staff_session_expired(request) -> bool:
     if not session.get_expire_at_browser_close():
         session.set_expiry(0)
     return False
-
-

@@ -49,9 +49,11 @@ def test_ready_checks_every_service(client, production):
     assert all(check["status"] == "ok" for check in body["checks"].values())
     # The storage probe leaves no file behind.
     storage = storages["private"]
-    leftovers = storage.listdir("health_check_storage_test")[1] if storage.exists(
-        "health_check_storage_test"
-    ) else []
+    leftovers = (
+        storage.listdir("health_check_storage_test")[1]
+        if storage.exists("health_check_storage_test")
+        else []
+    )
     assert leftovers == []
 
 

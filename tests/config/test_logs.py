@@ -128,7 +128,9 @@ def test_a_whole_walk_leaves_no_secret_in_any_log_line(
     assert any("Not Found" in line for line in lines), "the walk's 404s were logged"
     if log_lines.format == "json":
         records = [json.loads(line) for line in lines if line.startswith("{")]
-        assert records and all("request_id" in r for r in records if r["logger"] == "django.request")
+        assert records and all(
+            "request_id" in r for r in records if r["logger"] == "django.request"
+        )
         # Tracebacks are part of their record's line, not lines of their own.
         assert all(line.startswith("{") for line in lines), [
             line for line in lines if not line.startswith("{")
@@ -195,7 +197,7 @@ def test_json_lines_redact_fields_messages_and_tracebacks(capsys):
     structured, plain = (json.loads(line) for line in buffer.getvalue().splitlines())
     assert structured["event"] == "lookup failed for /verify/[…]/?[…]"
     assert structured["id_number"] == "[…]"
-    assert structured["nested"] == {"phone": "[…]", "path": "/x?[…]\"quoted\""}
+    assert structured["nested"] == {"phone": "[…]", "path": '/x?[…]"quoted"'}
     assert structured["dossier"] == "H22-261129-0001"
     assert plain["event"] == "failed for […]"
     assert "ValueError: bad ID […]" in plain["exception"]

@@ -70,13 +70,13 @@ def test_the_figures_follow_the_database(client, procedure, province, citizen, s
     OutgoingEvent.objects.create(name="dossier.received")
 
     after = scrape(client)
-    pending = Message.objects.filter(
-        status__in=("created", "temporary_failure", "sending")
-    ).count()
+    pending = Message.objects.filter(status__in=("created", "temporary_failure", "sending")).count()
     assert after["motcua_outbox_backlog"][(("kind", "message"),)] == pending >= 1
-    assert after["motcua_outbox_backlog"][(("kind", "event"),)] == OutgoingEvent.objects.filter(
-        dispatched_at__isnull=True, failed_at__isnull=True
-    ).count() >= 1
+    assert (
+        after["motcua_outbox_backlog"][(("kind", "event"),)]
+        == OutgoingEvent.objects.filter(dispatched_at__isnull=True, failed_at__isnull=True).count()
+        >= 1
+    )
     assert 7200 <= after["motcua_outbox_oldest_age_seconds"][(("kind", "message"),)] < 7300
     assert after["motcua_documents_failed"][()] == 1
     assert after["motcua_tasks_overdue"] == {(("agency", task.agency.code),): 1}

@@ -34,7 +34,11 @@ def test_a_new_id_per_request(client, db):
 
 @pytest.mark.parametrize(
     "given",
-    ["0af7651916cd43dd8448eb211c80319c", "Root=1-67891233-abcdef012345678912345678", "req.42_a:b-c"],
+    [
+        "0af7651916cd43dd8448eb211c80319c",
+        "Root=1-67891233-abcdef012345678912345678",
+        "req.42_a:b-c",
+    ],
 )
 def test_the_proxy_id_is_kept_when_well_formed(client, db, given):
     assert client.get("/health/live", HTTP_X_REQUEST_ID=given)["X-Request-ID"] == given
