@@ -10,7 +10,9 @@ few cheap, indexed queries (:class:`DatabaseCollector`):
 - ``motcua_tasks_overdue{agency}``: open tasks past their due date, by agency code;
 
 and a counter for the connectors to come (``connector_failure(name)``):
-``motcua_connector_failures_total{connector}``.
+``motcua_connector_failures_total{connector}``. Connectors run in Celery workers, on other
+machines than the web nodes that answer the scrape, so this counter lives in the shared
+cache (Redis in production), not in one process's memory.
 
 Several gunicorn workers each keep their own counters: with ``PROMETHEUS_MULTIPROC_DIR``
 set (config/gunicorn.py), prometheus_client writes them to files there and a scrape adds
@@ -23,29 +25,39 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from functools import lru_cache
 
 import prometheus_client
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Min
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.utils import timezone
-from prometheus_client import Counter
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from config.network import client_address
 
-CONNECTOR_FAILURES = Counter(
-    "motcua_connector_failures",
-    "Failed calls to an external system, by connector.",
-    ["connector"],
-)
+_CONNECTORS = "motcua:metrics:connectors"
+_FAILURES = "motcua:metrics:connector-failures:"
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 def connector_failure(name: str) -> None:
-    """Count one failed call of the connector ``name`` (a fixed identifier, never data)."""
-    CONNECTOR_FAILURES.labels(connector=name).inc()
+    """Count one failed call of the connector ``name``: a fixed identifier such as
+    ``"lgsp"``, never data. Any process may call it; every scrape sees the total."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"a connector name is a short identifier, not {name!r}")
+    if cache.add(_FAILURES + name, 1, timeout=None):
+        names = set(cache.get(_CONNECTORS) or ())
+        if name not in names:
+            cache.set(_CONNECTORS, sorted(names | {name}), timeout=None)
+    else:
+        try:
+            cache.incr(_FAILURES + name)
+        except ValueError:  # evicted meanwhile: a counter reset, which Prometheus allows
+            cache.add(_FAILURES + name, 1, timeout=None)
 
 
 class DatabaseCollector(Collector):
@@ -110,6 +122,17 @@ class DatabaseCollector(Collector):
         for row in rows:
             overdue.add_metric([row["agency__code"]], row["count"])
         yield overdue
+
+        failures = CounterMetricFamily(
+            "motcua_connector_failures",
+            "Failed calls to an external system, by connector.",
+            labels=["connector"],
+        )
+        names = cache.get(_CONNECTORS) or ()
+        counts = cache.get_many([_FAILURES + name for name in names])
+        for name in names:
+            failures.add_metric([name], counts.get(_FAILURES + name, 0))
+        yield failures
 
 
 class _Metrics:

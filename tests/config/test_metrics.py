@@ -82,15 +82,24 @@ def test_the_figures_follow_the_database(client, procedure, province, citizen, s
     assert after["motcua_tasks_overdue"] == {(("agency", task.agency.code),): 1}
 
 
-def test_request_latency_and_connector_failures(client):
+def test_request_latency_and_connector_failures(client, db):
+    import uuid
+
     client.get("/", REMOTE_ADDR="127.0.0.1")
-    connector_failure("lgsp-test")
-    connector_failure("lgsp-test")
+    first, second = (f"test-{uuid.uuid4().hex[:12]}" for _ in range(2))
+    connector_failure(first)
+    connector_failure(first)
     families = scrape(client)
     latency = families["django_http_requests_latency_seconds_by_view_method"]
     assert any(dict(labels).get("view") == "portal:home" for labels in latency)
     failures = families["motcua_connector_failures"]
-    assert failures[(("connector", "lgsp-test"),)] >= 2
+    assert failures[(("connector", first),)] == 2
+    connector_failure(second)
+    failures = scrape(client)["motcua_connector_failures"]
+    assert failures[(("connector", first),)] == 2
+    assert failures[(("connector", second),)] == 1
+    with pytest.raises(ValueError):
+        connector_failure("dossier H22-0001 of 0912345678")
 
 
 @pytest.mark.parametrize("address", ["10.0.0.5", "192.168.1.20", "2001:db8::1"])
