@@ -33,9 +33,10 @@ _debug = os.environ.get("DEBUG", "").strip().lower() in ("1", "true", "yes", "on
 _format = log_format(_debug)
 
 # --- Prometheus across workers ---------------------------------------------------------------
-_own_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if _own_dir:
+# (gunicorn may read this file twice: the second reading finds the directory made.)
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="motcua-prometheus-")
+    os.environ["MOTCUA_PROMETHEUS_OWN_DIR"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def on_starting(server):
@@ -50,11 +51,19 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
+def post_request(worker, req, environ, resp):
+    """After the access line: the request's id must not label the worker's next lines."""
+    from structlog.contextvars import clear_contextvars
+
+    clear_contextvars()
+
+
 def on_exit(server):
-    if _own_dir:
+    own = os.environ.get("MOTCUA_PROMETHEUS_OWN_DIR")
+    if own and own == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         import shutil
 
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+        shutil.rmtree(own, ignore_errors=True)
 
 
 logconfig_dict = {
