@@ -111,20 +111,24 @@ def test_the_worker_logs_the_request_id(client, worker, procedure, province, cit
     def ours():
         return [line for line in lines(worker) if line.get("request_id") == request_id]
 
+    def dispatched(carried):
+        return any(
+            line["logger"] == "celery.app.trace"
+            and "workflows.tasks.dispatch_event" in line["event"]
+            and "succeeded" in line["event"]
+            for line in carried
+        )
+
+    def delivered(carried):
+        # The message the filing sent, delivered by the worker, is logged with the id too.
+        return any(
+            line["logger"] == "notifications.services" and "delivered" in line["event"]
+            for line in carried
+        )
+
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(
-        "succeeded" in line["event"] for line in ours()
-    ):
+    while time.monotonic() < deadline and not (dispatched(ours()) and delivered(ours())):
         time.sleep(0.3)
     carried = ours()
-    assert any(
-        line["logger"] == "celery.app.trace"
-        and "workflows.tasks.dispatch_event" in line["event"]
-        and "succeeded" in line["event"]
-        for line in carried
-    ), worker.read_text()[-3000:]
-    # The message the filing sent, delivered by the worker, is logged with the id too.
-    assert any(
-        line["logger"] == "notifications.services" and "delivered" in line["event"]
-        for line in carried
-    ), carried
+    assert dispatched(carried), worker.read_text()[-3000:]
+    assert delivered(carried), carried
