@@ -31,6 +31,7 @@ from django.db.models import Min
 from django.http import JsonResponse
 from django.urls import resolve, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from health_check import checks
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable, ServiceWarning
@@ -141,10 +142,7 @@ class HealthView(HealthCheckView):
     async def get(self, request, *args, **kwargs):
         import asyncio
 
-        with self.get_executor() as executor:
-            self.results = await asyncio.gather(
-                *(check.get_result(executor) for check in self.get_checks())
-            )
+        self.results = await asyncio.gather(*(check.get_result() for check in self.get_checks()))
         report, unhealthy, warned = {}, False, False
         for name, result in zip(self.names, self.results, strict=True):
             error = result.error
@@ -159,7 +157,11 @@ class HealthView(HealthCheckView):
                 entry["detail"] = error.message
             report[name] = entry
         overall = "unavailable" if unhealthy else ("warning" if warned else "ok")
-        return JsonResponse({"status": overall, "checks": report}, status=503 if unhealthy else 200)
+        response = JsonResponse(
+            {"status": overall, "checks": report}, status=503 if unhealthy else 200
+        )
+        add_never_cache_headers(response)
+        return response
 
 
 live = HealthView.as_view()
