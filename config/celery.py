@@ -3,9 +3,25 @@
 import os
 
 from celery import Celery
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("motcua")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+from . import requestid  # noqa: E402, F401 - carries the request id into the tasks
+
+
+@setup_logging.connect
+def _use_django_logging(loglevel=None, **kwargs):
+    """Workers and beat log through settings.LOGGING (structured lines, redaction) instead
+    of Celery's own handlers; ``-l`` still sets the level."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)

@@ -66,9 +66,15 @@ INSTALLED_APPS = [
     "documents",
     "access",
     "security",
+    "django_prometheus",  # health, metrics and logs (config.health, config.metrics)
 ]
 
 MIDDLEWARE = [
+    # Health, metrics and logs: request timing, the request id, then the probes and
+    # /metrics answered before host validation and the HTTPS redirect (config.health).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "config.requestid.RequestIdMiddleware",
+    "config.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -86,6 +92,7 @@ MIDDLEWARE = [
     "security.middleware.RefusedAccessMiddleware",
     "security.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -411,12 +418,21 @@ PERMISSIONS_POLICY = {
 # Every handler passes its lines through config.logging.Redact, which removes what must
 # never reach a log even when a library writes it: password-reset and confirmation keys,
 # verification codes in URLs, query strings, ID numbers and phone numbers.
+# --- Structured logs (structlog): JSON lines unless DEBUG, or as MOTCUA_LOG_FORMAT says
+# ("json" or "console"). Every line carries the request id (config.requestid), in the web
+# process and in the Celery tasks the request enqueued.
+from config.logging import configure_structlog, formatter, log_format  # noqa: E402
+
+LOG_FORMAT = log_format(DEBUG)
+configure_structlog()
+# --- end structured logs
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "config.logging.Redact"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": formatter(LOG_FORMAT),
         "server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -437,10 +453,24 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
         # One INFO line per task is noise in the embedded default; failures still show.
         "celery.app.trace": {"level": env.str("CELERY_TRACE_LOG_LEVEL", default="WARNING")},
+        # A failing probe answers 503 to the balancer every few seconds: no traceback
+        # each time (unexpected errors in a check still log).
+        "health_check": {"level": "ERROR"},
         # One line per security event: event, user id, client address (security app).
         "motcua.security": {"level": "INFO"},
     },
 }
+
+# --- Health, metrics and logs (config.health, config.metrics, config.requestid) ----------
+# Who may read /metrics: addresses or networks (CIDR), as config.network.client_address
+# sees the client (the proxy's X-Forwarded-For behind BEHIND_TLS_PROXY). Others get a 404.
+import ipaddress  # noqa: E402
+
+MOTCUA_METRICS_ALLOWED_IPS = [
+    str(ipaddress.ip_network(value, strict=False))
+    for value in env.list("MOTCUA_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+]
+# --- end health, metrics and logs
 
 # --- motcua -------------------------------------------------------------------------------
 # make_dev_pki's seal password; `check --deploy` warns when a deployment still uses it.
@@ -477,6 +507,11 @@ MOTCUA = {
         },
     },
     "MESSAGE_STUCK_SECONDS": env.int("MOTCUA_MESSAGE_STUCK_SECONDS", default=300),
+    # /health/ready warns (status 200, "warning") when an event or a message has waited
+    # longer than this to be delivered (config.health).
+    "HEALTH": {
+        "OUTBOX_MAX_AGE_SECONDS": env.int("MOTCUA_HEALTH_OUTBOX_MAX_AGE_SECONDS", default=1800),
+    },
     # Absolute links in messages start with this.
     "SITE_URL": env.str("MOTCUA_SITE_URL", default="http://127.0.0.1:8000"),
     # SMS: "console", "file" (options.path) or "http" (options.url, auth, fields, extra).

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config import health, metrics
 from security.views import admin_login
 
 admin.site.site_header = "motcua"
@@ -11,6 +12,10 @@ admin.site.site_title = "motcua"
 admin.site.login = admin_login
 
 urlpatterns = [
+    # Probes and metrics: answered by config.health.ProbeMiddleware before host checks.
+    path("health/live", health.live, name="health_live"),
+    path("health/ready", health.ready, name="health_ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),

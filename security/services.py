@@ -2,14 +2,15 @@
 and the staff session rules (second factor, idle and absolute limits).
 
 Every event goes to the table (SecurityEvent, searchable in the admin) and to the
-``motcua.security`` logger as one line: the event name, the user id and the client
-address; never a password, a code, an e-mail address or what was typed."""
+``motcua.security`` logger as one structured line (structlog): the event name, the user
+id and the client address as fields (``event``, ``user_id``, ``address``), with the
+request id; never a password, a code, an e-mail address or what was typed."""
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
+import structlog
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
@@ -22,7 +23,7 @@ from procedures.auth import held_roles
 
 from .models import EventKind, SecurityEvent
 
-logger = logging.getLogger("motcua.security")
+logger = structlog.get_logger("motcua.security")
 
 # Session keys of the staff session rules (seconds since the epoch, as a float).
 AUTH_AT = "security.authenticated_at"
@@ -57,7 +58,7 @@ def record_event(kind: str, *, user=None, request=None, detail: str = "") -> Sec
     event = SecurityEvent.objects.create(
         kind=kind, user_id=user_id, ip=ip, path=path, detail=detail[:100]
     )
-    logger.info("%s user=%s ip=%s", kind, user_id if user_id is not None else "-", ip or "-")
+    logger.info(str(kind), user_id=user_id, address=ip)
     return event
 
 
@@ -144,7 +145,7 @@ def _send_lockout_mail_safely(user) -> None:
     try:
         send_lockout_mail(user)
     except Exception:  # noqa: BLE001 - any mail failure; the lock itself stands
-        logger.warning("locked_mail_failed user=%s", user.pk)
+        logger.warning("locked_mail_failed", user_id=user.pk)
 
 
 def send_lockout_mail(user) -> None:
@@ -245,5 +246,3 @@ def staff_session_expired(request) -> bool:
     if not session.get_expire_at_browser_close():
         session.set_expiry(0)
     return False
-
-

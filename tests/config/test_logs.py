@@ -5,7 +5,9 @@ line the configured handlers wrote is searched for the secrets the walk used."""
 from __future__ import annotations
 
 import io
+import json
 import logging
+import logging.config
 import re
 
 import pytest
@@ -13,6 +15,7 @@ from django.core import mail
 from django.urls import reverse
 
 from config.logging import Redact, redact
+from config.logging import formatter as log_formatter
 from tests.conftest import APPLICANT, new_draft, sign_in
 from workflows import services
 from workflows.models import Status
@@ -20,20 +23,28 @@ from workflows.models import Status
 PASSWORD = "Núi-cao-suối-sâu-42"
 
 
-@pytest.fixture
-def log_lines():
-    """What the project's own handlers (settings.LOGGING) write, at every level."""
+@pytest.fixture(params=["json", "console"])
+def log_lines(request):
+    """What the project's own handlers (settings.LOGGING) write, at every level, in each
+    of the two formats (structlog's JSON lines and its console lines)."""
     root = logging.getLogger()
     ours = [h for h in root.handlers if any(isinstance(f, Redact) for f in h.filters)]
     assert ours, "settings.LOGGING's handlers carry config.logging.Redact"
     buffer = io.StringIO()
-    previous = [(h, h.setStream(buffer)) for h in ours]
+    buffer.format = request.param
+    formatter = logging.config.DictConfigurator({}).configure_custom(
+        dict(log_formatter(request.param))
+    )
+    previous = [(h, h.setStream(buffer), h.formatter) for h in ours]
+    for handler in ours:
+        handler.setFormatter(formatter)
     level = root.level
     root.setLevel(logging.DEBUG)
     yield buffer
     root.setLevel(level)
-    for handler, stream in previous:
+    for handler, stream, old in previous:
         handler.setStream(stream)
+        handler.setFormatter(old)
 
 
 def test_a_whole_walk_leaves_no_secret_in_any_log_line(
@@ -115,6 +126,15 @@ def test_a_whole_walk_leaves_no_secret_in_any_log_line(
 
     lines = log_lines.getvalue().splitlines()
     assert any("Not Found" in line for line in lines), "the walk's 404s were logged"
+    if log_lines.format == "json":
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        assert records and all(
+            "request_id" in r for r in records if r["logger"] == "django.request"
+        )
+        # Tracebacks are part of their record's line, not lines of their own.
+        assert all(line.startswith("{") for line in lines), [
+            line for line in lines if not line.startswith("{")
+        ][:3]
     found = {
         what: [line for line in lines if value.lower() in line.lower()]
         for what, value in secrets.items()
@@ -146,3 +166,39 @@ def test_a_traceback_is_redacted_too():
         record.exc_info = sys.exc_info()
     Redact().filter(record)
     assert "001190012345" not in record.exc_text and "ValueError" in record.exc_text
+
+
+def test_json_lines_redact_fields_messages_and_tracebacks(capsys):
+    """structlog's fields are redacted like messages, and the line stays valid JSON."""
+    import structlog
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.addFilter(Redact())
+    handler.setFormatter(
+        logging.config.DictConfigurator({}).configure_custom(dict(log_formatter("json")))
+    )
+    for name in ("motcua.test.structured", "motcua.test.plain"):
+        logging.getLogger(name).addHandler(handler)
+    try:
+        structlog.get_logger("motcua.test.structured").warning(
+            "lookup failed for /verify/AB12CD34EF/?phone=0912345678",
+            id_number="001190012345",
+            nested={"phone": "+84912345678", "path": '/x?q="quoted"'},
+            dossier="H22-261129-0001",
+        )
+        try:
+            raise ValueError("bad ID 001190012345")
+        except ValueError:
+            logging.getLogger("motcua.test.plain").exception("failed for %s", "0912345678")
+    finally:
+        for name in ("motcua.test.structured", "motcua.test.plain"):
+            logging.getLogger(name).removeHandler(handler)
+    structured, plain = (json.loads(line) for line in buffer.getvalue().splitlines())
+    assert structured["event"] == "lookup failed for /verify/[…]/?[…]"
+    assert structured["id_number"] == "[…]"
+    assert structured["nested"] == {"phone": "[…]", "path": '/x?[…]"quoted"'}
+    assert structured["dossier"] == "H22-261129-0001"
+    assert plain["event"] == "failed for […]"
+    assert "ValueError: bad ID […]" in plain["exception"]
+    assert "001190012345" not in buffer.getvalue() and "0912345678" not in buffer.getvalue()

@@ -54,6 +54,10 @@ ACTORS = (
 MATRIX: dict[str, tuple[str, str, str]] = {
     # name                                  args           "ano cit oth rec spe hea sig out dep sup adm"  (GET, then an empty POST; "" = not sent)
     "set_language":                         ("",           "R   R   R   R   R   R   R   R   R   R   R  ", "R   R   R   R   R   R   R   R   R   R   R"),
+    # Probes and metrics (config.health, config.metrics); /metrics from the test client's 127.0.0.1.
+    "health_live":                          ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "405 405 405 405 405 405 405 405 405 405 405"),
+    "health_ready":                         ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "405 405 405 405 405 405 405 405 405 405 405"),
+    "metrics":                              ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "405 405 405 405 405 405 405 405 405 405 405"),
     "account_login":                        ("",           "ok  R   R   R   R   R   R   R   R   R   R  ", "ok  R   R   R   R   R   R   R   R   R   R"),
     "account_logout":                       ("",           "R   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "R   R   R   R   R   R   R   R   R   R   R"),
     "account_inactive":                     ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", ""),
