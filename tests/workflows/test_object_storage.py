@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -51,7 +52,11 @@ def moto_endpoint(tmp_path_factory):
     pytest.importorskip("moto")
     port = int(os.environ.get("MOTCUA_TEST_S3_PORT") or _free_port())
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    command = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    beside = Path(sys.executable).parent / "moto_server"
+    server = str(beside) if beside.exists() else shutil.which("moto_server")
+    if server is None:
+        pytest.fail("moto[server] is installed but its moto_server command is not found")
+    command = [server, "-H", "127.0.0.1", "-p", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     try:
@@ -363,3 +368,30 @@ def test_a_paper_whose_store_fails_stays_pending_and_the_sweep_stores_it(
     assert receipt.status == DocumentStatus.RENDERED
     assert receipt.file.name in s3.objects()
     assert hashlib.sha256(s3.body(receipt.file.name)).hexdigest() == receipt.sha256
+
+
+def test_a_failing_disk_is_the_same_message_as_a_failing_bucket(settings, tmp_path, walk, citizen):
+    """The filesystem storage fails as an OSError too (here: its directory is a file)."""
+    from django.core.exceptions import ValidationError
+
+    from workflows.services.dossiers import STORAGE_DOWN
+
+    dossier = walk(Status.DRAFT)
+    before = dossier.components.first()
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_bytes(b"")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "workflows.storage.PrivateFileSystemStorage",
+            "OPTIONS": {"location": str(blocked)},
+        },
+    }
+    upload = SimpleUploadedFile("new.pdf", minimal_pdf() + b"\n% other\n", "application/pdf")
+    with pytest.raises(ValidationError) as info:
+        services.dossier_attach_component(
+            dossier=dossier, by=citizen, component_code=before.component_code, upload=upload
+        )
+    assert info.value.message_dict == {before.component_code: [str(STORAGE_DOWN)]}
+    current = dossier.components.get(component_code=before.component_code, superseded_at=None)
+    assert current.pk == before.pk
