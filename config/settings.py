@@ -299,6 +299,51 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 FILE_UPLOAD_PERMISSIONS = 0o600
 
+# --- Object storage for private files (issue #17) -----------------------------------------
+# MOTCUA_PRIVATE_STORAGE=s3 puts dossier files and generated documents in an S3-compatible
+# bucket (AWS S3, MinIO, Ceph, ...) instead of PRIVATE_MEDIA_ROOT. The bucket stays private:
+# objects are written with a private ACL, motcua never hands out a URL for them, and every
+# download is streamed by the server through its access-checked views.
+PRIVATE_STORAGE = env.str("MOTCUA_PRIVATE_STORAGE", default="filesystem")
+if PRIVATE_STORAGE not in ("filesystem", "s3"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("MOTCUA_PRIVATE_STORAGE must be 'filesystem' or 's3'")
+if PRIVATE_STORAGE == "s3":
+    from botocore.config import Config as _S3Config
+
+    _sse = env.str("MOTCUA_S3_SSE", default="")  # "", "AES256" or "aws:kms"
+    _kms_key = env.str("MOTCUA_S3_SSE_KMS_KEY_ID", default="")
+    STORAGES["private"] = {
+        "BACKEND": "workflows.s3storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("MOTCUA_S3_BUCKET"),
+            "endpoint_url": env.str("MOTCUA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("MOTCUA_S3_REGION", default="") or None,
+            # Unset: boto3's own chain (AWS_ACCESS_KEY_ID, an instance or pod role, ...).
+            "access_key": env.str("MOTCUA_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("MOTCUA_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("MOTCUA_S3_PREFIX", default=""),
+            # "" for a bucket that refuses ACLs (Object Ownership: bucket owner enforced).
+            "default_acl": env.str("MOTCUA_S3_ACL", default="private") or None,
+            "object_parameters": {
+                **({"ServerSideEncryption": _sse} if _sse else {}),
+                **({"SSEKMSKeyId": _kms_key} if _kms_key else {}),
+            },
+            "file_overwrite": False,
+            "verify": env.str("MOTCUA_S3_CA_BUNDLE", default="") or None,
+            # Past this size a download is spooled to a temporary file, not kept in memory.
+            "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
+            "client_config": _S3Config(
+                s3={"addressing_style": env.str("MOTCUA_S3_ADDRESSING_STYLE", default="auto")},
+                signature_version="s3v4",
+                connect_timeout=env.float("MOTCUA_S3_CONNECT_TIMEOUT", default=5),
+                read_timeout=env.float("MOTCUA_S3_READ_TIMEOUT", default=30),
+                retries={"mode": "standard", "max_attempts": env.int("MOTCUA_S3_ATTEMPTS", 3)},
+            ),
+        },
+    }
+
 # --- E-mail -------------------------------------------------------------------------------
 # The console backend prints whole messages (password-reset links among them): only for
 # development. Without DEBUG and without EMAIL_URL, mail goes to an SMTP server on

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from procedures.auth import has_agency_perm
 from workflows.exceptions import ActionNotAllowed
@@ -95,7 +96,8 @@ def _store(document: Document, data: bytes) -> None:
     document.size = len(data)
     if old:
         # The unsigned rendering is superseded by the signed one; keep no orphan copies.
-        transaction.on_commit(lambda: document.file.storage.delete(old))
+        # Robust: a store that fails now leaves an orphan (logged), not an error after commit.
+        transaction.on_commit(lambda: document.file.storage.delete(old), robust=True)
 
 
 def _page_context(document: Document) -> dict:
@@ -254,6 +256,8 @@ def _result_to_sign(dossier: Dossier) -> Document:
     if not document.ready:
         try:
             document = document_render(document_id=document.pk)
+        except OSError as exc:
+            raise SigningError(str(STORAGE_DOWN)) from exc
         except Exception as exc:
             raise SigningError(
                 _("The result document could not be prepared: %(error)s") % {"error": exc}
@@ -265,11 +269,26 @@ def active_credential(user) -> SignerCredential | None:
     return SignerCredential.objects.filter(user=user, active=True).first()
 
 
+STORAGE_DOWN = gettext_lazy(
+    "The document store is not answering just now: nothing was signed. Please try again in a "
+    "few minutes."
+)
+
+
 def result_sign(
     *, dossier: Dossier, by, password: str = "", personal: bool = True, seal: bool = True
 ) -> Document:
     """Sign the approved result: the official's own signature, the organisation's seal, or
-    both (domain.md: both together give it the value of a paper original)."""
+    both (domain.md: both together give it the value of a paper original). A file store
+    that fails on the way is a SigningError: the transaction is rolled back whole."""
+    try:
+        return _result_sign(dossier=dossier, by=by, password=password, personal=personal, seal=seal)
+    except OSError as exc:  # StorageUnavailable reading or writing the PDF
+        log.warning("signing the result of dossier %s: storage failed: %s", dossier.pk, exc)
+        raise SigningError(str(STORAGE_DOWN)) from exc
+
+
+def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: bool) -> Document:
     if not has_agency_perm(by, "workflows.sign_dossier", dossier):
         raise PermissionDenied(_("You are not allowed to sign results of this agency."))
     if not (personal or seal):

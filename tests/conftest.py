@@ -30,11 +30,13 @@ def _fresh_totp_codes():
 
 @pytest.fixture(autouse=True)
 def _private_storage(settings, tmp_path):
+    """Each test's private files in its own directory (workflows.storage looks the storage
+    up when used, so this override reaches the models' FileFields)."""
     settings.STORAGES = {
         **settings.STORAGES,
         "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+            "BACKEND": "workflows.storage.PrivateFileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private")},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }

@@ -452,9 +452,9 @@ def component_upload_to(instance: DossierComponent, filename: str) -> str:
 
 
 def private_storage():
-    from django.core.files.storage import storages
+    from .storage import private
 
-    return storages["private"]
+    return private
 
 
 class DossierComponent(models.Model):

@@ -3,12 +3,16 @@ summary. Shared by the citizen portal and the desk."""
 
 from __future__ import annotations
 
+import logging
+
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy
 
 from procedures.forms import localized
 
 from .services.filing import APPLICANT_KEYS
+
+log = logging.getLogger(__name__)
 
 APPLICANT_LABELS = {
     "name": gettext_lazy("Full name"),
@@ -47,13 +51,21 @@ INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg")
 
 def private_file_response(file, *, content_type: str, filename: str, inline: bool = False):
     """Stream a private file to someone already found allowed: never cached by shared
-    caches, never run as a page; a file missing from storage is a 404."""
-    from django.http import FileResponse, Http404
+    caches, never run as a page; a file missing from storage is a 404, a store that does
+    not answer a 503 (the file is not lost: try again later)."""
+    from django.http import FileResponse, Http404, HttpResponse
+    from django.template.loader import render_to_string
 
     try:
         handle = file.open("rb")
     except (FileNotFoundError, ValueError) as exc:
         raise Http404 from exc
+    except OSError as exc:  # StorageUnavailable
+        log.warning("reading %s failed: %s", file.name, exc)
+        response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = "60"
+        response["Cache-Control"] = "private, no-store"
+        return response
     response = FileResponse(
         handle, content_type=content_type, as_attachment=not inline, filename=filename
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -65,6 +66,8 @@ from ..models import (
     within_supplement_window,
 )
 from ..uploads import check_upload
+
+log = logging.getLogger(__name__)
 
 SYSTEM_TRANSITIONS = frozenset({"issue"})
 
@@ -348,8 +351,10 @@ def dossier_attach_component(
 ) -> DossierComponent:
     """Check and store one file for a component; by default it replaces the current one.
 
-    The file is checked and hashed before the dossier row is locked: a slow upload never
-    holds up an officer acting on the same dossier.
+    The file is checked, hashed and written to storage before the dossier row is locked:
+    a slow upload or a slow object store never holds up an officer acting on the same
+    dossier. A store that cannot be reached is a message on the component, with nothing
+    written; a file stored for a row that is then not kept is removed again.
     """
     dossier = _editable(dossier, by, lock=False)  # who may, before anything about the file
     spec = dossier.procedure_version.component(component_code)
@@ -361,46 +366,69 @@ def dossier_attach_component(
         )
     except ValidationError as exc:
         raise ValidationError({component_code: exc.messages}) from exc
-    with transaction.atomic():
-        locked = _editable(dossier, by)
-        now = timezone.now()
-        current = locked.components.filter(
-            component_code=component_code, superseded_at__isnull=True
-        )
-        same = current.filter(sha256=checked.sha256).first()
-        if same is not None:
-            return same  # the same file sent again (a repeated post): keep the one we have
-        if replace:
-            current.update(superseded_at=now)
-        elif current.count() >= spec.get("count", 1):
-            raise ValidationError(
-                {
-                    component_code: [
-                        _("At most %(n)d file(s) for this component.") % {"n": spec.get("count", 1)}
-                    ]
-                }
-            )
-        component = DossierComponent(
-            dossier=locked,
-            component_code=component_code,
-            storage_key=checked.storage_key,
-            original_name=clean_text(getattr(upload, "name", "") or "file", "name", limit=10**6)[
-                -255:
-            ],
-            content_type=checked.content_type,
-            size=checked.size,
-            sha256=checked.sha256,
-            uploaded_at=now,
-            uploaded_by=by,
-            supplement_round=locked.supplement_round,
-        )
+    current = dossier.components.filter(component_code=component_code, superseded_at__isnull=True)
+    same = current.filter(sha256=checked.sha256).first()
+    if same is not None:
+        return same  # the same file sent again (a repeated post): keep the one we have
+    component = DossierComponent(
+        dossier=dossier,
+        component_code=component_code,
+        storage_key=checked.storage_key,
+        original_name=clean_text(getattr(upload, "name", "") or "file", "name", limit=10**6)[-255:],
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_at=timezone.now(),
+        uploaded_by=by,
+    )
+    try:
         component.file.save(checked.storage_key, upload, save=False)
-        try:
+    except OSError as exc:  # StorageUnavailable, a full disk, ...
+        log.warning("storing a file of dossier %s failed: %s", dossier.pk, exc)
+        raise ValidationError({component_code: [STORAGE_DOWN]}) from exc
+    try:
+        with transaction.atomic():
+            locked = _editable(dossier, by)
+            current = locked.components.filter(
+                component_code=component_code, superseded_at__isnull=True
+            )
+            same = current.filter(sha256=checked.sha256).first()
+            if same is not None:
+                _discard(component)
+                return same  # the same file, sent twice at once
+            if replace:
+                current.update(superseded_at=component.uploaded_at)
+            elif current.count() >= spec.get("count", 1):
+                raise ValidationError(
+                    {
+                        component_code: [
+                            _("At most %(n)d file(s) for this component.")
+                            % {"n": spec.get("count", 1)}
+                        ]
+                    }
+                )
+            component.dossier = locked
+            component.supplement_round = locked.supplement_round
             component.save()
-        except Exception:
-            component.file.delete(save=False)
-            raise
+    except BaseException:
+        _discard(component)
+        raise
     return component
+
+
+STORAGE_DOWN = gettext_lazy(
+    "This file could not be stored just now: the file store is not answering. What else "
+    "you sent is kept; please choose this file again and send it in a few minutes."
+)
+
+
+def _discard(component: DossierComponent) -> None:
+    """Remove a stored file no row points to; a store that is down leaves an orphan,
+    which is logged (it holds no more than what the applicant sent)."""
+    try:
+        component.file.delete(save=False)
+    except OSError:
+        log.warning("could not remove the unused stored file %s", component.file.name)
 
 
 def _current_components(dossier: Dossier) -> list[tuple[str, str]]:
