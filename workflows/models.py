@@ -37,6 +37,8 @@ class Status(models.TextChoices):
     REJECTED_AT_RECEPTION = "rejected_at_reception", _("Not accepted at reception")
     REFUSED = "refused", _("Refused")
     WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")
+    # A draft left untouched past the draft retention: its files and typed data are gone.
+    DISCARDED = "discarded", _("Abandoned draft, discarded")
 
 
 class Timeliness(models.TextChoices):
@@ -249,6 +251,10 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     rescheduled_at = models.DateTimeField(_("rescheduled"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The draft's last change (typed data or a file): abandoned drafts are counted from it.
+    edited_at = models.DateTimeField(_("last edited"), null=True, blank=True, editable=False)
+    # When the personal files were erased at the end of the retention period.
+    erased_at = models.DateTimeField(_("files erased"), null=True, blank=True, editable=False)
     # Set when the dossier is finished with a decision (issued or refused).
     timeliness = models.CharField(
         _("finished"), max_length=8, choices=Timeliness.choices, blank=True, db_index=True
@@ -434,6 +440,11 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def withdraw(self):
         pass
 
+    # An abandoned draft is discarded by the retention job (workflows.services.retention).
+    @transition(field=status, source=Status.DRAFT, target=Status.DISCARDED, permission=system_only)
+    def discard(self):
+        pass
+
     # The apology letter moves the appointment date, once; the state stays where it is.
     @transition(
         field=status,
@@ -475,6 +486,9 @@ class DossierComponent(models.Model):
     supplement_round = models.PositiveSmallIntegerField(default=0)
     # A replaced file stays, for the record; only current files count.
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # The bytes were deleted at the end of the retention period; the row, its name, size
+    # and SHA-256 stay, as the history's manifest names them.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("dossier component")

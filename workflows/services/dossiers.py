@@ -66,7 +66,7 @@ from ..models import (
 )
 from ..uploads import check_upload
 
-SYSTEM_TRANSITIONS = frozenset({"issue"})
+SYSTEM_TRANSITIONS = frozenset({"issue", "discard"})
 
 CONDITION_MESSAGES = {
     has_mandatory_components: gettext_lazy("Some mandatory components have not been uploaded."),
@@ -337,7 +337,8 @@ def dossier_save_draft(
         locked.form_data = {**locked.form_data, **data}
         for column, value in person.items():
             setattr(locked, column, value)
-        locked.save(update_fields=["form_data", *person])
+        locked.edited_at = timezone.now()
+        locked.save(update_fields=["form_data", "edited_at", *person])
     if errors or person_errors:
         raise ValidationError({**errors, **person_errors})
     return locked
@@ -397,6 +398,8 @@ def dossier_attach_component(
         component.file.save(checked.storage_key, upload, save=False)
         try:
             component.save()
+            locked.edited_at = now
+            locked.save(update_fields=["edited_at"])
         except Exception:
             component.file.delete(save=False)
             raise
