@@ -74,9 +74,9 @@ def test_a_draft_is_discarded_after_the_set_days_from_its_last_change(
         services.dossier_save_draft(dossier=touched, by=citizen, form_data={})
     filed = services.dossier_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
 
-    assert run(django_capture_on_commit_callbacks, T0 + dt.timedelta(days=29))[
-        "drafts_discarded"
-    ] == 0
+    assert (
+        run(django_capture_on_commit_callbacks, T0 + dt.timedelta(days=29))["drafts_discarded"] == 0
+    )
     done = run(django_capture_on_commit_callbacks, T0 + dt.timedelta(days=31))
     assert done["drafts_discarded"] == 1
 
@@ -106,9 +106,9 @@ def test_a_draft_is_discarded_after_the_set_days_from_its_last_change(
         "drafts_discarded": 0,
         "dossiers_erased": 0,
     }
-    assert run(django_capture_on_commit_callbacks, T0 + dt.timedelta(days=51))[
-        "drafts_discarded"
-    ] == 1
+    assert (
+        run(django_capture_on_commit_callbacks, T0 + dt.timedelta(days=51))["drafts_discarded"] == 1
+    )
     touched.refresh_from_db()
     assert touched.status == Status.DISCARDED
 
@@ -121,9 +121,9 @@ def test_the_draft_days_come_from_the_setting(
         "drafts_discarded": 0,
         "dossiers_erased": 0,
     }
-    assert run(django_capture_on_commit_callbacks, T0 + dt.timedelta(days=91))[
-        "drafts_discarded"
-    ] == 1
+    assert (
+        run(django_capture_on_commit_callbacks, T0 + dt.timedelta(days=91))["drafts_discarded"] == 1
+    )
 
 
 def test_the_citizen_sees_the_discarded_draft_explained(
@@ -252,9 +252,7 @@ def test_erased_files_show_a_clear_page_to_citizen_and_officer(
     assert public.status_code == 200
 
 
-def test_a_permanent_procedure_is_never_erased(
-    issued, walk, django_capture_on_commit_callbacks
-):
+def test_a_permanent_procedure_is_never_erased(issued, walk, django_capture_on_commit_callbacks):
     ProcedureVersion.objects.filter(pk=issued.procedure_version_id).update(retention_years=None)
     issued.refresh_from_db()
     assert erase_due(issued) is None
@@ -285,7 +283,9 @@ def test_every_finished_outcome_counts_from_its_closing_and_open_ones_never(
     assert list(verify_all()) == []
 
 
-def test_the_embedded_periodic_jobs_run_the_retention(old_draft, django_capture_on_commit_callbacks):
+def test_the_embedded_periodic_jobs_run_the_retention(
+    old_draft, django_capture_on_commit_callbacks
+):
     with (
         time_machine.travel(T0 + dt.timedelta(days=31), tick=False),
         django_capture_on_commit_callbacks(execute=True),

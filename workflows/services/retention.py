@@ -80,9 +80,9 @@ def abandoned_drafts(*, now: dt.datetime | None = None):
     )
 
 
-def dossier_discard(*, dossier: Dossier) -> Dossier:
-    """Discard an abandoned draft (the system's step): its typed data is cleared, its
-    files are marked erased now and deleted after commit."""
+def dossier_discard(*, dossier: Dossier, by=None) -> Dossier:
+    """Discard an abandoned draft (the system's step: ``by`` None, a person is refused):
+    its typed data is cleared, its files are marked erased now and deleted after commit."""
     now = timezone.now()
 
     def apply(d: Dossier) -> dict:
@@ -92,7 +92,7 @@ def dossier_discard(*, dossier: Dossier) -> Dossier:
 
     return _act(
         dossier,
-        None,
+        by,
         "discard",
         apply=apply,
         data=lambda d: {
