@@ -310,6 +310,17 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.code or f"draft #{self.pk}"
 
+    def retention_ends(self):
+        """When the dossier's files are erased: its result (closing) plus its version's
+        retention in years; None for a permanent record or a dossier not finished."""
+        years = self.procedure_version.retention_years
+        if years is None or self.closed_at is None or self.status not in FINAL:
+            return None
+        try:
+            return self.closed_at.replace(year=self.closed_at.year + years)
+        except ValueError:  # 29 February
+            return self.closed_at.replace(year=self.closed_at.year + years, day=28)
+
     # --- Transitions. Each only moves the state; services do the rest. ---------------------
 
     @transition(

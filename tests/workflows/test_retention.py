@@ -215,6 +215,14 @@ def test_files_are_erased_when_the_retention_ends_and_the_history_stays(
 def test_erased_files_show_a_clear_page_to_citizen_and_officer(
     client, issued, citizen, officers, django_capture_on_commit_callbacks
 ):
+    # Before: the officer sees the retention and when the files will go.
+    sign_in(client, officers["head"])
+    page = client.get(reverse("workspace:dossier", args=[issued.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    ends = timezone.localtime(erase_due(issued)).strftime("%d/%m/%Y")
+    assert "10 years" in page.content.decode()
+    assert f"files erased from {ends}" in page.content.decode()
+    client.logout()
+
     run(django_capture_on_commit_callbacks, erase_due(issued) + dt.timedelta(days=1))
     issued.refresh_from_db()
     day = timezone.localtime(issued.erased_at).strftime("%d/%m/%Y")

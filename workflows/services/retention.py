@@ -54,15 +54,8 @@ def years_before(moment: dt.datetime, years: int) -> dt.datetime:
 
 
 def erase_due(dossier: Dossier) -> dt.datetime | None:
-    """When the dossier's files are erased: its result plus its version's retention;
-    None for a permanent record or a dossier not finished."""
-    years = dossier.procedure_version.retention_years
-    if years is None or dossier.closed_at is None or dossier.status not in FINAL:
-        return None
-    try:
-        return dossier.closed_at.replace(year=dossier.closed_at.year + years)
-    except ValueError:
-        return dossier.closed_at.replace(year=dossier.closed_at.year + years, day=28)
+    """When the dossier's files are erased (``Dossier.retention_ends``)."""
+    return dossier.retention_ends()
 
 
 # --- Abandoned drafts --------------------------------------------------------------------------
