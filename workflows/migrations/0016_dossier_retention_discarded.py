@@ -2,6 +2,16 @@
 
 import django_fsm
 from django.db import migrations, models
+from django.utils import timezone
+
+
+def start_the_draft_clock(apps, schema_editor):
+    """Drafts made before their last change was recorded get a full period from now: a
+    draft last edited yesterday but created long ago must not be discarded at the first run."""
+    Dossier = apps.get_model("workflows", "Dossier")
+    Dossier.objects.filter(status="draft", edited_at__isnull=True).update(
+        edited_at=timezone.now()
+    )
 
 
 class Migration(migrations.Migration):
@@ -31,4 +41,5 @@ class Migration(migrations.Migration):
             name='status',
             field=django_fsm.FSMField(choices=[('draft', 'Draft'), ('submitted', 'Submitted, waiting for reception'), ('supplement_requested', 'Supplement requested'), ('received', 'Received'), ('in_review', 'In review'), ('approved', 'Approved, waiting for signature'), ('signed', 'Signed'), ('issued', 'Result issued'), ('rejected_at_reception', 'Not accepted at reception'), ('refused', 'Refused'), ('withdrawn', 'Withdrawn by the applicant'), ('discarded', 'Abandoned draft, discarded')], db_index=True, default='draft', max_length=24, protected=True, verbose_name='status'),
         ),
+        migrations.RunPython(start_the_draft_clock, migrations.RunPython.noop),
     ]
