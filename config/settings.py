@@ -400,6 +400,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "documents.tasks.sweep_documents",
         "schedule": env.float("MOTCUA_DOCUMENT_SWEEP_SECONDS", default=120.0),
     },
+    # Abandoned drafts discarded; files past their procedure's retention erased.
+    "retention": {
+        "task": "workflows.tasks.apply_retention",
+        "schedule": env.float("MOTCUA_RETENTION_SECONDS", default=3600.0),
+    },
     # Each agency's seal over the heads of its dossiers' history (workflows.services.sealing).
     "seal-history": {
         "task": "workflows.tasks.seal_history",
@@ -551,6 +556,9 @@ MOTCUA = {
             "signing": "signer",
         },
     },
+    # --- Retention (workflows.services.retention) ---
+    # A draft unchanged for this many days is discarded with its files (its history stays).
+    "DRAFT_RETENTION_DAYS": env.int("MOTCUA_DRAFT_RETENTION_DAYS", default=30),
     "MESSAGE_STUCK_SECONDS": env.int("MOTCUA_MESSAGE_STUCK_SECONDS", default=300),
     # /health/ready warns (status 200, "warning") when an event or a message has waited
     # longer than this to be delivered (config.health).

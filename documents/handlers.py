@@ -5,6 +5,7 @@ from __future__ import annotations
 from workflows.events import handles
 from workflows.models import OutgoingEvent
 
+from . import retention  # noqa: F401 - registers the erasure's expander and handler
 from .models import Kind
 from .services import document_request, result_key
 

@@ -88,6 +88,8 @@ class Document(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # The PDF was deleted at the end of the dossier's retention; the row and its SHA-256 stay.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("document")
@@ -109,7 +111,11 @@ class Document(models.Model):
 
     @property
     def ready(self) -> bool:
-        return self.status in (DocumentStatus.RENDERED, DocumentStatus.SIGNED) and bool(self.file)
+        return (
+            self.status in (DocumentStatus.RENDERED, DocumentStatus.SIGNED)
+            and bool(self.file)
+            and self.erased_at is None
+        )
 
     @property
     def filename(self) -> str:

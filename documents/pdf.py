@@ -96,7 +96,9 @@ class _Prepared(threading.local):
 _prepared = _Prepared()
 
 
-def render_html(html: str, *, base_url: str | None = None) -> Rendered:
+def render_html(html: str, *, base_url: str | None = None, **write_options) -> Rendered:
+    """``write_options`` go to WeasyPrint's write_pdf (the archive asks for
+    ``pdf_variant="pdf/a-3b"`` and ``attachments``)."""
     # The <style> elements become stylesheets of the "user" origin rather than the author's.
     # Both override the user agent's; the papers use no !important, where they differ. One
     # more difference: as the author's, an #id rule tied with a style attribute (WeasyPrint
@@ -115,12 +117,12 @@ def render_html(html: str, *, base_url: str | None = None) -> Rendered:
                 # PDF's origin is the bottom-left corner; CSS's is the top-left.
                 boxes[name] = Box(index, x1, height_pt - y2, x2, height_pt - y1)
     buffer = io.BytesIO()
-    document.write_pdf(buffer)
+    document.write_pdf(buffer, **write_options)
     return Rendered(buffer.getvalue(), boxes)
 
 
-def render_template(template: str, context: dict) -> Rendered:
+def render_template(template: str, context: dict, **write_options) -> Rendered:
     # Official papers are in Vietnamese whatever language the request or worker runs in.
     with translation.override("vi"):
         html = render_to_string(template, context)
-    return render_html(html)
+    return render_html(html, **write_options)

@@ -159,7 +159,7 @@ def document_render(*, document_id: int) -> Document:
                 .select_related("dossier__handling_agency")
                 .get(pk=document_id)
             )
-            if document.ready:
+            if document.ready or document.erased_at is not None:
                 return document
             rendered = render_template(document.template, _page_context(document))
             pdf, signatures = rendered.pdf, []

@@ -21,7 +21,7 @@ from django_ratelimit.core import is_ratelimited
 from access.models import AccessKind
 from access.services import access_record
 from workflows.models import Status
-from workflows.presentation import private_file_response
+from workflows.presentation import erased_response, private_file_response
 from workflows.selectors import dossier_for_officer
 
 from .forms import CheckForm, CodeForm
@@ -60,7 +60,11 @@ def visible_to(user, document: Document) -> bool:
 @never_cache
 def download(request, pk):
     document = Document.objects.select_related("dossier").filter(pk=pk).first()
-    if document is None or not document.ready or not visible_to(request.user, document):
+    if document is None or not visible_to(request.user, document):
+        raise Http404
+    if document.erased_at is not None:
+        return erased_response(request, erased_at=document.erased_at)
+    if not document.ready:
         raise Http404
     response = pdf_response(document)
     access_record(
@@ -143,6 +147,8 @@ def verify_download(request, code):
     document = _issued(code)
     if document is None:
         raise Http404
+    if document.erased_at is not None:
+        return erased_response(request, erased_at=document.erased_at)
     response = pdf_response(document)
     _record_by_code(request, document, AccessKind.CODE_DOWNLOAD)
     return response

@@ -23,6 +23,10 @@ NEXT_STEP = {
     Status.REJECTED_AT_RECEPTION: _("The desk did not accept this dossier; the reasons are below."),
     Status.REFUSED: _("Your application was refused; the reasons are below."),
     Status.WITHDRAWN: _("You withdrew this dossier."),
+    Status.DISCARDED: _(
+        "This draft was left unchanged too long and has been discarded with its files; "
+        "start a new application if you still need one."
+    ),
 }
 
 

@@ -34,7 +34,12 @@ from workflows import services
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
 from workflows.models import Channel, DossierComponent, ServiceRating, Status
-from workflows.presentation import applicant_values, component_response, error_summary
+from workflows.presentation import (
+    applicant_values,
+    component_response,
+    erased_response,
+    error_summary,
+)
 from workflows.services import work
 from workflows.services.dossiers import dossier_create
 from workflows.services.filing import (
@@ -499,6 +504,12 @@ def rate(request, pk):
 def component_file(request, pk, component_pk):
     dossier = _my_dossier_or_404(request, pk)
     component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
+    if component.erased_at is not None:
+        return erased_response(
+            request,
+            erased_at=component.erased_at,
+            back=reverse("portal:dossier", args=[dossier.pk]),
+        )
     response = component_response(component)
     access_record(
         dossier=dossier,
@@ -516,6 +527,10 @@ def result(request, pk):
     """The signed result of an issued dossier, as a PDF."""
     dossier = _my_dossier_or_404(request, pk)
     document = documents.current_result(dossier) if dossier.status == Status.ISSUED else None
+    if document is not None and document.erased_at is not None:
+        return erased_response(
+            request, erased_at=document.erased_at, back=reverse("portal:dossier", args=[dossier.pk])
+        )
     if document is None or document.status != DocumentStatus.SIGNED:
         raise Http404
     response = pdf_response(document)

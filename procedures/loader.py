@@ -166,6 +166,7 @@ def load_procedures(directory: Path | None = None) -> LoadReport:
                     sector=spec.sector.vi,
                     agency_level=spec.agency_level,
                     time_limit_days=spec.time_limit_days,
+                    retention_years=spec.retention_years,
                     online_level=spec.online_level,
                     fee=spec.fee_amount,
                     flow=spec.flow,

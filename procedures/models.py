@@ -140,6 +140,12 @@ class ProcedureVersion(models.Model):
     agency_level = models.CharField(_("handling level"), max_length=16)
     time_limit_days = models.PositiveSmallIntegerField(_("time limit (working days)"))
     online_level = models.CharField(_("online level"), max_length=8, choices=OnlineLevel.choices)
+    # Years a dossier's personal files are kept after its result; empty: permanently.
+    # Versions loaded before the catalog gave a retention are empty too: their dossiers
+    # are kept (the safe side) until an administrator decides otherwise.
+    retention_years = models.PositiveSmallIntegerField(
+        _("retention after the result (years)"), null=True, blank=True
+    )
     fee = models.DecimalField(_("fee (VND)"), max_digits=14, decimal_places=0)
     flow = models.CharField(_("flow"), max_length=32)
     # The whole validated file (procedures.schema.ProcedureSpec as JSON).
@@ -162,6 +168,12 @@ class ProcedureVersion(models.Model):
     @property
     def display_name(self) -> str:
         return self.name_en if translation.get_language() == "en" else self.name
+
+    @property
+    def retention_label(self) -> str:
+        if self.retention_years is None:
+            return str(_("permanent"))
+        return str(_("%(n)d years") % {"n": self.retention_years})
 
     def stage(self, code: str) -> dict:
         for stage in self.spec["stages"]:

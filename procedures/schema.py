@@ -132,6 +132,12 @@ class Result(Strict):
     template: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
+# Retention after the result, in years: the archive lists give 5, 10, 20, 50 or 70 years,
+# or permanent. More than a century is a typo, not a period.
+RETENTION_MAX_YEARS = 100
+PERMANENT = "permanent"
+
+
 def _unique(items: list, attribute: str) -> list:
     codes = [getattr(item, attribute) for item in items]
     dupes = sorted({c for c in codes if codes.count(c) > 1})
@@ -148,6 +154,8 @@ class ProcedureSpec(Strict):
     legal_basis: Annotated[list[Text], Field(min_length=1)]
     fee: Fee
     time_limit_days: Annotated[int, Field(gt=0, le=365)]
+    # Years the dossier's personal files are kept after its result, or "permanent".
+    retention: int | str
     online_level: Literal["full", "partial"]
     effective_from: dt.date
     requirements: list[Text] = []
@@ -157,6 +165,23 @@ class ProcedureSpec(Strict):
     stages: Annotated[list[Stage], Field(min_length=1)]
     result: Result
     flow: str
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _retention(cls, value):
+        if value == PERMANENT:
+            return value
+        if type(value) is int and 1 <= value <= RETENTION_MAX_YEARS:
+            return value
+        raise ValueError(
+            f"retention must be a whole number of years from 1 to {RETENTION_MAX_YEARS}, "
+            f'or "{PERMANENT}"; got {value!r}'
+        )
+
+    @property
+    def retention_years(self) -> int | None:
+        """None for a permanent record."""
+        return None if self.retention == PERMANENT else self.retention
 
     @field_validator("components")
     @classmethod

@@ -240,6 +240,10 @@ def walk_to(status: str, procedure, agency, citizen, officers) -> Dossier:
     dossier = new_draft(procedure, agency, citizen)
     if status == Status.DRAFT:
         return dossier
+    if status == Status.DISCARDED:
+        from workflows.services.retention import dossier_discard
+
+        return dossier_discard(dossier=dossier)
     dossier = services.dossier_submit(dossier=dossier, by=citizen)
     if status == Status.SUBMITTED:
         return dossier

@@ -9,5 +9,6 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self):
         from .permissions import sync_role_groups
+        from .services import retention  # noqa: F401 - registers its outbox handlers
 
         post_migrate.connect(sync_role_groups, sender=self)

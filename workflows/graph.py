@@ -63,7 +63,13 @@ def mermaid(version: ProcedureVersion) -> str:
     lines.append(f"    [*] --> {Status.DRAFT}")
     for source, target, name in transitions():
         lines.append(f"    {source} --> {target}: {_label(version, name)}")
-    for final in (Status.ISSUED, Status.REFUSED, Status.REJECTED_AT_RECEPTION, Status.WITHDRAWN):
+    for final in (
+        Status.ISSUED,
+        Status.REFUSED,
+        Status.REJECTED_AT_RECEPTION,
+        Status.WITHDRAWN,
+        Status.DISCARDED,
+    ):
         lines.append(f"    {final} --> [*]")
     return "\n".join(lines) + "\n"
 

@@ -37,6 +37,8 @@ class Status(models.TextChoices):
     REJECTED_AT_RECEPTION = "rejected_at_reception", _("Not accepted at reception")
     REFUSED = "refused", _("Refused")
     WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")
+    # A draft left untouched past the draft retention: its files and typed data are gone.
+    DISCARDED = "discarded", _("Abandoned draft, discarded")
 
 
 class Timeliness(models.TextChoices):
@@ -249,6 +251,10 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     rescheduled_at = models.DateTimeField(_("rescheduled"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The draft's last change (typed data or a file): abandoned drafts are counted from it.
+    edited_at = models.DateTimeField(_("last edited"), null=True, blank=True, editable=False)
+    # When the personal files were erased at the end of the retention period.
+    erased_at = models.DateTimeField(_("files erased"), null=True, blank=True, editable=False)
     # Set when the dossier is finished with a decision (issued or refused).
     timeliness = models.CharField(
         _("finished"), max_length=8, choices=Timeliness.choices, blank=True, db_index=True
@@ -303,6 +309,17 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.code or f"draft #{self.pk}"
+
+    def retention_ends(self):
+        """When the dossier's files are erased: its result (closing) plus its version's
+        retention in years; None for a permanent record or a dossier not finished."""
+        years = self.procedure_version.retention_years
+        if years is None or self.closed_at is None or self.status not in FINAL:
+            return None
+        try:
+            return self.closed_at.replace(year=self.closed_at.year + years)
+        except ValueError:  # 29 February
+            return self.closed_at.replace(year=self.closed_at.year + years, day=28)
 
     # --- Transitions. Each only moves the state; services do the rest. ---------------------
 
@@ -434,6 +451,11 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def withdraw(self):
         pass
 
+    # An abandoned draft is discarded by the retention job (workflows.services.retention).
+    @transition(field=status, source=Status.DRAFT, target=Status.DISCARDED, permission=system_only)
+    def discard(self):
+        pass
+
     # The apology letter moves the appointment date, once; the state stays where it is.
     @transition(
         field=status,
@@ -475,6 +497,9 @@ class DossierComponent(models.Model):
     supplement_round = models.PositiveSmallIntegerField(default=0)
     # A replaced file stays, for the record; only current files count.
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # The bytes were deleted at the end of the retention period; the row, its name, size
+    # and SHA-256 stay, as the history's manifest names them.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("dossier component")

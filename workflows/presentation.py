@@ -74,6 +74,17 @@ def private_file_response(file, *, content_type: str, filename: str, inline: boo
     return response
 
 
+def erased_response(request, *, erased_at, back: str = ""):
+    """What a download of a file erased under retention shows: when, and why (410 Gone)."""
+    from django.shortcuts import render
+
+    response = render(
+        request, "410_erased.html", {"erased_at": erased_at, "back": back}, status=410
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def component_response(component, *, preview: bool = False):
     """A dossier file: inline to preview (PDF and images only), else as a download."""
     return private_file_response(

@@ -50,6 +50,14 @@ def seal_history() -> int:
     return history_seal_all()
 
 
+@shared_task
+def apply_retention() -> dict[str, int]:
+    """Discard abandoned drafts, erase files past retention; idempotent."""
+    from .services.retention import retention_run
+
+    return retention_run()
+
+
 def run_periodic_jobs() -> dict[str, int]:
     """Every periodic job once, in-process; what each one did."""
     warned = escalate_tasks()
@@ -58,6 +66,7 @@ def run_periodic_jobs() -> dict[str, int]:
         "events": dispatch_pending_events(),
         "warnings": warned["due_soon"] + warned["overdue"],
         "seals": seal_history(),
+        **apply_retention(),
     }
     log.info(
         "periodic jobs: %s timer(s) fired, %s event(s) dispatched, %s history seal(s) made",

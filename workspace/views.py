@@ -37,7 +37,12 @@ from workflows import selectors, services, supervision
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
 from workflows.models import CLOCK_RUNNING, Channel, DossierComponent, Status
-from workflows.presentation import applicant_values, component_response, error_summary
+from workflows.presentation import (
+    applicant_values,
+    component_response,
+    erased_response,
+    error_summary,
+)
 from workflows.services import work
 from workflows.services.dossiers import dossier_create
 from workflows.services.filing import dossier_save_filing_post
@@ -482,6 +487,12 @@ def component_file(request, pk, component_pk):
     """Stream a dossier file to an officer in scope: inline to preview, else to download."""
     dossier = _dossier_or_404(request, pk)
     component = get_object_or_404(DossierComponent, pk=component_pk, dossier=dossier)
+    if component.erased_at is not None:
+        return erased_response(
+            request,
+            erased_at=component.erased_at,
+            back=reverse("workspace:dossier", args=[dossier.pk]),
+        )
     preview = request.GET.get("preview") == "1"
     response = component_response(component, preview=preview)
     kind = AccessKind.FILE_PREVIEW if preview else AccessKind.FILE_DOWNLOAD

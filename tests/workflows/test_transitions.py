@@ -15,6 +15,7 @@ from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed
 from workflows.graph import transitions
 from workflows.models import CLOCK_RUNNING, WITHDRAWABLE, Status
+from workflows.services import retention
 
 
 def _later_working_day(dossier) -> dt.date:
@@ -138,6 +139,14 @@ ACTIONS = {
         (Status.SIGNED,),
         Status.ISSUED,
         ("issue",),
+    ),
+    # The retention job's step for an abandoned draft (workflows.services.retention).
+    "discard": Action(
+        lambda d, by: retention.dossier_discard(dossier=d, by=by),
+        "system",
+        (Status.DRAFT,),
+        Status.DISCARDED,
+        ("discard",),
     ),
     "reschedule": Action(
         lambda d, by: services.dossier_reschedule(

@@ -69,7 +69,7 @@ from ..uploads import check_upload
 
 log = logging.getLogger(__name__)
 
-SYSTEM_TRANSITIONS = frozenset({"issue"})
+SYSTEM_TRANSITIONS = frozenset({"issue", "discard"})
 
 CONDITION_MESSAGES = {
     has_mandatory_components: gettext_lazy("Some mandatory components have not been uploaded."),
@@ -340,7 +340,8 @@ def dossier_save_draft(
         locked.form_data = {**locked.form_data, **data}
         for column, value in person.items():
             setattr(locked, column, value)
-        locked.save(update_fields=["form_data", *person])
+        locked.edited_at = timezone.now()
+        locked.save(update_fields=["form_data", "edited_at", *person])
     if errors or person_errors:
         raise ValidationError({**errors, **person_errors})
     return locked
@@ -410,6 +411,8 @@ def dossier_attach_component(
             component.dossier = locked
             component.supplement_round = locked.supplement_round
             component.save()
+            locked.edited_at = component.uploaded_at
+            locked.save(update_fields=["edited_at"])
     except BaseException:
         _discard(component)
         raise

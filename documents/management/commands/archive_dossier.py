@@ -1,0 +1,42 @@
+import os
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from documents.archive import ArchiveError, dossier_archive
+from workflows.models import Dossier
+
+
+class Command(BaseCommand):
+    help = (
+        "Write a dossier's archive package: a ZIP with its papers (the stored originals and "
+        "PDF/A-3b renderings), its history with the hash chain, its files and a manifest "
+        "with the SHA-256 of every member."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("code", help="the dossier code")
+        parser.add_argument("--out", required=True, help="the ZIP file to write")
+
+    def handle(self, *args, code, out, **options):
+        dossier = Dossier.objects.filter(code__iexact=code.strip()).first()
+        if dossier is None:
+            raise CommandError(f"no dossier with the code {code!r}")
+        try:
+            data = dossier_archive(dossier=dossier)
+        except ArchiveError as exc:
+            raise CommandError(str(exc)) from exc
+        target = Path(out)
+        # Written beside the target and renamed: a reader never sees half a package.
+        fd, partial = tempfile.mkstemp(dir=target.parent or ".", suffix=".partial")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(partial, target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+        self.stdout.write(
+            self.style.SUCCESS(f"archive of {dossier.code} written to {target} ({len(data)} bytes)")
+        )
