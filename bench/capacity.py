@@ -10,13 +10,13 @@ the site (an open population, not wrk's closed loop at full speed):
   task, think, release it (two POSTs under the flow's lock, each writing the task and a
   hash-chained history entry);
 - a **citizen** (60 %), signed in as a bench citizen, thinks 5–15 s: the catalog (20 %), a
-  procedure page (15 %), "my dossiers" (25 %), one of their dossiers (30 %), and filing
-  (10 %): the application form, then the form posted with its uploads (a PDF or PNG per
+  procedure page (15 %), "my dossiers" (25 %), one of their dossiers (35 %), and filing
+  (5 %): the application form, then the form posted with its uploads (a PDF or PNG per
   component, through the upload checks to the private storage), then the declaration
   that files it (the dossier is submitted, numbered, its reception task offered, its
   messages queued).
 
-The load steps up (20, 40, 80, 120, 160, 240, 320, 480, 640, 960, 1280 people) until a
+The load steps up (5, 10, 20, 40, 80, 120, 160, 240, 320, 480, 640, 960, 1280 people) until a
 step's p95 passes 300 ms or more than 1 % of its requests fail; each step runs 8 s
 (people added at a step start at random moments within one mean think time, so they do
 not arrive together; before the first step, six people without think time go through
@@ -57,7 +57,7 @@ from .common import ROOT, Row, percentile, use_database
 WORKERS = 2
 TARGET_MS = 300.0
 MAX_ERROR_RATE = 0.01
-STEPS = [20, 40, 80, 120, 160, 240, 320, 480, 640, 960, 1280]
+STEPS = [5, 10, 20, 40, 80, 120, 160, 240, 320, 480, 640, 960, 1280]
 OFFICER_SHARE = 0.4
 OFFICER_THINK = (2.0, 8.0)
 CITIZEN_THINK = (5.0, 15.0)
@@ -106,7 +106,7 @@ def _plan(rng: random.Random) -> Plan:
     from procedures.models import Procedure
     from security.testing import sign_in
     from workflows.demo import minimal_pdf, minimal_png, sample_form_data
-    from workflows.models import Dossier, DossierTask
+    from workflows.models import Dossier, DossierTask, Status
 
     User = get_user_model()
 
@@ -133,6 +133,7 @@ def _plan(rng: random.Random) -> Plan:
         )
         dossiers = list(
             Dossier.objects.filter(handling_agency_id=desk["agency_id"])
+            .exclude(status=Status.DRAFT)  # a draft is the citizen's alone
             .order_by("?")
             .values_list("pk", flat=True)[:500]
         )
@@ -265,7 +266,7 @@ class Load:
                     await self._request(http, "citizen", "GET", f"/procedures/{code}/")
                 elif roll < 0.60:
                     await self._request(http, "citizen", "GET", "/me/dossiers/")
-                elif roll < 0.90:
+                elif roll < 0.95:
                     dossier = self.rng.choice(person.dossiers)
                     await self._request(http, "citizen", "GET", f"/me/dossiers/{dossier}/")
                 else:
