@@ -32,6 +32,15 @@ context-manager form cannot re-run its block; it falls back only when the block 
 
 Reports read from the replica may be a few seconds stale (the replay lag; ``report.lag``).
 The report pages say so (``templates/workspace/_replica_note.html``).
+
+A new report (the open statistics of issue #14, say) follows ``workspace/dashboard.py``:
+the view checks who may see it on the primary, then calls a function decorated with
+``reporting()`` that reads, renders (inside the call: a lazy queryset evaluated later
+would read the primary) and passes ``replica.current()`` to the template as ``report``,
+which includes ``workspace/_replica_note.html``. Choosing costs one query on the replica
+per report (the lag). The lag is measured as the age of the last transaction replayed
+while WAL waits to be replayed, so after a long idle spell on the primary it reads high
+for a moment (the report then reads the primary once): it never reads low.
 """
 
 from __future__ import annotations
