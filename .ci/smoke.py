@@ -175,8 +175,26 @@ def main() -> int:
         for path in PAGES[kind]:
             check(session, kind, path, failures)
 
+    # Health, metrics and logs: the readiness probe in plain HTTP with a pod's address as
+    # Host (every service answers, RabbitMQ among them), /metrics from loopback across
+    # gunicorn's two workers, and the request id in gunicorn's JSON access line.
+    probe = requests.get(
+        BASE + "/health/ready",
+        headers={"Host": "10.42.0.17:8000", "X-Request-ID": "smoke-probe-0001"},
+        timeout=30,
+    )
+    if probe.status_code != 200 or probe.json().get("status") not in ("ok", "warning"):
+        failures.append(f"/health/ready: {probe.status_code} {probe.text[:300]}")
+    metrics = requests.get(BASE + "/metrics", timeout=30)
+    for family in ("django_http_requests_latency_seconds_by_view_method", "motcua_outbox_backlog"):
+        if metrics.status_code != 200 or family not in metrics.text:
+            failures.append(f"/metrics lacks {family} ({metrics.status_code})")
+
     time.sleep(1)  # gunicorn writes its access lines after each response
     web_log = (WORK / "web.log").read_text()
+    access = [line for line in web_log.splitlines() if "gunicorn.access" in line]
+    if not any('"request_id": "smoke-probe-0001"' in line for line in access):
+        failures.append("gunicorn's access line lacks the request id")
     for secret in (secret_code, secret_query, PASSWORD, TOTP_SECRET):
         if secret in web_log:
             failures.append(f"the web log holds a secret: {secret}")

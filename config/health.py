@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import typing
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.conf import settings
@@ -107,7 +108,11 @@ PENDING_MESSAGE_STATUSES = ("created", "temporary_failure", "sending")
 
 @dataclasses.dataclass
 class Outbox(HealthCheck):
-    """A warning when the oldest undelivered event or message is older than the limit."""
+    """A warning when the oldest undelivered event or message is older than the limit.
+    Whatever happens to this check (a slow query under a huge backlog, a time-out) is a
+    warning too: the backlog is no reason to take the node out of the balancer."""
+
+    warning_only: typing.ClassVar[bool] = True
 
     async def run(self):
         await sync_to_async(self._check)()
@@ -148,7 +153,7 @@ class HealthView(HealthCheckView):
             error = result.error
             if error is None:
                 status = "ok"
-            elif isinstance(error, ServiceWarning):
+            elif isinstance(error, ServiceWarning) or getattr(result.check, "warning_only", False):
                 status, warned = "warning", True
             else:
                 status, unhealthy = "unavailable", True

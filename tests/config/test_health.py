@@ -156,3 +156,11 @@ def test_probes_need_no_login_and_are_not_rate_limited(client, production):
 def test_probes_refuse_other_methods(client, production):
     assert client.post("/health/ready", **PROBE).status_code == 405
     assert client.post("/health/live", **PROBE).status_code == 405
+
+
+def test_a_failing_outbox_check_is_still_only_a_warning(client, production, settings):
+    settings.MOTCUA = {**settings.MOTCUA, "HEALTH": {"OUTBOX_MAX_AGE_SECONDS": "not a number"}}
+    OutgoingEvent.objects.create(name="dossier.received")
+    response = client.get("/health/ready", **PROBE)
+    assert response.status_code == 200
+    assert response.json()["checks"]["outbox"]["status"] == "warning"
