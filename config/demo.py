@@ -150,8 +150,19 @@ def _accounts(users: dict) -> None:
     _second_factors(users)
 
 
-def seed_demo() -> dict:
-    result = seed_workflows(prepare_accounts=_accounts, sign_result=_sign_result)
-    if result["dossiers_created"]:
-        result["dossiers_created"] += _past(result["users"])
+def seed_demo(*, papers_later: bool = False) -> dict:
+    """``papers_later``: the papers the demo dossiers ask for (receipts, notices, results)
+    are left pending for ``manage.py render_documents`` in another process, as ``make run``
+    does (rendering them here, one after another, was most of the seed's time); the
+    results the demo signer signs are rendered now all the same."""
+    from contextlib import nullcontext
+
+    from documents.models import Document, DocumentStatus
+    from documents.services import renders_deferred
+
+    with renders_deferred() if papers_later else nullcontext():
+        result = seed_workflows(prepare_accounts=_accounts, sign_result=_sign_result)
+        if result["dossiers_created"]:
+            result["dossiers_created"] += _past(result["users"])
+    result["papers_pending"] = Document.objects.filter(status=DocumentStatus.PENDING).count()
     return result
