@@ -60,17 +60,17 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(AXE)
 
-# Migrations, the cache table, the agencies and the catalog, in one process.
+# Migrations, the cache table, the agencies and the catalog (and the demo), in one process.
 db: run-packages $(STAMP)
 	@$(BIN)/python manage.py prepare_database
 
-demo: db
-	@DEBUG=1 $(BIN)/python manage.py seed_demo
+demo: run-packages $(STAMP)
+	@DEBUG=1 $(BIN)/python manage.py prepare_database --demo
 
 # The demo's papers are rendered in the background (render_documents, niced) while the
 # server starts; the demo's e-mail is written to var/mail/.
-run: db
-	@DEBUG=1 $(BIN)/python manage.py seed_demo --papers-later
+run: run-packages $(STAMP)
+	@DEBUG=1 $(BIN)/python manage.py prepare_database --demo --papers-later
 	@echo ""
 	@echo "motcua is starting at http://$(HOST):$(PORT)/"
 	@echo "  citizens: http://$(HOST):$(PORT)/   officers: http://$(HOST):$(PORT)/workspace/   admin: http://$(HOST):$(PORT)/admin/"

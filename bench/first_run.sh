@@ -6,7 +6,7 @@
 #
 # Prints one line: the seconds to the first page, the lines `make run` printed before it,
 # and the machine's load (uptime) before and after. The clone is removed afterwards
-# (KEEP=1 keeps it). Debian packages already installed are not reinstalled (as on a
+# (KEEP=1 keeps it, with make-run.log: each line of `make run` after the seconds it came). Debian packages already installed are not reinstalled (as on a
 # developer's machine that ran it once); Python and npm packages all come from the registry.
 set -euo pipefail
 ref=${1:-HEAD}
@@ -19,13 +19,21 @@ git -C "$clone" checkout -q "$ref"
 log="$work/make-run.log"
 load_before=$(uptime | sed 's/.*load average: //')
 
+# Each line of the kept log starts with the seconds since the start.
+start=$(date +%s.%N)
+stamp() {
+  local line
+  while IFS= read -r line; do
+    printf '%7.1f %s\n' "$(echo "${EPOCHREALTIME/,/.} - $start" | bc)" "$line"
+  done
+}
+
 # No project settings from this shell, every cache off or new and empty.
 env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_URL -u DEBUG -u VIRTUAL_ENV \
   PIP_NO_CACHE_DIR=1 UV_NO_CACHE=1 npm_config_cache="$work/npm-cache" \
   XDG_CACHE_HOME="$work/cache" \
-  setsid make -C "$clone" run PORT="$port" >"$log" 2>&1 </dev/null &
+  setsid make -C "$clone" run PORT="$port" > >(stamp >"$log") 2>&1 </dev/null &
 pid=$!
-start=$(date +%s.%N)
 status=000
 while kill -0 "$pid" 2>/dev/null; do
   status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/" || true)

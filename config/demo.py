@@ -4,6 +4,7 @@ plus what the portal keeps for the demo citizen (a profile, verified e-mail addr
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from portal.accounts import account_email_vouched
 from portal.models import CitizenProfile
@@ -106,10 +107,14 @@ def _signing_keys(users: dict) -> None:
     if not settings.MOTCUA["DOCUMENTS"]["TRUST_ROOTS"]:
         return
     signer = users["signer"]
+    # What it wrote (var/pki/...) is in the README; seed_demo says one line.
+    quiet = io.StringIO()
     if active_credential(signer) is None:
-        call_command("make_dev_pki", "--signer", signer.username, "--password", DEMO_PASSWORD)
+        call_command(
+            "make_dev_pki", "--signer", signer.username, "--password", DEMO_PASSWORD, stdout=quiet
+        )
     else:
-        call_command("make_dev_pki")
+        call_command("make_dev_pki", stdout=quiet)
 
 
 def _sign_result(dossier, signer) -> None:

@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -28,12 +30,20 @@ class Command(BaseCommand):
                 "seed_demo creates accounts with a published password; it runs "
                 "only with DEBUG=1, or with --force on a throw-away database."
             )
+        # The demo's INFO lines (a line per message delivered, ...) would flood the
+        # terminal of `make run`: shown only with -v 2.
+        quiet = options["verbosity"] < 2
+        if quiet:
+            logging.disable(logging.INFO)
         try:
             result = seed_demo(papers_later=papers_later)
         except CatalogError as exc:
             for problem in exc.problems:
                 self.stderr.write(str(problem))
             raise CommandError("the catalog data has problems; fix them and run again") from exc
+        finally:
+            if quiet:
+                logging.disable(logging.NOTSET)
         logins = ", ".join([account.username for account in ACCOUNTS] + ["admin"])
         pending = result["papers_pending"]
         # One line: `make run` prints the logins, with the URLs, once the server starts.
