@@ -67,8 +67,9 @@ db: run-packages $(STAMP)
 demo: run-packages $(STAMP)
 	@DEBUG=1 $(BIN)/python manage.py prepare_database --demo
 
-# The demo's papers are rendered in the background (render_documents, niced) while the
-# server starts; the demo's e-mail is written to var/mail/.
+# The demo's papers are rendered in the background (render_documents) while the
+# server starts; both background processes are niced, to leave the CPU to the server.
+# The demo's e-mail is written to var/mail/.
 run: run-packages $(STAMP)
 	@DEBUG=1 $(BIN)/python manage.py prepare_database --demo --papers-later
 	@echo ""
@@ -83,7 +84,7 @@ run: run-packages $(STAMP)
 	@echo "timers, outbox sweep) run every 60 s in the background (var/periodic.log)."
 	@echo ""
 	@: > var/periodic.log; \
-	  DEBUG=1 $(BIN)/python manage.py run_periodic_jobs --every 60 >> var/periodic.log 2>&1 & periodic=$$!; \
+	  DEBUG=1 nice $(BIN)/python manage.py run_periodic_jobs --every 60 >> var/periodic.log 2>&1 & periodic=$$!; \
 	  DEBUG=1 nice $(BIN)/python manage.py render_documents >> var/periodic.log 2>&1 & papers=$$!; \
 	  trap "kill $$periodic $$papers 2>/dev/null" EXIT INT TERM; \
 	  DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
