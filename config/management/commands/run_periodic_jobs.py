@@ -2,7 +2,7 @@ import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
+from django.db import connections
 
 from documents.services import documents_sweep
 from notifications.services import messages_sweep
@@ -14,6 +14,14 @@ FAILED = "failed"
 
 # Waiting between rounds: a module attribute, so that a test can count the rounds.
 sleep = time.sleep
+
+
+def close_stale_connections() -> None:
+    """django.db.close_old_connections, but leaving alone a connection inside a caller's
+    transaction (call_command from a test or a script), which it would close."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 class Command(BaseCommand):
@@ -49,7 +57,7 @@ class Command(BaseCommand):
 
         def attempt(name, job):
             # A connection that broke in the previous job or round is not reused.
-            close_old_connections()
+            close_stale_connections()
             try:
                 return job()
             except Exception:
@@ -62,7 +70,7 @@ class Command(BaseCommand):
         )
         sent = attempt("message sweep", messages_sweep)
         rendered = attempt("document sweep", documents_sweep)
-        close_old_connections()
+        close_stale_connections()
         self.stdout.write(
             f"timers fired: {done['timers']}, events dispatched: {done['events']}, "
             f"warnings given: {done['warnings']}, "
