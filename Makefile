@@ -13,6 +13,7 @@ APT_PACKAGES := libmagic1 graphviz libharfbuzz-subset0 fonts-liberation2
 # never downloads its own).
 TEST_APT_PACKAGES := chromium
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 # axe-core, from npm, injected into pages by the browser tests to check accessibility.
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
@@ -22,7 +23,8 @@ AXE := tests/e2e/node_modules/axe-core/axe.min.js
 # `make run` prints one line per step; what the steps say at length goes to var/*.log.
 # Python packages are installed by uv (pinned in requirements/constraints.txt, like uv
 # itself), which the system's pip puts into the venv first; the venv keeps a pip too.
-# The tests' extras (Chromium, axe-core from npm) are installed by `make test`/`setup` only.
+# The tests' extras (the `dev` Python extras, Chromium, axe-core from npm) are installed by
+# `make setup` (and so `make test`, `lint`, `check`) only.
 
 define apt_install
 @mkdir -p var; missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -34,7 +36,7 @@ if [ -n "$$missing" ]; then \
 else echo "Debian packages: all present ($(strip $(1)))"; fi
 endef
 
-setup: system-packages $(STAMP) $(AXE)
+setup: system-packages $(DEV_STAMP) $(AXE)
 
 system-packages:
 	$(call apt_install,$(APT_PACKAGES) $(TEST_APT_PACKAGES))
@@ -42,17 +44,27 @@ system-packages:
 run-packages:
 	$(call apt_install,$(APT_PACKAGES))
 
+# $(1): what to install, $(2): what the line calls it.
+define uv_install
+@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
+@mkdir -p var; start=$$(date +%s); \
+{ { [ -x $(BIN)/python ] || $(PYTHON) -m venv --without-pip $(VENV); } && \
+  { [ -x $(BIN)/uv ] \
+    || $(PYTHON) -m pip --python $(BIN)/python install -c requirements/constraints.txt uv \
+    || { $(BIN)/python -m ensurepip && $(BIN)/python -m pip install -c requirements/constraints.txt uv; }; } && \
+  $(BIN)/uv pip install --python $(BIN)/python -c requirements/constraints.txt -e '$(1)' pip; \
+} >var/install.log 2>&1 || { tail -30 var/install.log; echo "$(2): failed (log: var/install.log)"; exit 1; }; \
+echo "$(2): installed into $(VENV) by uv in $$(( $$(date +%s) - start )) s (log: var/install.log)"
+endef
+
+# What motcua runs with (make run), then the tests' and tools' extras (make setup/test).
 $(STAMP): pyproject.toml requirements/constraints.txt
-	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
-	@mkdir -p var; start=$$(date +%s); \
-	{ { [ -x $(BIN)/python ] || $(PYTHON) -m venv --without-pip $(VENV); } && \
-	  { [ -x $(BIN)/uv ] \
-	    || $(PYTHON) -m pip --python $(BIN)/python install -c requirements/constraints.txt uv \
-	    || { $(BIN)/python -m ensurepip && $(BIN)/python -m pip install -c requirements/constraints.txt uv; }; } && \
-	  $(BIN)/uv pip install --python $(BIN)/python -c requirements/constraints.txt -e '.[dev]' pip; \
-	} >var/install.log 2>&1 || { tail -30 var/install.log; echo "Python packages: failed (log: var/install.log)"; exit 1; }; \
-	echo "Python packages: installed into $(VENV) by uv in $$(( $$(date +%s) - start )) s (log: var/install.log)"
+	$(call uv_install,.,Python packages)
 	@touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(call uv_install,.[dev],Python packages for the tests)
+	@touch $(DEV_STAMP)
 
 $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 	@command -v npm >/dev/null || { SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
