@@ -114,7 +114,7 @@ check: setup
 constraints: setup
 	@(echo "# Pinned versions for reproducible installs: pip install -c requirements/constraints.txt -e '.[dev]'"; \
 	  echo "# Regenerate with: make constraints"; \
-	  $(BIN)/pip freeze --exclude-editable | grep -vi '^motcua') > requirements/constraints.txt
+	  $(BIN)/pip freeze --exclude-editable | grep -vi '^motcua' | LC_ALL=C sort -f) > requirements/constraints.txt
 
 # Every direct dependency at the lower bound pyproject.toml gives it, in a virtualenv of its
 # own (var/floors/venv), and the suite run there: the floors must be true (.ci/floors).
