@@ -4,6 +4,7 @@ plus what the portal keeps for the demo citizen (a profile, verified e-mail addr
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from portal.accounts import account_email_vouched
 from portal.models import CitizenProfile
@@ -106,10 +107,14 @@ def _signing_keys(users: dict) -> None:
     if not settings.MOTCUA["DOCUMENTS"]["TRUST_ROOTS"]:
         return
     signer = users["signer"]
+    # What it wrote (var/pki/...) is in the README; seed_demo says one line.
+    quiet = io.StringIO()
     if active_credential(signer) is None:
-        call_command("make_dev_pki", "--signer", signer.username, "--password", DEMO_PASSWORD)
+        call_command(
+            "make_dev_pki", "--signer", signer.username, "--password", DEMO_PASSWORD, stdout=quiet
+        )
     else:
-        call_command("make_dev_pki")
+        call_command("make_dev_pki", stdout=quiet)
 
 
 def _sign_result(dossier, signer) -> None:
@@ -150,8 +155,19 @@ def _accounts(users: dict) -> None:
     _second_factors(users)
 
 
-def seed_demo() -> dict:
-    result = seed_workflows(prepare_accounts=_accounts, sign_result=_sign_result)
-    if result["dossiers_created"]:
-        result["dossiers_created"] += _past(result["users"])
+def seed_demo(*, papers_later: bool = False) -> dict:
+    """``papers_later``: the papers the demo dossiers ask for (receipts, notices, results)
+    are left pending for ``manage.py render_documents`` in another process, as ``make run``
+    does (rendering them here, one after another, was most of the seed's time); the
+    results the demo signer signs are rendered now all the same."""
+    from contextlib import nullcontext
+
+    from documents.models import Document, DocumentStatus
+    from documents.services import renders_deferred
+
+    with renders_deferred() if papers_later else nullcontext():
+        result = seed_workflows(prepare_accounts=_accounts, sign_result=_sign_result)
+        if result["dossiers_created"]:
+            result["dossiers_created"] += _past(result["users"])
+    result["papers_pending"] = Document.objects.filter(status=DocumentStatus.PENDING).count()
     return result

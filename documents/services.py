@@ -10,8 +10,10 @@ queue.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
+from contextlib import contextmanager
 from functools import lru_cache
 
 from django.conf import settings
@@ -76,8 +78,25 @@ def document_request(*, dossier: Dossier, kind: str, source_key: str, event=None
             )
     except IntegrityError:
         return Document.objects.get(dossier=dossier, kind=kind, source_key=source_key)
-    transaction.on_commit(lambda: _render_later(document.pk), robust=True)
+    if not _renders_deferred.get():
+        transaction.on_commit(lambda: _render_later(document.pk), robust=True)
     return document
+
+
+_renders_deferred = contextvars.ContextVar("documents_renders_deferred", default=False)
+
+
+@contextmanager
+def renders_deferred():
+    """Papers asked for inside are left pending instead of being rendered after commit:
+    for a bulk load (the demo), whose caller renders them in another process
+    (``manage.py render_documents``); the document sweep renders any left over after its
+    grace period. A result being signed is still rendered at once (``_result_to_sign``)."""
+    token = _renders_deferred.set(True)
+    try:
+        yield
+    finally:
+        _renders_deferred.reset(token)
 
 
 def _render_later(document_id: int) -> None:

@@ -77,11 +77,11 @@ def test_check_deploy_warns_about_the_development_pki_and_the_database_cache(tmp
     assert "motcua.W006" in output  # SMS written to a file on the web node
 
 
-def test_console_mail_only_with_debug_and_warned_about_in_a_deployment(tmp_path):
+def test_mail_kept_in_var_only_with_debug_and_console_warned_about_in_a_deployment(tmp_path):
     code = "from django.conf import settings as s; print(s.EMAIL_BACKEND)"
     base = {"MOTCUA_VAR_DIR": str(tmp_path)}
     debug = run_manage("shell", "-c", code, env={**base, "DEBUG": "1"})
-    assert debug.stdout.split()[-1] == "django.core.mail.backends.console.EmailBackend"
+    assert debug.stdout.split()[-1] == "django.core.mail.backends.filebased.EmailBackend"
     plain = run_manage("shell", "-c", code, env=base)
     assert plain.stdout.split()[-1] == "django.core.mail.backends.smtp.EmailBackend"
 
@@ -101,13 +101,19 @@ def test_embedded_default_is_sqlite_eager_console(tmp_path):
         "from django.conf import settings as s;"
         "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND)"
     )
-    # make run's development server: DEBUG on, mail printed to the console.
-    result = run_manage("shell", "-c", code, env={"MOTCUA_VAR_DIR": str(tmp_path), "DEBUG": "1"})
+    # make run's development server: DEBUG on, mail written to files in var/mail/.
+    result = run_manage(
+        "shell",
+        "-c",
+        code + ";print(s.EMAIL_FILE_PATH)",
+        env={"MOTCUA_VAR_DIR": str(tmp_path), "DEBUG": "1"},
+    )
     assert result.returncode == 0, result.stderr
-    engine, eager, backend = result.stdout.split()[-3:]
+    engine, eager, backend, mail_dir = result.stdout.split()[-4:]
     assert engine == "django.db.backends.sqlite3"
     assert eager == "True"
-    assert backend == "django.core.mail.backends.console.EmailBackend"
+    assert backend == "django.core.mail.backends.filebased.EmailBackend"
+    assert mail_dir == str(tmp_path / "mail")
 
 
 def test_environment_selects_postgres_broker_and_cache(tmp_path):

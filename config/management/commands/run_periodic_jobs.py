@@ -1,10 +1,27 @@
+import logging
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from documents.services import documents_sweep
 from notifications.services import messages_sweep
 from workflows.tasks import run_periodic_jobs
+
+log = logging.getLogger(__name__)
+
+FAILED = "failed"
+
+# Waiting between rounds: a module attribute, so that a test can count the rounds.
+sleep = time.sleep
+
+
+def close_stale_connections() -> None:
+    """django.db.close_old_connections, but leaving alone a connection inside a caller's
+    transaction (call_command from a test or a script), which it would close."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 class Command(BaseCommand):
@@ -25,14 +42,40 @@ class Command(BaseCommand):
 
     def handle(self, *args, every=0, **options):
         while True:
-            done = run_periodic_jobs()
-            sent = messages_sweep()
-            rendered = documents_sweep()
-            self.stdout.write(
-                f"timers fired: {done['timers']}, events dispatched: {done['events']}, "
-                f"warnings given: {done['warnings']}, messages sent: {sent}, "
-                f"documents rendered: {rendered}, history seals made: {done['seals']}"
-            )
+            failed = self.round()
             if every <= 0:
+                if failed:
+                    raise CommandError(f"failed: {', '.join(failed)} (tracebacks above)")
                 return
-            time.sleep(max(every, 5))
+            sleep(max(every, 5))
+
+    def round(self) -> list[str]:
+        """Each job once, each on its own: one that fails (a locked SQLite database, a
+        lost connection, a bug) is logged with its traceback and the others still run;
+        with --every the loop goes on, and the failed job is tried again next round."""
+        failed = []
+
+        def attempt(name, job):
+            # A connection that broke in the previous job or round is not reused.
+            close_stale_connections()
+            try:
+                return job()
+            except Exception:
+                log.exception("periodic job %r failed; the others go on", name)
+                failed.append(name)
+                return None
+
+        done = attempt("workflow jobs", run_periodic_jobs) or dict.fromkeys(
+            ("timers", "events", "warnings", "seals"), FAILED
+        )
+        sent = attempt("message sweep", messages_sweep)
+        rendered = attempt("document sweep", documents_sweep)
+        close_stale_connections()
+        self.stdout.write(
+            f"timers fired: {done['timers']}, events dispatched: {done['events']}, "
+            f"warnings given: {done['warnings']}, "
+            f"messages sent: {FAILED if sent is None else sent}, "
+            f"documents rendered: {FAILED if rendered is None else rendered}, "
+            f"history seals made: {done['seals']}"
+        )
+        return failed
