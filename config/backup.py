@@ -335,8 +335,8 @@ def _add_stream(tar: tarfile.TarFile, members: list[Member], name: str, handle, 
     hashing = _Hashing(handle)
     try:
         tar.addfile(info, hashing)
-    except OSError as exc:  # tarfile's "unexpected end of data": the file shrank meanwhile
-        raise BackupError(f"{name}: changed while it was being archived ({exc})") from exc
+    except OSError as exc:  # the file shrank meanwhile ("unexpected end of data"), a full disk
+        raise BackupError(f"{name} could not be archived: {exc}") from exc
     if hashing.size != size:
         raise BackupError(f"{name}: read {hashing.size} bytes, expected {size}")
     members.append(Member(name, size, hashing.hexdigest()))
@@ -431,6 +431,10 @@ def write_backup(
         raise BackupError(f"{path} already exists: choose another name")
     path.parent.mkdir(parents=True, exist_ok=True)
     vendor = connections[ALIAS].vendor
+    if connections[ALIAS].in_atomic_block:
+        # pg_dump would not see what the transaction wrote, and SQLite's backup would wait
+        # for it forever.
+        raise BackupError("a backup cannot run inside a transaction")
     if vendor not in ("postgresql", "sqlite"):
         raise BackupError(f"backups of a {vendor} database are not supported")
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
@@ -456,14 +460,12 @@ def write_backup(
                         storage = storages[alias]
                         backed_up.append(alias)
                         for name in walk_storage(storage):
-                            with storage.open(name, "rb") as handle:
-                                _add_stream(
-                                    tar,
-                                    members,
-                                    _storage_member(alias, name),
-                                    handle,
-                                    storage.size(name),
-                                )
+                            member = _storage_member(alias, name)
+                            try:
+                                with storage.open(name, "rb") as handle:
+                                    _add_stream(tar, members, member, handle, storage.size(name))
+                            except OSError as exc:
+                                raise BackupError(f"{member} cannot be read: {exc}") from exc
                 pki = []
                 if include_pki:
                     for prefix, root in pki_sources():
