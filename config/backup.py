@@ -42,7 +42,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.db import connections
 
-from config.dbroles import CREDENTIALS, owner_settings
+from config.dbroles import CREDENTIALS, as_owner, owner_settings
 
 FORMAT = "motcua-backup"
 FORMAT_VERSION = 1
@@ -651,7 +651,9 @@ def restore_backup(
     pki_members = [name for name in listed if name.startswith("pki/")]
     # Everything that could stop the restore is checked before anything is written.
     if not force:
-        if not database_is_empty():
+        with as_owner(ALIAS):  # the app's role may not even connect before grant_app_role
+            empty = database_is_empty()
+        if not empty:
             raise BackupError(
                 "the database is not empty: restore into an empty database, or pass --force "
                 "to replace what it holds"
@@ -724,8 +726,6 @@ def _restore_postgresql(dump: Path, *, force: bool, bin_dir: str | None) -> str 
     order, so they do not refuse the restored rows. Then the application's role gets its
     rights again (grant_app_role); returns that role, if any."""
     from django.core.management import call_command
-
-    from config.dbroles import as_owner
 
     with as_owner(ALIAS):
         major = server_major()
