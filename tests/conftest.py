@@ -37,8 +37,8 @@ def _private_storage(settings, tmp_path, monkeypatch):
     settings.STORAGES = {
         **settings.STORAGES,
         "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+            "BACKEND": "workflows.storage.PrivateFileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private")},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
