@@ -15,8 +15,6 @@ class AppDirectoriesFinder(finders.AppDirectoriesFinder):
     def __init__(self, app_names=None, *args, **kwargs):
         if app_names is None:
             app_names = [
-                config.name
-                for config in apps.get_app_configs()
-                if config.name not in UNSERVED_APPS
+                config.name for config in apps.get_app_configs() if config.name not in UNSERVED_APPS
             ]
         super().__init__(app_names, *args, **kwargs)
