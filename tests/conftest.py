@@ -40,13 +40,6 @@ def _private_storage(settings, tmp_path):
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    # A FileField calls its storage callable once, at import: without this, components and
-    # documents would go to the checkout's var/private while storages["private"] (what the
-    # backup reads) is the test's. Every callable storage here is the private one.
-    for model in apps.get_models():
-        for field in model._meta.get_fields():
-            if isinstance(field, FileField) and getattr(field, "_storage_callable", None):
-                monkeypatch.setattr(field, "storage", storages["private"])
 
 
 @pytest.fixture(autouse=True)
