@@ -80,9 +80,11 @@ def document_request(*, dossier: Dossier, kind: str, source_key: str, event=None
 
 
 def _render_later(document_id: int) -> None:
+    from config.handoff import handoff
+
     from .tasks import render_document
 
-    render_document.delay(document_id)
+    handoff(render_document, document_id)
 
 
 # --- Rendering ---------------------------------------------------------------------------------

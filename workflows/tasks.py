@@ -50,6 +50,12 @@ def seal_history() -> int:
     return history_seal_all()
 
 
+def _alert_failures() -> int:
+    from notifications.tasks import alert_failures
+
+    return alert_failures()
+
+
 def run_periodic_jobs() -> dict[str, int]:
     """Every periodic job once, in-process; what each one did."""
     warned = escalate_tasks()
@@ -58,6 +64,8 @@ def run_periodic_jobs() -> dict[str, int]:
         "events": dispatch_pending_events(),
         "warnings": warned["due_soon"] + warned["overdue"],
         "seals": seal_history(),
+        # Failed and stuck messages, events and renders: a digest to the administrators.
+        "alerts": _alert_failures(),
     }
     log.info(
         "periodic jobs: %s timer(s) fired, %s event(s) dispatched, %s history seal(s) made",
