@@ -67,16 +67,17 @@ def broker_at():
     """Point the Celery app at ``url`` with eager mode off, for this test only."""
     from config.celery import app
 
-    saved = app.conf.broker_url, app.conf.task_always_eager
+    saved = app.conf.get("broker_write_url"), app.conf.task_always_eager
 
     def use(url: str):
-        app.conf.broker_url = url
+        # The write URL: Celery prefers the environment's CELERY_BROKER_URL to broker_url.
+        app.conf.broker_write_url = url
         app.conf.task_always_eager = False
         handoff_resume()
         return app
 
     yield use
-    app.conf.broker_url, app.conf.task_always_eager = saved
+    app.conf.broker_write_url, app.conf.task_always_eager = saved
     handoff_resume()
 
 
