@@ -27,7 +27,7 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import Alert
 
@@ -66,7 +66,7 @@ def _messages() -> None:
     register(
         Source(
             name="message",
-            title=_("Messages"),
+            title=pgettext_lazy("alerts", "Messages"),
             admin="notifications_message",
             failed=lambda: Message.objects.filter(status=MessageStatus.PERMANENT_FAILURE),
             stuck=lambda before: Message.objects.filter(
@@ -83,7 +83,7 @@ def _events() -> None:
     register(
         Source(
             name="event",
-            title=_("Events"),
+            title=pgettext_lazy("alerts", "Events"),
             admin="workflows_outgoingevent",
             failed=lambda: OutgoingEvent.objects.filter(failed_at__isnull=False),
             stuck=lambda before: OutgoingEvent.objects.filter(
@@ -100,7 +100,7 @@ def _documents() -> None:
     register(
         Source(
             name="document",
-            title=_("Document renders"),
+            title=pgettext_lazy("alerts", "Document renders"),
             admin="documents_document",
             failed=lambda: Document.objects.filter(status=DocumentStatus.FAILED),
             stuck=lambda before: Document.objects.filter(
@@ -162,7 +162,7 @@ def _lines(alerts: list[Alert]) -> list[dict]:
                 "items": [
                     {
                         "ref": a.ref,
-                        "condition": a.get_condition_display(),
+                        "condition": Alert.Condition(a.condition).label,
                         "label": source.label(objects[a.ref]) if a.ref in objects else "",
                         "link": _admin_link(source, a.ref),
                     }

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Channel(models.TextChoices):
@@ -148,8 +149,8 @@ class Alert(models.Model):
     administrators' digest reported: each one is reported once (notifications.alerts)."""
 
     class Condition(models.TextChoices):
-        FAILED = "failed", _("Failed permanently")
-        STUCK = "stuck", _("Stuck")
+        FAILED = "failed", pgettext_lazy("alerts", "failed permanently")
+        STUCK = "stuck", pgettext_lazy("alerts", "stuck")
 
     source = models.CharField(max_length=20)
     ref = models.PositiveBigIntegerField()
