@@ -249,7 +249,7 @@ def test_the_gateway_posts_a_receipt_and_the_status_shows_it(receipts_to, admin_
     assert timezone.localtime(message.handset_at).strftime("%d/%m/%Y %H:%M") == "29/11/2026 22:40"
     assert message.status_text == "Delivered to the phone"
     page = admin_client.get(reverse("admin:notifications_message_changelist"))
-    assert "Delivered to the phone (29/11/2026 22:40)" in page.content.decode()
+    assert "Đã đến máy điện thoại (29/11/2026 22:40)" in page.content.decode()  # Vietnamese
 
     # Idempotent: the same receipt again, then a late "failed": delivered stays.
     first_at = message.handset_at
@@ -269,7 +269,7 @@ def test_a_failure_at_the_handset_shows(receipts_to, admin_client):
     assert message.handset_status == HandsetStatus.FAILED and message.handset_at
     assert message.status_text == "Not delivered to the phone"
     page = admin_client.get(reverse("admin:notifications_message_changelist"))
-    assert "Not delivered to the phone" in page.content.decode()
+    assert "Không đến được máy điện thoại" in page.content.decode()
 
 
 def test_an_early_receipt_names_the_message_by_its_key(receipts_to):
