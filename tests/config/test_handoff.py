@@ -162,22 +162,40 @@ def test_a_hand_off_pause_ends(broker_at, settings):
     assert handoff(dispatch_event, 1) is False
 
 
-@pytest.mark.broker
-def test_a_live_broker_takes_the_hand_off(broker_at):
-    """The bounded path still publishes: the task lands in the real Redis broker's queue."""
-    url = os.environ.get("CELERY_BROKER_URL", "")
-    if not url.startswith("redis://"):
-        pytest.skip("needs a Redis broker (CELERY_BROKER_URL)")
-    import redis
+LIVE = {
+    "redis": os.environ.get("CELERY_BROKER_URL", ""),
+    # A RabbitMQ vhost of the test's own, e.g. amqp://guest:guest@127.0.0.1:5672/h_outbox.
+    "rabbitmq": os.environ.get("MOTCUA_TEST_AMQP_URL", ""),
+}
 
+
+def _size(queue) -> int:
+    from amqp.exceptions import ChannelError
+
+    try:
+        return queue.qsize()
+    except ChannelError:  # Redis: an empty queue is no key at all
+        return 0
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("kind", list(LIVE))
+def test_a_live_broker_takes_the_hand_off(kind, broker_at):
+    """The bounded path still publishes: the task lands in the real broker's queue."""
+    url = LIVE[kind]
+    if not url.startswith({"redis": "redis://", "rabbitmq": "amqp://"}[kind]):
+        pytest.skip(f"needs a {kind} broker URL")
     from workflows.tasks import dispatch_event
 
+    from kombu import Connection
+
     broker_at(url)
-    client = redis.Redis.from_url(url)
-    queue = "celery"
-    before = client.llen(queue)
-    assert handoff(dispatch_event, 424242) is True
-    try:
-        assert client.llen(queue) == before + 1
-    finally:
-        client.delete(queue)
+    with Connection(url) as connection:
+        queue = connection.SimpleQueue("celery")
+        before = _size(queue)
+        assert handoff(dispatch_event, 424242) is True
+        assert handoff(dispatch_event, 424243) is True  # the pooled connection, again
+        assert _size(queue) == before + 2
+        for _ in range(before + 2):  # the queue belongs to this test's broker database/vhost
+            queue.get(timeout=5).ack()
+        queue.close()
