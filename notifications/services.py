@@ -10,7 +10,9 @@ again once ``STUCK_AFTER`` has passed: it arrives once. If it dies between the p
 accepting it (end of 2) and 3, the sweep sends it again under the same Message-ID (the
 same SMS idempotency key) with the same content: that is the only window in which a
 duplicate can occur, and receivers can drop it by its id. The window is one database
-commit long.
+commit long: when the database connection breaks during 3, the write is tried again on
+a fresh connection (``RECORD_WAITS``, about eight seconds in all), so only a process that
+dies there, or a database unreachable for all of that time, leaves a duplicate.
 """
 
 from __future__ import annotations
@@ -77,10 +79,9 @@ def _write_outcome(message: Message, outcome: str, error: str, provider_id: str)
             .exists()
         ):
             return
-        DeliveryAttempt.objects.get_or_create(
-            message=message,
-            number=message.attempts,
-            defaults={"outcome": outcome, "error": error[:255]},
+        # One transaction: a retry finds the message no longer "sending" if this committed.
+        DeliveryAttempt.objects.create(
+            message=message, number=message.attempts, outcome=outcome, error=error[:255]
         )
         fields = ["status", "sending_since"]
         message.sending_since = None

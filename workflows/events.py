@@ -54,8 +54,8 @@ def retry_schedule(hours: int, cap_minutes: int) -> list[int]:
     until the waits cover ``hours`` (72 hours, as GOV.UK Notify: a relay down for an
     afternoon, or over a weekend night, delays messages but fails none)."""
     waits: list[int] = []
-    while sum(waits) < hours * 60:
-        waits.append(min(2 ** len(waits), cap_minutes))
+    while sum(waits) < max(hours, 0) * 60 or not waits:
+        waits.append(min(2 ** len(waits), max(cap_minutes, 1)))
     return waits
 
 

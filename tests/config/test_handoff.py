@@ -185,9 +185,9 @@ def test_a_live_broker_takes_the_hand_off(kind, broker_at):
     url = LIVE[kind]
     if not url.startswith({"redis": "redis://", "rabbitmq": "amqp://"}[kind]):
         pytest.skip(f"needs a {kind} broker URL")
-    from workflows.tasks import dispatch_event
-
     from kombu import Connection
+
+    from workflows.tasks import dispatch_event
 
     broker_at(url)
     with Connection(url) as connection:

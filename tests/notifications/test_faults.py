@@ -115,6 +115,23 @@ def test_a_repeated_outcome_write_changes_nothing(db):
     assert message.status == MessageStatus.DELIVERED and message.provider_id == "gw-9"
 
 
+def test_a_resent_message_records_its_new_round_of_attempts(db, monkeypatch):
+    from notifications.channels import PermanentFailure
+
+    def refuse(message):
+        raise PermanentFailure("http 400")
+
+    message = sms()
+    monkeypatch.setitem(services.SENDERS, Channel.SMS, refuse)
+    assert services.message_deliver(message_id=message.pk) == MessageStatus.PERMANENT_FAILURE
+    monkeypatch.setitem(services.SENDERS, Channel.SMS, lambda message: "gw-2")
+    assert services.message_resend(message_id=message.pk) == MessageStatus.DELIVERED
+    assert list(message.tries.values_list("number", "outcome")) == [
+        (1, "permanent_failure"),
+        (1, "delivered"),
+    ]
+
+
 # --- The retry budget -----------------------------------------------------------------------
 
 
