@@ -5,12 +5,25 @@ and can post signed delivery receipts back to motcua, as real gateways do."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from notifications.receipts import signature
+
+
+def free_port(first: int, last: int) -> int:
+    """A port of the test's own range (first..last) on loopback that nothing holds now."""
+    for port in range(first, last + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{last}")
 
 
 class Gateway:

@@ -25,10 +25,11 @@ from notifications.models import (
     MessageStatus,
 )
 from tests.conftest import make_user
-from tests.notifications.gateway import Gateway
+from tests.notifications.gateway import Gateway, free_port
 from workflows import events
 
-GATEWAY, CLOSED_SMTP, SMTP = 8853, 8854, 8855
+CLOSED_SMTP = 8854  # nothing listens there
+GATEWAY, SMTP = (8860, 8879), (8880, 8899)  # ranges: the first free port is used
 SECRET = "receipt-secret-for-tests"  # noqa: S105 - a test's shared secret
 
 
@@ -47,7 +48,7 @@ def sms(user=None, **extra) -> Message:
 
 @pytest.fixture
 def gateway(settings):
-    server = Gateway(GATEWAY)
+    server = Gateway(free_port(*GATEWAY))
     settings.MOTCUA = {
         **settings.MOTCUA,
         "SMS": {"backend": "http", "options": {"url": server.url}, "RECEIPT_SECRET": SECRET},
@@ -178,10 +179,11 @@ def test_a_relay_down_for_an_afternoon_delays_but_fails_nothing(db, settings):
             received.append(envelope.content)
             return "250 Message accepted"
 
-    relay = Controller(Sink(), hostname="127.0.0.1", port=SMTP)
+    port = free_port(*SMTP)
+    relay = Controller(Sink(), hostname="127.0.0.1", port=port)
     relay.start()
     try:
-        settings.EMAIL_PORT = SMTP
+        settings.EMAIL_PORT = port
         with time_machine.travel(now, tick=False):
             assert services.messages_sweep() == 1
     finally:
@@ -218,11 +220,12 @@ def test_a_permanent_refusal_still_fails_at_once(db, settings):
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
             return "550 5.1.1 No such user"
 
-    relay = Controller(Refuser(), hostname="127.0.0.1", port=SMTP)
+    port = free_port(*SMTP)
+    relay = Controller(Refuser(), hostname="127.0.0.1", port=port)
     relay.start()
     try:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", SMTP
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
         settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
         settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
         message = sms(channel=Channel.EMAIL, to_address="nobody@example.org", subject="Hồ sơ")
