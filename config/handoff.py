@@ -54,7 +54,8 @@ def _connection(app):
 def handoff(task, *args) -> bool:
     """Queue ``task(*args)`` now if the broker answers at once; False: the sweep will."""
     global _paused_until
-    app = task.app
+    from .celery import app  # motcua's app, whichever Celery app happens to be current
+
     if app.conf.task_always_eager:
         task.delay(*args)
         return True
@@ -63,7 +64,7 @@ def handoff(task, *args) -> bool:
         return False
     try:
         with producers[_connection(app)].acquire(block=True, timeout=1) as producer:
-            task.apply_async(args, producer=producer, retry=False)
+            app.send_task(task.name, args=list(args), producer=producer, retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep delivers
         with _lock:
             _paused_until = time.monotonic() + _options()["PAUSE_SECONDS"]

@@ -135,7 +135,8 @@ class Producer:
     otherwise prefer the CELERY_BROKER_URL of the environment)."""
 
     def __init__(self):
-        self.app = Celery("motcua-test")
+        # Not the current app: motcua's shared tasks must keep resolving to motcua's app.
+        self.app = Celery("motcua-test", set_as_current=False)
         self.connection = self.app.connection_for_write(BROKER)
         self.connection.default_channel.client.flushdb()
 
