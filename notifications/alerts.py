@@ -141,9 +141,7 @@ def alerts_notice(now: dt.datetime | None = None) -> int:
         ):
             known = Alert.objects.filter(source=source.name, condition=condition).values("ref")
             refs = items.exclude(pk__in=known).order_by("pk").values_list("pk", flat=True)
-            new += [
-                Alert(source=source.name, ref=ref, condition=condition) for ref in refs[:BATCH]
-            ]
+            new += [Alert(source=source.name, ref=ref, condition=condition) for ref in refs[:BATCH]]
     # Two beats at once: the unique constraint keeps one row per item and condition.
     Alert.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)

@@ -12,7 +12,8 @@ Field names and the words for delivered / failed are options too (``receipt_fiel
 ``receipt_delivered``, ``receipt_failed``), so most gateways fit without code. Receipts
 are idempotent: the same one twice changes nothing, and "delivered" is final (a late
 "failed" does not undo it). A receipt with a bad signature, for no known message, or
-that cannot be read is refused with a 4xx and one log line, never a 500.
+that cannot be read is refused with a 4xx and one log line, never a 500; a database that
+is busy or unreachable answers 503 with Retry-After, for the gateway to send it again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -111,6 +112,16 @@ def sms_receipt(request: HttpRequest) -> JsonResponse:
     match = Q(provider_id=provider_id) if provider_id else Q()
     if key is not None:
         match = match | Q(uid=key) if provider_id else Q(uid=key)
+    try:
+        return _apply(request, match, provider_id, outcome, _text(data, fields["at"]))
+    except DatabaseError as exc:  # busy or unreachable: the gateway sends it again later
+        log.warning("sms receipt deferred error=%s", type(exc).__name__)
+        response = JsonResponse({"ok": False, "error": "busy"}, status=503)
+        response["Retry-After"] = "30"
+        return response
+
+
+def _apply(request, match: Q, provider_id: str, outcome: str, at: str) -> JsonResponse:
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(match, channel=Channel.SMS).first()
         if message is None:
@@ -122,7 +133,7 @@ def sms_receipt(request: HttpRequest) -> JsonResponse:
         )
         if changed:
             message.handset_status = outcome
-            message.handset_at = _handset_time(_text(data, fields["at"]))
+            message.handset_at = _handset_time(at)
         if provider_id and not message.provider_id:
             message.provider_id = provider_id
             changed = True

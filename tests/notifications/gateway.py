@@ -1,6 +1,8 @@
 """An HTTP SMS gateway sandbox on loopback for tests: it accepts sends (JSON, as
 notifications.channels.HttpSms posts them), answers with its own id for each message,
-and can post signed delivery receipts back to motcua, as real gateways do."""
+and posts signed delivery receipts back to motcua, as real gateways do a little later
+(``flush``: the embedded default's in-memory SQLite, which the live server shares with
+the test, must not be written by two threads at once)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class Gateway:
         self.secret = ""
         self.auto_receipt = ""  # a status word: post a receipt after each send
         self.receipts: list[tuple[int, dict]] = []
+        self.pending: list[dict] = []
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,20 +51,15 @@ class Gateway:
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(answer.encode())
-                if gateway.auto_receipt:
-                    provider_id = f"gw-{len(gateway.sends)}"
-                    threading.Thread(
-                        target=gateway.receipt,
-                        kwargs={
-                            "body": {
-                                "id": provider_id,
-                                "reference": payload["id"],
-                                "status": gateway.auto_receipt,
-                                "at": "2026-11-29T22:40:00+07:00",
-                            }
-                        },
-                        daemon=True,
-                    ).start()
+                if gateway.auto_receipt:  # posted by flush(), as a gateway does later
+                    gateway.pending.append(
+                        {
+                            "id": f"gw-{len(gateway.sends)}",
+                            "reference": payload["id"],
+                            "status": gateway.auto_receipt,
+                            "at": "2026-11-29T22:40:00+07:00",
+                        }
+                    )
 
             def log_message(self, *args):
                 pass
@@ -90,6 +88,11 @@ class Gateway:
             status = exc.code
         self.receipts.append((status, body))
         return status
+
+    def flush(self) -> list[int]:
+        """Post the receipts due for the messages sent so far; their HTTP statuses."""
+        pending, self.pending = self.pending, []
+        return [self.receipt(body) for body in pending]
 
     def stop(self):
         self.server.shutdown()
