@@ -410,6 +410,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workflows.tasks.apply_retention",
         "schedule": env.float("MOTCUA_RETENTION_SECONDS", default=3600.0),
     },
+    # Failed and stuck messages, events and renders: one digest mail (notifications.alerts).
+    "alert-failures": {
+        "task": "notifications.tasks.alert_failures",
+        "schedule": env.float("MOTCUA_ALERT_SECONDS", default=600.0),
+    },
     # Each agency's seal over the heads of its dossiers' history (workflows.services.sealing).
     "seal-history": {
         "task": "workflows.tasks.seal_history",
@@ -570,12 +575,32 @@ MOTCUA = {
     "HEALTH": {
         "OUTBOX_MAX_AGE_SECONDS": env.int("MOTCUA_HEALTH_OUTBOX_MAX_AGE_SECONDS", default=1800),
     },
+    # --- The outbox under faults (config.handoff, notifications.alerts, SMS receipts) ---
+    # After-commit hand-off to the broker: one attempt, waiting at most TIMEOUT seconds
+    # for any answer; after a failure this process leaves hand-offs to the sweeps for
+    # PAUSE_SECONDS (config.handoff).
+    "HANDOFF": {
+        "TIMEOUT": env.float("MOTCUA_HANDOFF_TIMEOUT", default=1.0),
+        "PAUSE_SECONDS": env.float("MOTCUA_HANDOFF_PAUSE_SECONDS", default=30.0),
+    },
+    # Messages and events are retried for this long (exponential backoff, capped at
+    # RETRY_MAX_MINUTES between attempts) before they fail permanently.
+    "RETRY_HOURS": env.int("MOTCUA_RETRY_HOURS", default=72),
+    "RETRY_MAX_MINUTES": env.int("MOTCUA_RETRY_MAX_MINUTES", default=60),
+    # Failure digest (notifications.alerts): to MOTCUA_ALERT_EMAILS, else to ADMINS.
+    "ALERTS": {
+        "EMAILS": env.list("MOTCUA_ALERT_EMAILS", default=[]),
+        "STUCK_MINUTES": env.int("MOTCUA_ALERT_STUCK_MINUTES", default=60),
+    },
     # Absolute links in messages start with this.
     "SITE_URL": env.str("MOTCUA_SITE_URL", default="http://127.0.0.1:8000"),
     # SMS: "console", "file" (options.path) or "http" (options.url, auth, fields, extra).
     "SMS": {
         "backend": env.str("MOTCUA_SMS_BACKEND", default="file"),
         "options": env.json("MOTCUA_SMS_OPTIONS", default={}),
+        # Delivery receipts posted by the http gateway (notifications.receipts): signed
+        # with HMAC-SHA256 of the body under this secret; empty: receipts are refused.
+        "RECEIPT_SECRET": env.str("MOTCUA_SMS_RECEIPT_SECRET", default=""),
     },
     # Result templates live in templates/documents/results/<name>.html.
     "RESULT_TEMPLATE_DIR": "documents/results",

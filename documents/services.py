@@ -100,9 +100,11 @@ def renders_deferred():
 
 
 def _render_later(document_id: int) -> None:
+    from config.handoff import handoff
+
     from .tasks import render_document
 
-    render_document.delay(document_id)
+    handoff(render_document, document_id)
 
 
 # --- Rendering ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import DeliveryAttempt, Message, Preference
@@ -54,8 +55,8 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("uid", "kind", "channel", "language", "status", "attempts", "created_at")
-    list_filter = ("status", "channel", "kind", "language")
+    list_display = ("uid", "kind", "channel", "language", "shown_status", "attempts", "created_at")
+    list_filter = ("status", "handset_status", "channel", "kind", "language")
     search_fields = ("uid",)
     readonly_fields = [f.name for f in Message._meta.fields]
     inlines = [AttemptInline]
@@ -66,6 +67,14 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("status"), ordering="status")
+    def shown_status(self, obj):
+        """The outbox's status, or an SMS delivery receipt's word on the phone, with when."""
+        if obj.handset_status and obj.handset_at:
+            at = timezone.localtime(obj.handset_at).strftime("%d/%m/%Y %H:%M")
+            return f"{obj.status_text} ({at})"
+        return obj.status_text
 
     @admin.action(description=_("Send the selected failed messages again"))
     def resend(self, request, queryset):

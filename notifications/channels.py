@@ -65,7 +65,8 @@ class SmsBackend:
     def __init__(self, options: dict):
         self.options = options
 
-    def send(self, *, phone: str, text: str, key: str) -> None:  # pragma: no cover - abstract
+    def send(self, *, phone: str, text: str, key: str) -> str | None:  # pragma: no cover
+        """Returns the gateway's own id for the message, when it gives one."""
         raise NotImplementedError
 
 
@@ -111,14 +112,27 @@ class HttpSms(SmsBackend):
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.options.get("timeout", 10)):  # noqa: S310
-                return
+            with urllib.request.urlopen(request, timeout=self.options.get("timeout", 10)) as answer:  # noqa: S310
+                body = answer.read(65536)
         except urllib.error.HTTPError as exc:
             if 400 <= exc.code < 500 and exc.code not in (408, 429):
                 raise PermanentFailure(f"http {exc.code}") from exc
             raise TemporaryFailure(f"http {exc.code}") from exc
         except (urllib.error.URLError, OSError) as exc:
             raise TemporaryFailure(type(exc).__name__) from exc
+        return self.provider_id(body)
+
+    def provider_id(self, body: bytes) -> str:
+        """The gateway's id for the message, from its answer (the field ``response_id``
+        names, default "id"), which its delivery receipts will name; "" without one."""
+        try:
+            answer = json.loads(body or b"null")
+        except ValueError:
+            return ""
+        value = (
+            answer.get(self.options.get("response_id", "id")) if isinstance(answer, dict) else None
+        )
+        return str(value)[:100] if isinstance(value, str | int) and str(value) else ""
 
 
 def sms_backend() -> SmsBackend:
@@ -126,5 +140,5 @@ def sms_backend() -> SmsBackend:
     return _sms_backends[config["backend"]](config.get("options", {}))
 
 
-def send_sms(message) -> None:
-    sms_backend().send(phone=message.to_address, text=message.body, key=str(message.uid))
+def send_sms(message) -> str | None:
+    return sms_backend().send(phone=message.to_address, text=message.body, key=str(message.uid))

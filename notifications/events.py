@@ -149,9 +149,11 @@ def _write(event: OutgoingEvent, person: Person, kind: str, context: dict, link:
 
 
 def _deliver_later(message_pk: int) -> None:
+    from config.handoff import handoff
+
     from .tasks import deliver_message
 
-    deliver_message.delay(message_pk)
+    handoff(deliver_message, message_pk)
 
 
 def _dossier_context(dossier, language: str) -> dict:

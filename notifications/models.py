@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Channel(models.TextChoices):
@@ -26,6 +27,13 @@ class MessageStatus(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     TEMPORARY_FAILURE = "temporary_failure", _("Temporary failure")
     PERMANENT_FAILURE = "permanent_failure", _("Permanent failure")
+
+
+class HandsetStatus(models.TextChoices):
+    """What an SMS gateway's delivery receipt says happened at the phone."""
+
+    DELIVERED = "delivered", _("Delivered to the phone")
+    FAILED = "failed", _("Not delivered to the phone")
 
 
 class Message(models.Model):
@@ -59,7 +67,15 @@ class Message(models.Model):
     sending_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # The SMS gateway's own id for the message (from its answer to the send), which its
+    # delivery receipts name; and what the latest receipt said, and when.
+    provider_id = models.CharField(max_length=100, blank=True, db_index=True)
+    handset_status = models.CharField(
+        _("at the phone"), max_length=10, choices=HandsetStatus.choices, blank=True
+    )
+    handset_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -83,6 +99,13 @@ class Message(models.Model):
     @property
     def message_id(self) -> str:
         return f"<{self.uid}@motcua>"
+
+    @property
+    def status_text(self) -> str:
+        """The status as shown to staff: an SMS receipt's word on the phone wins."""
+        if self.handset_status:
+            return str(HandsetStatus(self.handset_status).label)
+        return str(MessageStatus(self.status).label)
 
 
 class DeliveryAttempt(models.Model):
@@ -119,3 +142,30 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: email={self.email} sms={self.sms} {self.language}"
+
+
+class Alert(models.Model):
+    """A failed or stuck item (a message, an event, a render; webhooks later) that the
+    administrators' digest reported: each one is reported once (notifications.alerts)."""
+
+    class Condition(models.TextChoices):
+        FAILED = "failed", pgettext_lazy("alerts", "failed permanently")
+        STUCK = "stuck", pgettext_lazy("alerts", "stuck")
+
+    source = models.CharField(max_length=20)
+    ref = models.PositiveBigIntegerField()
+    condition = models.CharField(max_length=10, choices=Condition.choices)
+    noticed_at = models.DateTimeField(auto_now_add=True)
+    mailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "ref", "condition"], name="alert_once_per_item"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.ref} {self.condition}"

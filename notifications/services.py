@@ -10,27 +10,29 @@ again once ``STUCK_AFTER`` has passed: it arrives once. If it dies between the p
 accepting it (end of 2) and 3, the sweep sends it again under the same Message-ID (the
 same SMS idempotency key) with the same content: that is the only window in which a
 duplicate can occur, and receivers can drop it by its id. The window is one database
-commit long.
+commit long: when the database connection breaks during 3, the write is tried again on
+a fresh connection (``RECORD_WAITS``, about eight seconds in all), so only a process that
+dies there, or a database unreachable for all of that time, leaves a duplicate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from workflows.events import backoff
+from workflows.events import MAX_ATTEMPTS, backoff
 
 from .channels import PermanentFailure, TemporaryFailure, send_email, send_sms
 from .models import Channel, DeliveryAttempt, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 # A message "sending" for longer than this was left by a process that died mid-delivery.
 STUCK_AFTER = dt.timedelta(seconds=settings.MOTCUA["MESSAGE_STUCK_SECONDS"])
 SENDERS = {Channel.EMAIL: send_email, Channel.SMS: send_sms}
@@ -61,14 +63,31 @@ def _claim(message_id: int) -> Message | None:
     return message
 
 
-def _record(message: Message, outcome: str, error: str = "") -> None:
+# Waits between tries at the outcome write when the database connection fails: the
+# message was sent, and an unrecorded send is sent again by the sweep (a duplicate).
+RECORD_WAITS = (0.1, 0.5, 1.0, 2.0, 4.0)
+
+
+def _write_outcome(message: Message, outcome: str, error: str, provider_id: str) -> None:
+    """Idempotent: a retry after a commit whose answer was lost changes nothing, and a
+    message the sweep has taken over since (another attempt) is left to that attempt."""
     now = timezone.now()
     with transaction.atomic():
+        if not (
+            Message.objects.select_for_update()
+            .filter(pk=message.pk, status=MessageStatus.SENDING, attempts=message.attempts)
+            .exists()
+        ):
+            return
+        # One transaction: a retry finds the message no longer "sending" if this committed.
         DeliveryAttempt.objects.create(
             message=message, number=message.attempts, outcome=outcome, error=error[:255]
         )
         fields = ["status", "sending_since"]
         message.sending_since = None
+        if provider_id:
+            message.provider_id = provider_id[:100]
+            fields.append("provider_id")
         if outcome == MessageStatus.DELIVERED:
             message.status = MessageStatus.DELIVERED
             message.delivered_at = now
@@ -79,7 +98,29 @@ def _record(message: Message, outcome: str, error: str = "") -> None:
             fields.append("next_attempt_at")
         else:
             message.status = MessageStatus.PERMANENT_FAILURE
+            message.failed_at = now
+            fields.append("failed_at")
         message.save(update_fields=fields)
+
+
+def _record(message: Message, outcome: str, error: str = "", provider_id: str = "") -> None:
+    """Write the outcome; when the database connection breaks, try again on a fresh one
+    (a few times, over about eight seconds) rather than leave a sent message "sending"."""
+    for wait in (*RECORD_WAITS, None):
+        try:
+            _write_outcome(message, outcome, error, provider_id)
+            break
+        except (OperationalError, InterfaceError) as exc:
+            if wait is None or connection.in_atomic_block:
+                raise
+            log.warning(
+                "message %s outcome not written (%s): retrying in %ss",
+                message.uid,
+                type(exc).__name__,
+                wait,
+            )
+            connection.close()
+            time.sleep(wait)
     log.info("message %s %s (attempt %s)", message.uid, message.status, message.attempts)
 
 
@@ -89,7 +130,7 @@ def message_deliver(*, message_id: int) -> str | None:
     if message is None:
         return None
     try:
-        SENDERS[message.channel](message)
+        provider_id = SENDERS[message.channel](message) or ""
     except PermanentFailure as exc:
         _record(message, MessageStatus.PERMANENT_FAILURE, str(exc))
     except TemporaryFailure as exc:
@@ -97,7 +138,7 @@ def message_deliver(*, message_id: int) -> str | None:
     except Exception as exc:  # an unexpected error must not lose the message
         _record(message, MessageStatus.TEMPORARY_FAILURE, type(exc).__name__)
     else:
-        _record(message, MessageStatus.DELIVERED)
+        _record(message, MessageStatus.DELIVERED, provider_id=str(provider_id))
     return message.status
 
 
@@ -121,7 +162,9 @@ def message_resend(*, message_id: int) -> str | None:
     """An administrator's retry of a failed message: a fresh round of attempts, same id."""
     Message.objects.filter(pk=message_id, status=MessageStatus.PERMANENT_FAILURE).exclude(
         channel=Channel.INAPP
-    ).update(status=MessageStatus.CREATED, attempts=0, next_attempt_at=timezone.now())
+    ).update(
+        status=MessageStatus.CREATED, attempts=0, failed_at=None, next_attempt_at=timezone.now()
+    )
     return message_deliver(message_id=message_id)
 
 

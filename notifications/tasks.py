@@ -13,3 +13,11 @@ def deliver_message(message_id: int) -> str | None:
 @shared_task
 def sweep_messages() -> int:
     return messages_sweep()
+
+
+@shared_task
+def alert_failures() -> int:
+    """Mail administrators a digest of newly failed or stuck items (notifications.alerts)."""
+    from .alerts import alerts_send
+
+    return alerts_send()

@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,12 +49,24 @@ def handlers_for(name: str) -> list[Handler]:
     return list(_handlers.get(name, ()))
 
 
-MAX_ATTEMPTS = 8
+def retry_schedule(hours: int, cap_minutes: int) -> list[int]:
+    """The wait in minutes after each failed attempt: 1, 2, 4, … at most ``cap_minutes``,
+    until the waits cover ``hours`` (72 hours, as GOV.UK Notify: a relay down for an
+    afternoon, or over a weekend night, delays messages but fails none)."""
+    waits: list[int] = []
+    while sum(waits) < max(hours, 0) * 60 or not waits:
+        waits.append(min(2 ** len(waits), max(cap_minutes, 1)))
+    return waits
+
+
+RETRY_WAITS = retry_schedule(settings.MOTCUA["RETRY_HOURS"], settings.MOTCUA["RETRY_MAX_MINUTES"])
+# Messages and events: the first attempt, then one after each wait.
+MAX_ATTEMPTS = len(RETRY_WAITS) + 1
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    """1, 2, 4, … minutes after each failed attempt, at most six hours."""
-    return dt.timedelta(minutes=min(2 ** (attempts - 1), 360))
+    """How long to wait after failed attempt number ``attempts`` (see retry_schedule)."""
+    return dt.timedelta(minutes=RETRY_WAITS[min(max(attempts, 1), len(RETRY_WAITS)) - 1])
 
 
 def event_record(
@@ -77,12 +90,15 @@ def event_record(
         expand(event)
 
     def _dispatch():
+        from config.handoff import handoff
+
         from .tasks import dispatch_event
 
-        dispatch_event.delay(event.pk)
+        handoff(dispatch_event, event.pk)
 
     # robust: the change is already committed; a broker outage must not turn it into an
-    # error page. The sweep dispatches what was not handed over.
+    # error page (nor a slow one: config.handoff makes one bounded attempt). The sweep
+    # dispatches what was not handed over.
     transaction.on_commit(_dispatch, robust=True)
     return event
 

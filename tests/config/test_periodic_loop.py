@@ -32,14 +32,16 @@ def queue_mail(subject: str) -> Message:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_job_is_logged_and_the_loop_and_the_other_jobs_go_on(monkeypatch, caplog, capsys):
-    real_workflow_jobs = command.run_periodic_jobs
+    from workflows import tasks
+
+    real_warnings = tasks.escalate_tasks
     calls = []
 
-    def workflow_jobs_locked_once():
+    def warnings_locked_once():
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("database is locked")
-        return real_workflow_jobs()
+        return real_warnings()
 
     rounds = []
     mails = {}
@@ -52,24 +54,25 @@ def test_a_failing_job_is_logged_and_the_loop_and_the_other_jobs_go_on(monkeypat
         if len(rounds) == 3:
             raise Stop
 
-    monkeypatch.setattr(command, "run_periodic_jobs", workflow_jobs_locked_once)
+    monkeypatch.setattr(tasks, "escalate_tasks", warnings_locked_once)
     monkeypatch.setattr(command, "sleep", between_rounds)
     first = queue_mail("first round")
 
     with pytest.raises(Stop):
         call_command("run_periodic_jobs", "--every", "60")
 
-    # The workflow jobs failed in round 1; the message sweep ran all the same.
+    # The time-limit warnings failed in round 1; every other job ran all the same.
     assert mails[1] == ["first round"]
     first.refresh_from_db()
     assert first.status == MessageStatus.DELIVERED
-    # The loop went on: rounds 2 and 3 ran every job, the workflow jobs included.
+    # The loop went on: rounds 2 and 3 ran every job, the warnings included.
     assert len(calls) == 3 and rounds == [60, 60, 60]
     assert mails[2] == ["first round", "second round"]
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == (
-        "timers fired: failed, events dispatched: failed, warnings given: failed, "
-        "messages sent: 1, documents rendered: 0, history seals made: failed"
+        "timers fired: 0, events dispatched: 0, warnings given: failed, "
+        "messages sent: 1, documents rendered: 0, history seals made: 0, "
+        "drafts discarded: 0, dossiers' files erased: 0, failures reported: 0"
     )
     assert lines[1].startswith("timers fired: 0, events dispatched: 0, warnings given: 0")
     assert "messages sent: 1" in lines[1]

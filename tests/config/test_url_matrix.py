@@ -114,6 +114,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "notifications:centre":                 ("",           "L   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", ""),
     "notifications:mark_read":              ("",           "L   405 405 405 405 405 405 405 405 405 405", "L   R   R   R   R   R   R   R   R   R   R"),
     "notifications:preferences":            ("",           "L   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "L   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
+    "notifications:sms_receipt":            ("",           "405 405 405 405 405 405 405 405 405 405 405", "404 404 404 404 404 404 404 404 404 404 404"),
     "documents:download":                   ("document",   "404 ok  404 ok  ok  ok  ok  404 ok  ok  404", ""),
     "documents:verify":                     ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     "documents:verify_check":               ("",           "405 405 405 405 405 405 405 405 405 405 405", "400 400 400 400 400 400 400 400 400 400 400"),

@@ -25,7 +25,9 @@ from tests.conftest import make_user
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-BROKER = "redis://127.0.0.1:6379/14"
+# The worker's own Redis database (flushed by the test): 14 unless MOTCUA_TEST_WORKER_REDIS_DB
+# names another, so that runs sharing one Redis server do not flush each other's queues.
+BROKER = f"redis://127.0.0.1:6379/{os.environ.get('MOTCUA_TEST_WORKER_REDIS_DB', '14')}"
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +135,8 @@ class Producer:
     otherwise prefer the CELERY_BROKER_URL of the environment)."""
 
     def __init__(self):
-        self.app = Celery("motcua-test")
+        # Not the current app: motcua's shared tasks must keep resolving to motcua's app.
+        self.app = Celery("motcua-test", set_as_current=False)
         self.connection = self.app.connection_for_write(BROKER)
         self.connection.default_channel.client.flushdb()
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from documents.services import documents_sweep
+from notifications.alerts import alerts_send
 from notifications.services import messages_sweep
 from workflows.tasks import run_periodic_jobs
 
@@ -26,8 +27,8 @@ def close_stale_connections() -> None:
 
 class Command(BaseCommand):
     help = (
-        "Run the periodic jobs (time-limit warnings, flow timers, event and message sweeps, "
-        "history seals) "
+        "Run the periodic jobs (time-limit warnings, flow timers, event, message and document "
+        "sweeps, history seals, retention, the failure digest) "
         "once, or every N seconds with --every. Production runs them from Celery beat."
     )
 
@@ -65,17 +66,22 @@ class Command(BaseCommand):
                 failed.append(name)
                 return None
 
-        done = attempt("workflow jobs", run_periodic_jobs) or dict.fromkeys(
-            ("timers", "events", "warnings", "seals"), FAILED
-        )
+        def shown(value):
+            return FAILED if value is None else value
+
+        done = attempt("workflow jobs", lambda: run_periodic_jobs(attempt=attempt)) or {}
         sent = attempt("message sweep", messages_sweep)
         rendered = attempt("document sweep", documents_sweep)
+        alerted = attempt("failure digest", alerts_send)
         close_stale_connections()
         self.stdout.write(
-            f"timers fired: {done['timers']}, events dispatched: {done['events']}, "
-            f"warnings given: {done['warnings']}, "
-            f"messages sent: {FAILED if sent is None else sent}, "
-            f"documents rendered: {FAILED if rendered is None else rendered}, "
-            f"history seals made: {done['seals']}"
+            f"timers fired: {shown(done.get('timers'))}, "
+            f"events dispatched: {shown(done.get('events'))}, "
+            f"warnings given: {shown(done.get('warnings'))}, "
+            f"messages sent: {shown(sent)}, documents rendered: {shown(rendered)}, "
+            f"history seals made: {shown(done.get('seals'))}, "
+            f"drafts discarded: {shown(done.get('drafts_discarded'))}, "
+            f"dossiers' files erased: {shown(done.get('dossiers_erased'))}, "
+            f"failures reported: {shown(alerted)}"
         )
         return failed
