@@ -102,6 +102,17 @@ def messages_leave_the_machine(app_configs, **kwargs):
                 id="motcua.W006",
             )
         )
+    from notifications.alerts import recipients
+
+    if not recipients():
+        found.append(
+            Warning(
+                "Nobody receives the failure digest.",
+                hint="Messages, events and papers that fail for good would go unnoticed. "
+                "Set MOTCUA_ALERT_EMAILS to the administrators' addresses.",
+                id="motcua.W007",
+            )
+        )
     return found
 
 

@@ -53,6 +53,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
             "EMAIL_URL": "smtp+tls://motcua:secret@smtp.example.gov.vn:587",
             "MOTCUA_SMS_BACKEND": "http",
             "MOTCUA_SMS_OPTIONS": '{"url": "https://sms.example.gov.vn/send"}',
+            "MOTCUA_ALERT_EMAILS": "motcua-admins@example.gov.vn",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -75,6 +76,7 @@ def test_check_deploy_warns_about_the_development_pki_and_the_database_cache(tmp
     assert "motcua.W003" in output
     assert "motcua.W004" in output
     assert "motcua.W006" in output  # SMS written to a file on the web node
+    assert "motcua.W007" in output  # nobody receives the failure digest
 
 
 def test_mail_kept_in_var_only_with_debug_and_console_warned_about_in_a_deployment(tmp_path):
