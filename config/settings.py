@@ -366,7 +366,8 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 _broker = env.str("CELERY_BROKER_URL", default="")
 # No broker configured: the embedded default runs every task eagerly, in-process.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not _broker)
-CELERY_BROKER_URL = _broker or "memory://"
+# A host named, or kombu warns "No hostname was supplied" at each start.
+CELERY_BROKER_URL = _broker or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
@@ -505,6 +506,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's default config gives "django" a console handler of its own (DEBUG only):
+        # replaced by none, so its lines reach the root's handler once, formatted and redacted.
+        "django": {"handlers": [], "level": "INFO"},
         # runserver's request lines (development): the same redaction.
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
