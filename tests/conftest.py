@@ -241,9 +241,14 @@ def walk_to(status: str, procedure, agency, citizen, officers) -> Dossier:
     if status == Status.DRAFT:
         return dossier
     if status == Status.DISCARDED:
+        import datetime as dt
+
+        from django.utils import timezone
+
         from workflows.services.retention import dossier_discard
 
-        return dossier_discard(dossier=dossier)
+        # Judged as the retention job would judge it once the draft days have passed.
+        return dossier_discard(dossier=dossier, as_of=timezone.now() + dt.timedelta(days=400))
     dossier = services.dossier_submit(dossier=dossier, by=citizen)
     if status == Status.SUBMITTED:
         return dossier

@@ -310,10 +310,22 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.code or f"draft #{self.pk}"
 
+    def retention_years(self) -> int | None:
+        """The years this dossier's files are kept after its result: its version's, or its
+        procedure's current version's when that is longer, so that a retention lengthened
+        in a later version protects the dossiers already filed (a shortened one never
+        shortens theirs). None: kept permanently."""
+        own = self.procedure_version.retention_years
+        current = self.procedure_version.procedure.current_version
+        later = own if current is None else current.retention_years
+        if own is None or later is None:
+            return None
+        return max(own, later)
+
     def retention_ends(self):
-        """When the dossier's files are erased: its result (closing) plus its version's
-        retention in years; None for a permanent record or a dossier not finished."""
-        years = self.procedure_version.retention_years
+        """When the dossier's files are erased: its result (closing) plus its retention in
+        years; None for a permanent record or a dossier not finished."""
+        years = self.retention_years()
         if years is None or self.closed_at is None or self.status not in FINAL:
             return None
         try:

@@ -302,3 +302,69 @@ def test_the_embedded_periodic_jobs_run_the_retention(
     assert done["drafts_discarded"] == 1 and done["dossiers_erased"] == 0
     old_draft.refresh_from_db()
     assert old_draft.status == Status.DISCARDED
+
+
+def test_a_draft_saved_after_it_was_listed_is_kept(old_draft, citizen):
+    from workflows.exceptions import ActionNotAllowed
+    from workflows.services.retention import abandoned_drafts, dossier_discard
+
+    later = T0 + dt.timedelta(days=31)
+    with time_machine.travel(later, tick=False):
+        listed = list(abandoned_drafts())
+        assert [d.pk for d in listed] == [old_draft.pk]
+        # The citizen comes back between the listing and the discarding.
+        services.dossier_save_draft(dossier=old_draft, by=citizen, form_data={})
+        with pytest.raises(ActionNotAllowed):
+            dossier_discard(dossier=listed[0])
+    old_draft.refresh_from_db()
+    assert old_draft.status == Status.DRAFT and old_draft.applicant_name
+    assert all(c.erased_at is None and stored(c) for c in old_draft.components.all())
+
+
+def _new_current_version(dossier: Dossier, years: int | None) -> ProcedureVersion:
+    version = ProcedureVersion.objects.get(pk=dossier.procedure_version_id)
+    version.pk = None
+    version.number = ProcedureVersion.objects.filter(procedure_id=version.procedure_id).count() + 1
+    version.retention_years = years
+    version.content_hash = f"{version.number:064d}"
+    version.save()
+    Procedure.objects.filter(pk=version.procedure_id).update(current_version=version)
+    return version
+
+
+def test_a_retention_lengthened_later_protects_the_dossiers_already_filed(
+    issued, django_capture_on_commit_callbacks
+):
+    assert issued.procedure_version.retention_years == 10
+    _new_current_version(issued, 50)
+    issued.refresh_from_db()
+    assert issued.retention_years() == 50
+    closed = issued.closed_at
+    assert run(django_capture_on_commit_callbacks, closed.replace(year=closed.year + 11)) == {
+        "drafts_discarded": 0,
+        "dossiers_erased": 0,
+    }
+    done = run(django_capture_on_commit_callbacks, closed.replace(year=closed.year + 50, hour=23))
+    assert done["dossiers_erased"] == 1
+
+
+def test_a_retention_shortened_or_made_permanent_later(issued, django_capture_on_commit_callbacks):
+    closed = issued.closed_at
+    _new_current_version(issued, 5)  # shortened: the dossier keeps its 10 years
+    issued.refresh_from_db()
+    assert issued.retention_years() == 10
+    assert (
+        run(django_capture_on_commit_callbacks, closed.replace(year=closed.year + 6))[
+            "dossiers_erased"
+        ]
+        == 0
+    )
+    _new_current_version(issued, None)  # now permanent: kept for good
+    issued.refresh_from_db()
+    assert issued.retention_years() is None
+    assert (
+        run(django_capture_on_commit_callbacks, closed.replace(year=closed.year + 90))[
+            "dossiers_erased"
+        ]
+        == 0
+    )

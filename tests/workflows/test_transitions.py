@@ -43,6 +43,9 @@ def _supplement(d, by):
     )
 
 
+# Far enough ahead that any draft counts as abandoned.
+ABANDONED = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
 ACTIONS = {
     "submit": Action(
         lambda d, by: services.dossier_submit(dossier=d, by=by),
@@ -140,9 +143,10 @@ ACTIONS = {
         Status.ISSUED,
         ("issue",),
     ),
-    # The retention job's step for an abandoned draft (workflows.services.retention).
+    # The retention job's step for an abandoned draft (workflows.services.retention), judged
+    # once its draft days have passed.
     "discard": Action(
-        lambda d, by: retention.dossier_discard(dossier=d, by=by),
+        lambda d, by: retention.dossier_discard(dossier=d, by=by, as_of=ABANDONED),
         "system",
         (Status.DRAFT,),
         Status.DISCARDED,

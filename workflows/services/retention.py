@@ -18,16 +18,20 @@ Running the job twice does nothing the second time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import operator
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from procedures.models import ProcedureVersion
 
 from ..events import event_record, handles
+from ..exceptions import ActionNotAllowed
 from ..history import history_append
 from ..models import FINAL, Dossier, DossierComponent, OutgoingEvent, Status
 from .dossiers import _act, _locked
@@ -73,20 +77,31 @@ def abandoned_drafts(*, now: dt.datetime | None = None):
     )
 
 
-def dossier_discard(*, dossier: Dossier, by=None) -> Dossier:
+def dossier_discard(*, dossier: Dossier, by=None, as_of: dt.datetime | None = None) -> Dossier:
     """Discard an abandoned draft (the system's step: ``by`` None, a person is refused):
-    its typed data is cleared, its files are marked erased now and deleted after commit."""
+    its typed data is cleared, its files are marked erased now and deleted after commit.
+    Only a draft unchanged for the draft retention's days before ``as_of`` (now) goes."""
     now = timezone.now()
 
+    def still_abandoned(d: Dossier) -> dict:
+        # Checked on the locked row: a citizen who saved the draft since it was listed
+        # keeps it.
+        if not abandoned_drafts(now=as_of or now).filter(pk=d.pk).exists():
+            raise ActionNotAllowed(_("This draft was changed recently; it is kept."))
+        return {}
+
     def apply(d: Dossier) -> dict:
-        count = d.components.filter(erased_at__isnull=True).update(erased_at=now)
-        d._erased_files = count
+        components = d.components.filter(erased_at__isnull=True)
+        d._erased_files = components.count()
+        # A draft was never filed: its files' names (often the person's) go too.
+        components.update(erased_at=now, original_name="")
         return {**_CLEARED, "erased_at": now}
 
     return _act(
         dossier,
         by,
         "discard",
+        validate=still_abandoned,
         apply=apply,
         data=lambda d: {
             "files": d._erased_files,
@@ -99,7 +114,9 @@ def drafts_discard_abandoned(*, now: dt.datetime | None = None, limit: int = 500
     done = 0
     for dossier in abandoned_drafts(now=now)[:limit]:
         try:
-            dossier_discard(dossier=dossier)
+            dossier_discard(dossier=dossier, as_of=now)
+        except ActionNotAllowed:  # changed since it was listed: kept
+            continue
         except Exception:  # one dossier's problem must not stop the others
             log.exception("retention: draft #%s could not be discarded", dossier.pk)
             continue
@@ -111,24 +128,42 @@ def drafts_discard_abandoned(*, now: dt.datetime | None = None, limit: int = 500
 
 
 def expired_dossiers(*, now: dt.datetime | None = None):
-    """Finished dossiers whose retention has run out and whose files are not erased yet."""
+    """Finished dossiers whose retention has run out and whose files are not erased yet.
+
+    A dossier's retention is the longer of its version's and its procedure's current
+    version's (``Dossier.retention_years``); either one permanent keeps it for good."""
     now = now or timezone.now()
-    periods = (
-        ProcedureVersion.objects.filter(retention_years__isnull=False)
-        .values_list("retention_years", flat=True)
-        .distinct()
-    )
-    ids: list[int] = []
-    for years in sorted(set(periods)):
-        ids.extend(
-            Dossier.objects.filter(
-                status__in=FINAL,
-                erased_at__isnull=True,
-                procedure_version__retention_years=years,
-                closed_at__lte=years_before(now, years),
-            ).values_list("pk", flat=True)
+    own = "procedure_version__retention_years"
+    current = "procedure_version__procedure__current_version__retention_years"
+    no_current = "procedure_version__procedure__current_version__isnull"
+    periods = sorted(
+        set(
+            ProcedureVersion.objects.filter(retention_years__isnull=False).values_list(
+                "retention_years", flat=True
+            )
         )
-    return Dossier.objects.filter(pk__in=ids).order_by("pk")
+    )
+    if not periods:
+        return Dossier.objects.none()
+    # Retention of exactly Y years: the own period is Y and the current one no longer (or
+    # there is no current version), or the current one is Y and the own one no longer.
+    ran_out = functools.reduce(
+        operator.or_,
+        (
+            Q(closed_at__lte=years_before(now, years))
+            & (
+                Q(**{own: years, f"{current}__lte": years})
+                | Q(**{own: years, no_current: True})
+                | Q(**{current: years, f"{own}__lte": years})
+            )
+            for years in periods
+        ),
+    )
+    return (
+        Dossier.objects.filter(status__in=FINAL, erased_at__isnull=True)
+        .filter(ran_out)
+        .order_by("pk")
+    )
 
 
 def dossier_erase_files(*, dossier: Dossier) -> Dossier:
@@ -137,7 +172,7 @@ def dossier_erase_files(*, dossier: Dossier) -> Dossier:
     with _locked(dossier) as locked:
         if locked.erased_at is not None:
             return locked
-        years = locked.procedure_version.retention_years
+        years = locked.retention_years()
         due = erase_due(locked)
         now = timezone.now()
         if due is None or due > now:
