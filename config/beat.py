@@ -45,9 +45,18 @@ def period_of(entry, now: float | None = None) -> int:
 def claim(job: str, period: int, ttl: float) -> bool:
     """True for the one caller that claims ``job`` in ``period``; False for every other."""
     from django.core.cache import cache
+    from django.db import DatabaseError, connections
 
     owner = f"{socket.gethostname()}:{os.getpid()}"
-    return cache.add(f"{KEY_PREFIX}:{job}:{period}", owner, timeout=max(int(ttl), 60))
+    key = f"{KEY_PREFIX}:{job}:{period}"
+    try:
+        return cache.add(key, owner, timeout=max(int(ttl), 60))
+    except DatabaseError:
+        # Beat runs no request cycle, so nothing else would ever replace a database
+        # connection that broke (a restart, a failover): with the database cache, every
+        # later claim would fail. Once more on a fresh connection.
+        connections.close_all()
+        return cache.add(key, owner, timeout=max(int(ttl), 60))
 
 
 class LockedScheduler(PersistentScheduler):

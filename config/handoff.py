@@ -34,7 +34,7 @@ def _options() -> dict:
     return settings.MOTCUA["HANDOFF"]
 
 
-def _connection(app):
+def bounded_connection(app):
     """The broker connection for hand-offs: no retry, and every wait bounded (connecting,
     AMQP's handshake, Redis' answer: a broker that accepts and then says nothing too)."""
     timeout = _options()["TIMEOUT"]
@@ -63,7 +63,7 @@ def handoff(task, *args) -> bool:
         log.debug("handoff skipped task=%s (broker paused)", task.name)
         return False
     try:
-        with producers[_connection(app)].acquire(block=True, timeout=1) as producer:
+        with producers[bounded_connection(app)].acquire(block=True, timeout=1) as producer:
             app.send_task(task.name, args=list(args), producer=producer, retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep delivers
         with _lock:

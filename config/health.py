@@ -50,13 +50,58 @@ class Database(checks.Database):
 
 
 @dataclasses.dataclass
-class Storage(checks.Storage):
-    """Writes, reads and deletes a small file through the storage's API."""
+class Storage(HealthCheck):
+    """The private storage answers, asked read-only so that a probe every few seconds leaves
+    nothing behind (no object versions in a versioned bucket): a bucket answers a HEAD for
+    a fixed name, with short timeouts and one attempt; a directory exists and is writable.
+    Any failure is "storage unavailable", without a traceback in the log."""
 
     alias: str = "private"
 
     async def run(self):
-        await sync_to_async(super().run)()
+        await sync_to_async(self._check)()
+
+    def _check(self):
+        import os
+
+        from django.core.files.storage import FileSystemStorage
+
+        try:
+            storage = _probe_storage(self.alias)
+            if isinstance(storage, FileSystemStorage):
+                os.makedirs(storage.location, exist_ok=True)
+                if not os.access(storage.location, os.W_OK | os.X_OK):
+                    raise PermissionError(storage.location)
+            else:
+                storage.exists("motcua-health-probe")
+        except Exception as error:
+            raise ServiceUnavailable("storage unavailable") from error
+
+
+_probe_storages: dict[str, object] = {}
+
+
+def _probe_storage(alias: str):
+    """The storage as configured, but a bucket's client waits 2 s at most, once: a probe
+    must answer before the balancer gives up on it."""
+    from django.core.files.storage import storages
+
+    config = settings.STORAGES[alias]
+    client_config = config.get("OPTIONS", {}).get("client_config")
+    if client_config is None:
+        return storages[alias]
+    key = repr(config)
+    if key not in _probe_storages:
+        from botocore.config import Config
+
+        quick = client_config.merge(
+            Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1})
+        )
+        _probe_storages.clear()
+        _probe_storages[key] = storages.create_storage(
+            {**config, "OPTIONS": {**config["OPTIONS"], "client_config": quick}}
+        )
+    return _probe_storages[key]
 
 
 @dataclasses.dataclass
@@ -79,8 +124,9 @@ class Broker(HealthCheck):
 
     def _connect(self):
         from config.celery import app
+        from config.handoff import bounded_connection
 
-        connection = app.connection_for_write(settings.CELERY_BROKER_URL)
+        connection = bounded_connection(app)
         try:
             connection.ensure_connection(max_retries=0, timeout=self.timeout.total_seconds())
         except Exception as error:  # every transport raises its own kind

@@ -37,8 +37,6 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from config.network import client_address
-
 _CONNECTORS = "motcua:metrics:connectors"
 _FAILURES = "motcua:metrics:connector-failures:"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -163,10 +161,16 @@ def _networks(allowed: tuple[str, ...]):
 
 
 def allowed(request) -> bool:
-    address = client_address(request)
-    if address is None:
+    """Prometheus scrapes each node directly: the connection's own address must be in the
+    allow-list, and a request relayed by a proxy (it carries X-Forwarded-For) never is. A
+    header is not trusted for this (anyone reaching the node could send one), and a proxy
+    on the same machine would otherwise lend every visitor its loopback address."""
+    if "HTTP_X_FORWARDED_FOR" in request.META:
         return False
-    ip = ipaddress.ip_address(address)
+    try:
+        ip = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")
+    except ValueError:
+        return False
     return any(ip in network for network in _networks(tuple(settings.MOTCUA_METRICS_ALLOWED_IPS)))
 
 

@@ -109,3 +109,31 @@ def test_two_beats_send_each_job_once_per_period(tmp_path):
     # Both beats ran and met each other's claims.
     text = "".join(log.read_text(errors="replace") for log in logs)
     assert "was sent by another beat; skipped" in text, text[-3000:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_outlives_a_dropped_database_connection(settings):
+    """With the database cache, a connection the server dropped (a restart, a failover) is
+    replaced: beat runs no request cycle that would do it."""
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "motcua_cache",
+        }
+    }
+    job = f"dropped-{uuid.uuid4().hex}"
+    assert claim(job, 1, 60) is True
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    assert claim(job, 2, 60) is True
+    assert claim(job, 2, 60) is False

@@ -109,11 +109,12 @@ def test_refused_from_other_addresses(client, address):
     assert b"motcua_" not in response.content
 
 
-def test_the_allow_list_takes_networks_and_the_proxy_address(client, settings):
+def test_the_allow_list_takes_networks_and_never_a_proxied_request(client, settings):
     settings.MOTCUA_METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3", **PROBE).status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", **PROBE).status_code == 404
-    # Behind the TLS proxy, the client is the proxy's last X-Forwarded-For hop.
+    # A request that came through a proxy is refused whatever the header says: only the
+    # connection's own address counts (a proxy on the node would lend it 127.0.0.1).
     settings.BEHIND_TLS_PROXY = True
     outside = client.get(
         "/metrics", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9", **PROBE
@@ -126,7 +127,12 @@ def test_the_allow_list_takes_networks_and_the_proxy_address(client, settings):
         **PROBE,
     )
     assert forged.status_code == 404
-    inside = client.get(
+    relayed = client.get(
         "/metrics", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="10.3.3.3", **PROBE
     )
-    assert inside.status_code == 200
+    assert relayed.status_code == 404
+    settings.MOTCUA_METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    via_local_proxy = client.get(
+        "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9", **PROBE
+    )
+    assert via_local_proxy.status_code == 404

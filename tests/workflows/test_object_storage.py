@@ -395,3 +395,19 @@ def test_a_failing_disk_is_the_same_message_as_a_failing_bucket(settings, tmp_pa
     assert info.value.message_dict == {before.component_code: [str(STORAGE_DOWN)]}
     current = dossier.components.get(component_code=before.component_code, superseded_at=None)
     assert current.pk == before.pk
+
+
+def test_the_readiness_probe_asks_the_bucket_read_only(s3, db):
+    from asgiref.sync import async_to_sync
+
+    from config.health import Storage
+
+    def probe():
+        return async_to_sync(Storage().get_result)().error
+
+    assert probe() is None
+    assert s3.objects() == []  # nothing written, so no versions pile up
+    with s3.down():
+        error = probe()
+    assert error is not None and "storage unavailable" in str(error.message)
+    assert probe() is None
