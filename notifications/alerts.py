@@ -135,10 +135,13 @@ def alerts_notice(now: dt.datetime | None = None) -> int:
     before = now - dt.timedelta(minutes=settings.MOTCUA["ALERTS"]["STUCK_MINUTES"])
     new: list[Alert] = []
     for source in SOURCES.values():
-        for condition, items in (
-            (Alert.Condition.FAILED, source.failed()),
-            (Alert.Condition.STUCK, source.stuck(before)),
-        ):
+        failed, stuck = source.failed(), source.stuck(before)
+        # An item neither failed nor stuck any more (an administrator's retry, a relay that
+        # came back) is forgotten, so that failing again is reported again.
+        Alert.objects.filter(source=source.name).exclude(ref__in=failed.values("pk")).exclude(
+            ref__in=stuck.values("pk")
+        ).delete()
+        for condition, items in ((Alert.Condition.FAILED, failed), (Alert.Condition.STUCK, stuck)):
             known = Alert.objects.filter(source=source.name, condition=condition).values("ref")
             refs = items.exclude(pk__in=known).order_by("pk").values_list("pk", flat=True)
             new += [Alert(source=source.name, ref=ref, condition=condition) for ref in refs[:BATCH]]

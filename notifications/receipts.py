@@ -35,7 +35,7 @@ from django.views.decorators.http import require_POST
 
 from config.network import client_address
 
-from .models import Channel, HandsetStatus, Message
+from .models import Channel, HandsetStatus, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,10 @@ def _text(data: dict, key: str) -> str:
 
 
 def _handset_time(value: str):
-    at = parse_datetime(value) if value else None
+    try:
+        at = parse_datetime(value) if value else None
+    except ValueError:  # well formed but impossible (30 February): the time of receipt
+        at = None
     if at is None:
         return timezone.now()
     if timezone.is_naive(at):
@@ -125,6 +128,12 @@ def _apply(request, match: Q, provider_id: str, outcome: str, at: str) -> JsonRe
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(match, channel=Channel.SMS).first()
         if message is None:
+            if Message.objects.filter(channel=Channel.SMS, status=MessageStatus.SENDING).exists():
+                # Perhaps the send whose provider id this is has not been recorded yet.
+                log.info("sms receipt deferred: an SMS is still being recorded")
+                response = JsonResponse({"ok": False, "error": "not-yet"}, status=503)
+                response["Retry-After"] = "30"
+                return response
             return _refuse(request, 404, "unknown-message")
         if provider_id and message.provider_id and message.provider_id != provider_id:
             return _refuse(request, 404, "unknown-message")

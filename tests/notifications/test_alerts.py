@@ -145,3 +145,16 @@ def test_the_periodic_jobs_send_the_digest(alert_to, db, capsys):
     call_command("run_periodic_jobs")
     assert "failures reported: 1" in capsys.readouterr().out
     assert any("failed or stuck" in m.subject for m in mail.outbox)
+
+
+def test_an_item_that_fails_again_after_a_retry_is_reported_again(alert_to, db):
+    failed = message()
+    mail.outbox.clear()
+    assert alerts_send() == 1
+    # An administrator resends it; it is on its way again, then fails once more.
+    Message.objects.filter(pk=failed.pk).update(status=MessageStatus.CREATED)
+    assert alerts_send() == 0
+    assert not Alert.objects.filter(ref=failed.pk).exists()
+    Message.objects.filter(pk=failed.pk).update(status=MessageStatus.PERMANENT_FAILURE)
+    assert alerts_send() == 1
+    assert len(mail.outbox) == 2

@@ -306,6 +306,9 @@ def test_forged_unknown_and_bad_receipts_are_refused_and_logged(receipts_to, cap
     assert gateway.receipt(None, raw=b"[1, 2]") == 400
     assert gateway.receipt(None, raw=json.dumps({"id": ["x"], "status": 5}).encode()) == 400
     assert gateway.receipt({"id": "gw-1", "status": "lost in space"}) == 400
+    # Signed, but a day that does not exist: the time of receipt stands in, no 500.
+    assert gateway.receipt({"id": "gw-1", "status": "failed", "at": "2026-02-30T10:00:00Z"}) == 200
+    Message.objects.filter(pk=message.pk).update(handset_status="", handset_at=None)
     assert gateway.receipt(None, raw=b"x" * 70_000) == 400
     other = sms(channel=Channel.EMAIL, to_address="mai@example.org")
     assert gateway.receipt({"reference": str(other.uid), "status": "delivered"}) == 404
@@ -313,6 +316,9 @@ def test_forged_unknown_and_bad_receipts_are_refused_and_logged(receipts_to, cap
     assert message.handset_status == ""
     refused = [r.getMessage() for r in caplog.records if "sms receipt refused" in r.getMessage()]
     assert len(refused) == 10
+    # A receipt for an id not recorded yet, while an SMS is still being sent: "later".
+    Message.objects.filter(pk=other.pk).update(channel=Channel.SMS, status=MessageStatus.SENDING)
+    assert gateway.receipt({"id": "gw-early", "status": "delivered"}) == 503
     assert not any("0912345678" in line for line in refused)
 
 

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -427,7 +427,16 @@ STORAGE_DOWN = gettext_lazy(
 
 def _discard(component: DossierComponent) -> None:
     """Remove a stored file no row points to; a store that is down leaves an orphan,
-    which is logged (it holds no more than what the applicant sent)."""
+    which is logged (it holds no more than what the applicant sent). When the database
+    cannot say whether the row was saved (the connection broke at the commit, which the
+    server may have made), the file stays: an orphan is harmless, a row without its file
+    is not."""
+    try:
+        if DossierComponent.objects.filter(storage_key=component.storage_key).exists():
+            return
+    except DatabaseError:
+        log.warning("kept the stored file %s: its row's fate is unknown", component.file.name)
+        return
     try:
         component.file.delete(save=False)
     except OSError:

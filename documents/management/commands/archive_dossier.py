@@ -27,6 +27,8 @@ class Command(BaseCommand):
             data = dossier_archive(dossier=dossier)
         except ArchiveError as exc:
             raise CommandError(str(exc)) from exc
+        except OSError as exc:  # a file missing from the store, or the store not answering
+            raise CommandError(f"a file of {dossier.code} could not be read: {exc}") from exc
         target = Path(out)
         # Written beside the target and renamed: a reader never sees half a package.
         fd, partial = tempfile.mkstemp(dir=target.parent or ".", suffix=".partial")
