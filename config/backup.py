@@ -454,7 +454,7 @@ def write_backup(
                     dump, database = _dump_sqlite(Path(scratch))
                 _add_path(tar, members, database["member"], dump)
                 dump.unlink()
-                backed_up = []
+                backed_up, vanished = [], []
                 if files:
                     for alias in STORAGE_ALIASES:
                         storage = storages[alias]
@@ -464,6 +464,13 @@ def write_backup(
                             try:
                                 with storage.open(name, "rb") as handle:
                                     _add_stream(tar, members, member, handle, storage.size(name))
+                            except FileNotFoundError as exc:
+                                if storage.exists(name):  # there, but unreadable
+                                    raise BackupError(f"{member} cannot be read: {exc}") from exc
+                                # Deleted since it was listed (the retention job, a replaced
+                                # upload): the database dumped before no longer needs it, or
+                                # its row records its erasure.
+                                vanished.append(member)
                             except OSError as exc:
                                 raise BackupError(f"{member} cannot be read: {exc}") from exc
                 pki = []
@@ -482,6 +489,7 @@ def write_backup(
                         "database": database,
                         "migrations": migrations,
                         "storages": backed_up,
+                        "vanished": vanished,
                         "pki": pki,
                         "members": [vars(member) for member in members],
                     }

@@ -432,3 +432,25 @@ def test_the_pki_is_archived_only_when_asked(
     assert "pki/var/ca.pem" in names
     assert {f"pki/seals/{code}.p12" for code in ("G16", "H22", "H23")} <= set(names)
     call_command("restore", str(written), "--check", stdout=io.StringIO())
+
+
+def test_a_file_deleted_while_the_backup_runs_is_noted_not_fatal(
+    transactional_db, catalog, media, tmp_path, monkeypatch
+):
+    """The retention job or a replaced upload may delete a file between the listing and
+    the reading: the backup goes on and its manifest names the file as vanished."""
+    from config import backup
+
+    listed = backup.walk_storage
+
+    def with_a_ghost(storage):
+        yield from listed(storage)
+        yield "components/2026/11/deleted-meanwhile.pdf"
+
+    monkeypatch.setattr(backup, "walk_storage", with_a_ghost)
+    out = tmp_path / "motcua.tar"
+    call_command("backup", str(out), stdout=io.StringIO())
+    with tarfile.open(out) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert "files/private/components/2026/11/deleted-meanwhile.pdf" in manifest["vanished"]
+    call_command("restore", str(out), "--check", stdout=io.StringIO())
