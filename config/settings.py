@@ -137,6 +137,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A primary that does not answer fails a request (and the readiness probe) in seconds,
+    # instead of holding a gunicorn worker until the kernel gives up on the connection.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 # The tables' owner, on PostgreSQL, when the application's role (DATABASE_URL) is another
 # that owns nothing: migrate, createcachetable, flush and grant_app_role connect with this
 # URL's credentials (config.dbroles; README, "Database roles"). Same database, other role.
