@@ -34,11 +34,12 @@ def _options() -> dict:
     return settings.MOTCUA["HANDOFF"]
 
 
-def bounded_connection(app):
+def bounded_connection(app, url: str | None = None):
     """The broker connection for hand-offs: no retry, and every wait bounded (connecting,
     AMQP's handshake, Redis' answer: a broker that accepts and then says nothing too)."""
     timeout = _options()["TIMEOUT"]
     return app.connection_for_write(
+        url,
         connect_timeout=timeout,
         transport_options={
             **(app.conf.broker_transport_options or {}),

@@ -126,7 +126,7 @@ class Broker(HealthCheck):
         from config.celery import app
         from config.handoff import bounded_connection
 
-        connection = bounded_connection(app)
+        connection = bounded_connection(app, settings.CELERY_BROKER_URL)
         try:
             connection.ensure_connection(max_retries=0, timeout=self.timeout.total_seconds())
         except Exception as error:  # every transport raises its own kind
