@@ -66,6 +66,10 @@ INSTALLED_APPS = [
     "documents",
     "access",
     "security",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
     "django_prometheus",  # health, metrics and logs (config.health, config.metrics)
 ]
 

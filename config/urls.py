@@ -21,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("workspace/", include("workspace.urls")),
     path("notifications/", include("notifications.urls")),
+    path("api/v1/", include("api.urls")),
+    path("open-data/", include("api.opendata.urls")),
     path("", include("documents.urls")),
     path("", include("portal.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Open statistics: the agency's open-data list at /open-data/ (no personal data)."""

@@ -1,0 +1,4 @@
+"""The integration API, version 1 (/api/v1/)."""
+
+app_name = "api"
+urlpatterns: list = []
