@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # The record of every API call (client, endpoint, dossier, status; no bodies).
+    "api.middleware.ApiCallMiddleware",
     # After auth and allauth: staff second factor and session limits; 403s logged.
     "security.middleware.RefusedAccessMiddleware",
     "security.middleware.StaffSessionMiddleware",
@@ -615,6 +617,15 @@ MOTCUA = {
         # with HMAC-SHA256 of the body under this secret; empty: receipts are refused.
         "RECEIPT_SECRET": env.str("MOTCUA_SMS_RECEIPT_SECRET", default=""),
     },
+    # The integration API (api/, README "Integration API").
+    "API": {
+        # Requests per minute for a new client; each client's own limit is in the admin.
+        "RATE_LIMIT": env.int("MOTCUA_API_RATE_LIMIT", default=600),
+        # Days an Idempotency-Key is remembered.
+        "IDEMPOTENCY_DAYS": env.int("MOTCUA_API_IDEMPOTENCY_DAYS", default=7),
+        # Days the record of API calls is kept.
+        "CALL_LOG_DAYS": env.int("MOTCUA_API_CALL_LOG_DAYS", default=180),
+    },
     # Result templates live in templates/documents/results/<name>.html.
     "RESULT_TEMPLATE_DIR": "documents/results",
     # Generated papers and signatures (documents app). make_dev_pki writes a local CA,
@@ -635,4 +646,47 @@ MOTCUA = {
         "VERIFY_RATE": env.str("MOTCUA_VERIFY_RATE", default="20/m"),
         "CHECK_MAX_BYTES": env.int("MOTCUA_CHECK_MAX_BYTES", default=20 * 1024 * 1024),
     },
+}
+
+
+# --- Integration API (api/) --------------------------------------------------------------------
+# Keys only (no session, so no CSRF): a browser's cookies never authorise an API call.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.KeysetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "api.errors.problem_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "motcua API",
+    "DESCRIPTION": (
+        "The integration API of motcua: the catalog of administrative procedures, dossiers "
+        "submitted on behalf of applicants, their status (with the national public service "
+        "portal's status code), results, event subscriptions (webhooks) and statistics. "
+        "Every call carries `Authorization: Bearer <key>`; errors are RFC 9457 problem "
+        "details in Vietnamese or English (Accept-Language)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from our own static files (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {},
+    "SCHEMA_PATH_PREFIX": "/api/v1",
 }

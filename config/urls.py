@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views import defaults
 
+from api.errors import api_not_found, api_server_error, is_api
 from config import health, metrics
 from security.views import admin_login
 
@@ -26,3 +28,15 @@ urlpatterns = [
     path("", include("documents.urls")),
     path("", include("portal.urls")),
 ]
+
+
+def handler404(request, exception):
+    if is_api(request):
+        return api_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if is_api(request):
+        return api_server_error(request)
+    return defaults.server_error(request)

@@ -10,11 +10,14 @@ class Role(models.TextChoices):
     HEAD = "head", _("Head of unit")
     SIGNER = "signer", _("Signer")
     SUPERVISOR = "supervisor", _("Supervisor")
+    # An API client's service account (api.ApiClient): files for applicants through the
+    # integration API in its agency and below; never an officer, never a stage.
+    INTEGRATION = "integration", _("Integration (API client)")
 
 
 # Roles whose reach is the agency and everything below it; the others act only in
 # the agency where they are held.
-SUBTREE_ROLES = frozenset({Role.SUPERVISOR})
+SUBTREE_ROLES = frozenset({Role.SUPERVISOR, Role.INTEGRATION})
 
 # Roles a procedure stage may name (a supervisor watches; it never holds a stage).
 STAGE_ROLES = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.HEAD, Role.SIGNER})

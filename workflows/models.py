@@ -88,24 +88,38 @@ REVIEW = agency_perm("workflows.review_dossier")
 APPROVE = agency_perm("workflows.approve_dossier")
 SIGN = agency_perm("workflows.sign_dossier")
 FILE_AT_DESK = agency_perm("workflows.file_at_desk")
+FILE_FOR_APPLICANT = agency_perm("workflows.file_for_applicant")
 
 
 def is_applicant(dossier: Dossier, user) -> bool:
     return user.is_authenticated and dossier.applicant_user_id == user.pk
 
 
+def files_through_api(dossier: Dossier, user) -> bool:
+    """The API client (its service account) that filed an online dossier for an applicant
+    with no account here (the national portal forwarding it), within its agencies."""
+    return (
+        dossier.applicant_user_id is None
+        and user.is_authenticated
+        and dossier.filed_by_id == user.pk
+        and FILE_FOR_APPLICANT(dossier, user)
+    )
+
+
 def can_file(dossier: Dossier, user) -> bool:
-    """The applicant files online; a reception officer files for a walk-in at the desk."""
+    """The applicant files online (or the API client that acts for them); a reception
+    officer files for a walk-in at the desk."""
     if dossier.channel == Channel.ONLINE:
-        return is_applicant(dossier, user)
+        return is_applicant(dossier, user) or files_through_api(dossier, user)
     return FILE_AT_DESK(dossier, user)
 
 
 def acts_for_applicant(dossier: Dossier, user) -> bool:
-    """The applicant; for a dossier filed at the desk or by post, also the desk officer."""
-    return is_applicant(dossier, user) or (
-        dossier.channel != Channel.ONLINE and FILE_AT_DESK(dossier, user)
-    )
+    """The applicant, or the API client that filed for them; for a dossier filed at the
+    desk or by post, also the desk officer."""
+    if dossier.channel == Channel.ONLINE:
+        return is_applicant(dossier, user) or files_through_api(dossier, user)
+    return is_applicant(dossier, user) or FILE_AT_DESK(dossier, user)
 
 
 def system_only(dossier: Dossier, user) -> bool:
@@ -278,6 +292,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         permissions = [
             ("receive_dossier", "Receive dossiers at the one-stop desk"),
             ("file_at_desk", "File dossiers for walk-in applicants"),
+            ("file_for_applicant", "File dossiers for applicants through the integration API"),
             ("review_dossier", "Appraise dossiers"),
             ("approve_dossier", "Approve or refuse dossiers"),
             ("sign_dossier", "Sign results"),

@@ -16,6 +16,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.HEAD: ("view_dossier", "approve_dossier", "assign_task"),
     Role.SIGNER: ("view_dossier", "sign_dossier"),
     Role.SUPERVISOR: ("view_dossier", "supervise_dossier", "assign_task"),
+    Role.INTEGRATION: ("file_for_applicant",),
 }
 
 

@@ -250,7 +250,14 @@ def dossier_create(
     if channel not in Channel.values:
         raise ValidationError({"channel": [_("Unknown channel.")]})
     if channel == Channel.ONLINE:
-        if not by.is_authenticated or applicant_user is None or applicant_user.pk != by.pk:
+        # By the applicant, or by an API client for an applicant with no account here.
+        by_applicant = (
+            by.is_authenticated and applicant_user is not None and applicant_user.pk == by.pk
+        )
+        if not by_applicant and not (
+            applicant_user is None
+            and has_agency_perm(by, "workflows.file_for_applicant", handling_agency)
+        ):
             raise PermissionDenied(_("An online application is filed by the applicant."))
     elif not has_agency_perm(by, "workflows.file_at_desk", handling_agency):
         raise PermissionDenied(_("Only reception officers of this agency file at the desk."))

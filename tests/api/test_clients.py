@@ -1,0 +1,158 @@
+"""API clients: keys shown once and stored hashed, scopes, revocation, rotation, the rate
+limit, the record of calls, and problem details for every error."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.core.exceptions import ValidationError
+
+from api import keys
+from api.models import ApiCall, ApiClient
+from api.services import api_client_create, api_client_revoke, api_client_rotate
+
+from .conftest import Api, make_api_client
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = "/api/v1/schema/"
+
+
+def test_the_key_is_stored_only_as_its_hash(province):
+    client, key = make_api_client(province, ["catalog:read"])
+    stored = ApiClient.objects.get(pk=client.pk)
+    assert key not in (stored.key_hash, stored.key_prefix)
+    assert stored.key_hash == keys.hash_key(key)
+    assert key.startswith(f"mc_{stored.key_prefix}_")
+    assert stored.user.has_usable_password() is False
+
+
+def test_bad_scopes_and_names_are_refused(province):
+    with pytest.raises(ValidationError) as exc:
+        api_client_create(name="x", agency=province, scopes=["catalog:write"])
+    assert "catalog:write" in str(exc.value)
+    with pytest.raises(ValidationError):
+        api_client_create(name="y", agency=province, scopes=[])
+    make_api_client(province, name="same")
+    with pytest.raises(ValidationError):
+        make_api_client(province, name="same")
+
+
+def test_command_creates_rotates_and_revokes(province):
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "api_client",
+        "create",
+        "Cổng DVC",
+        "--agency",
+        province.code,
+        "--scopes",
+        "catalog:read,dossiers:read",
+        stdout=out,
+        stderr=err,
+    )
+    key = out.getvalue().strip()
+    client = ApiClient.objects.get(name="Cổng DVC")
+    assert keys.matches(key, client.key_hash)
+    assert client.scopes == ["catalog:read", "dossiers:read"]
+    out = io.StringIO()
+    call_command("api_client", "rotate", "Cổng DVC", stdout=out, stderr=io.StringIO())
+    new_key = out.getvalue().strip()
+    assert new_key != key
+    assert Api(key).get("/api/v1/schema/").status_code == 200  # the schema is public
+    call_command("api_client", "revoke", "Cổng DVC", stdout=io.StringIO())
+    assert ApiClient.objects.get(name="Cổng DVC").is_active is False
+    with pytest.raises(CommandError, match="No agency"):
+        call_command("api_client", "create", "x", "--agency", "NOPE", "--scopes", "catalog:read")
+    with pytest.raises(CommandError, match="Unknown scope"):
+        call_command(
+            "api_client", "create", "x", "--agency", province.code, "--scopes", "everything"
+        )
+
+
+def test_schema_and_docs_are_served_without_a_cdn(client):
+    schema = client.get(SCHEMA, HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert schema.json()["openapi"].startswith("3.")
+    docs = client.get("/api/v1/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+    assert "drf_spectacular_sidecar" in html or "/static/" in html
+
+
+def test_unknown_endpoint_is_a_problem_document(client):
+    response = client.get("/api/v1/no-such-thing/", HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 404 and body["instance"] == "/api/v1/no-such-thing/"
+
+
+def test_revoked_and_rotated_keys_stop_working(province, django_user_model):
+    client, key = make_api_client(province, ["catalog:read"])
+    probe = "/api/v1/agencies/"
+    assert Api(key).get(probe).status_code == 200
+    new_key = api_client_rotate(client=client)
+    old = Api(key).get(probe)
+    assert old.status_code == 401
+    assert old["Content-Type"] == "application/problem+json"
+    assert old["WWW-Authenticate"].startswith("Bearer")
+    assert Api(new_key).get(probe).status_code == 200
+    api_client_revoke(client=client)
+    revoked = Api(new_key, language="vi").get(probe)
+    assert revoked.status_code == 401
+    assert "thu hồi" in revoked.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer mc_zz_zz", "Bearer " + "x" * 5000],
+)
+def test_malformed_keys_are_401_never_500(province, client, header):
+    response = client.get("/api/v1/agencies/", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_no_key_is_401_and_wrong_scope_is_403(province):
+    assert Api(None).get("/api/v1/agencies/").status_code == 401
+    _client, key = make_api_client(province, ["dossiers:read"])
+    response = Api(key).get("/api/v1/agencies/")
+    assert response.status_code == 403
+    assert "catalog:read" in response.json()["detail"]
+
+
+def test_the_rate_limit_answers_429_with_retry_after(province, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    _client, key = make_api_client(province, ["catalog:read"], rate_limit=3)
+    api = Api(key)
+    codes = [api.get("/api/v1/agencies/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    throttled = api.get("/api/v1/agencies/")
+    assert throttled["Content-Type"] == "application/problem+json"
+    assert 1 <= int(throttled["Retry-After"]) <= 60
+    # Another client has its own budget.
+    _other, other_key = make_api_client(province, ["catalog:read"], rate_limit=3)
+    assert Api(other_key).get("/api/v1/agencies/").status_code == 200
+
+
+def test_every_call_is_recorded_without_bodies(province):
+    client, key = make_api_client(province, ["dossiers:read"])
+    Api(key).get("/api/v1/agencies/")  # 403: recorded too
+    call = ApiCall.objects.get(client=client)
+    assert call.method == "GET"
+    assert call.endpoint == "/api/v1/agencies/"
+    assert call.status_code == 403
+    assert not hasattr(call, "body")
+    client.refresh_from_db()
+    assert client.last_used_at is not None
+
+
+def test_errors_follow_accept_language(province):
+    _client, key = make_api_client(province, ["dossiers:read"])
+    vi = Api(key, language="vi").get("/api/v1/agencies/").json()
+    en = Api(key, language="en").get("/api/v1/agencies/").json()
+    assert vi["title"] != en["title"]
