@@ -9,7 +9,6 @@ from config.requestid import current_request_id
 
 from .models import ApiCall
 
-
 _GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 
 

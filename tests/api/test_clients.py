@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 
 from api import keys
 from api.models import ApiCall, ApiClient
