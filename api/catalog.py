@@ -111,6 +111,7 @@ class AgencyViewSet(viewsets.ReadOnlyModelViewSet):
 
     scope = Scope.CATALOG_READ
     serializer_class = AgencySerializer
+    queryset = Agency.objects.none()  # for the schema; get_queryset scopes it
     lookup_field = "code"
     lookup_value_regex = "[^/]{1,32}"
     filterset_fields = ["kind", "parent__code"]
@@ -137,6 +138,7 @@ class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):
 
     scope = Scope.CATALOG_READ
     serializer_class = ProcedureSerializer
+    queryset = Procedure.objects.none()  # for the schema; get_queryset scopes it
     lookup_field = "code"
     lookup_value_regex = "[^/]{1,64}"
     filterset_fields = ["is_active"]
