@@ -1,0 +1,219 @@
+"""The integration API: status reads at each data size (server time p50/p95, SQL queries,
+compared with a trivial authenticated API read in the same run), and submits per second
+on PostgreSQL (compared with filing the same dossier through the services directly).
+
+Through Django's test client (server time, no network), with a real key of a client of
+H22 holding every scope and a rate limit that never refuses the bench.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+from .common import Row, counting_queries, percentile, use_database
+
+APPLICANT = {"name": "Lò Thị Mai", "id_number": "001190012345", "phone": "0912345678"}
+STATUS_TARGET = 0.020  # s, p95 at 1M
+SUBMIT_TARGET = 50  # per second
+
+
+def _client_key() -> str:
+    from api.models import ApiClient
+    from api.services import api_client_create, api_client_rotate
+    from procedures.models import Agency
+
+    client = ApiClient.objects.filter(name="bench-api").first()
+    if client is not None:
+        return api_client_rotate(client=client)
+    _client, key = api_client_create(
+        name="bench-api",
+        agency=Agency.objects.get(code="H22"),
+        scopes=["catalog:read", "dossiers:read", "dossiers:submit", "results:read"],
+        rate_limit=100_000,
+    )
+    return key
+
+
+def _timed_reads(http, headers, urls, requests):
+    times, queries, statuses = [], [], set()
+    for i in range(requests + 5):
+        with counting_queries() as counter:
+            started = time.perf_counter()
+            response = http.get(urls[i % len(urls)], headers=headers)
+            elapsed = time.perf_counter() - started
+        statuses.add(response.status_code)
+        if i >= 5:
+            times.append(elapsed)
+            queries.append(counter.count)
+    return {
+        "p50": percentile(times, 0.5),
+        "p95": percentile(times, 0.95),
+        "queries": (min(queries), max(queries)),
+        "statuses": sorted(statuses),
+    }
+
+
+def measure_reads(requests: int, seed: int = 14) -> dict[str, dict]:
+    from django.test import Client
+
+    from workflows.models import Dossier
+
+    rng = random.Random(seed)
+    key = _client_key()
+    headers = {"Authorization": f"Bearer {key}"}
+    ids = list(
+        Dossier.objects.filter(handling_agency__code="H22")
+        .exclude(status="draft")
+        .values_list("pk", flat=True)[:5000]
+    )
+    rng.shuffle(ids)
+    http = Client()
+    return {
+        "baseline: GET agency": _timed_reads(http, headers, ["/api/v1/agencies/H22/"], requests),
+        "status": _timed_reads(http, headers, [f"/api/v1/dossiers/{i}/" for i in ids], requests),
+        "timeline": _timed_reads(
+            http, headers, [f"/api/v1/dossiers/{i}/timeline/" for i in ids], requests
+        ),
+    }
+
+
+def _submission(procedure):
+    from workflows.demo import sample_form_data, sample_upload
+
+    spec = procedure.current_version.spec
+    data = {
+        "procedure": procedure.code,
+        "agency": "H22",
+        "applicant": json.dumps(APPLICANT),
+        "form_data": json.dumps(sample_form_data(spec)),
+    }
+    for component in spec["components"]:
+        data[f"file_{component['code']}"] = sample_upload(component)
+    return data
+
+
+def measure_submits(count: int) -> dict[str, float]:
+    """API submits per second, and the same filing through the services (the baseline)."""
+    from django.test import Client
+
+    from procedures.models import Agency, Procedure
+    from workflows import services
+    from workflows.demo import attach_all, sample_form_data
+    from workflows.models import Channel
+
+    key = _client_key()
+    procedure = Procedure.objects.get(code="1.012841")
+    http = Client()
+    statuses: dict[int, int] = {}
+    started = time.perf_counter()
+    for i in range(count):
+        response = http.post(
+            "/api/v1/dossiers/",
+            _submission(procedure),
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Idempotency-Key": f"bench-{time.time()}-{i}",
+            },
+        )
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    api_seconds = time.perf_counter() - started
+
+    from api.models import ApiClient
+
+    by = ApiClient.objects.get(name="bench-api").user
+    agency = Agency.objects.get(code="H22")
+    started = time.perf_counter()
+    for _ in range(count):
+        dossier = services.dossier_create(
+            procedure=procedure,
+            handling_agency=agency,
+            channel=Channel.ONLINE,
+            by=by,
+            applicant=dict(APPLICANT),
+            form_data=sample_form_data(procedure.current_version.spec),
+        )
+        attach_all(dossier, by)
+        services.dossier_submit(dossier=dossier, by=by)
+    service_seconds = time.perf_counter() - started
+    return {
+        "api": count / api_seconds,
+        "services": count / service_seconds,
+        "statuses": statuses,
+    }
+
+
+def run(opts) -> list[Row]:
+    from django.db import connections
+
+    from . import generate
+
+    rows: list[Row] = []
+    sizes = sorted(opts.sizes, key=lambda s: generate.SIZES[s])
+    queries_by_size = {}
+    for size in sizes:
+        use_database(f"{opts.database}_{size}")
+        _result, made = generate.ensure(size, regenerate=opts.regenerate)
+        rows.extend(made)
+        results = measure_reads(opts.requests)
+        base = results["baseline: GET agency"]
+        for name, r in results.items():
+            target = STATUS_TARGET if (name == "status" and size == "1m") else None
+            bad = [s for s in r["statuses"] if s >= 400]
+            rows.append(
+                Row(
+                    f"api {size}: {name}, p50 / p95 ms",
+                    f"{r['p50'] * 1000:.1f} / {r['p95'] * 1000:.1f}",
+                    f"p95 ≤ {target * 1000:.0f} ms" if target else "",
+                    (r["p95"] <= target and not bad) if target else (False if bad else None),
+                )
+            )
+            low, high = r["queries"]
+            rows.append(
+                Row(
+                    f"api {size}: {name}, SQL queries", str(low) if low == high else f"{low}–{high}"
+                )
+            )
+            if not name.startswith("baseline"):
+                rows.append(
+                    Row(f"api {size}: {name} p95 ÷ baseline p95", f"{r['p95'] / base['p95']:.2f}")
+                )
+            if bad:
+                rows.append(Row(f"api {size}: {name}, HTTP statuses", str(r["statuses"])))
+        queries_by_size[size] = results["status"]["queries"]
+    if len(sizes) > 1:
+        small, large = queries_by_size[sizes[0]], queries_by_size[sizes[-1]]
+        rows.append(
+            Row(
+                f"api: status queries at {sizes[0]} vs {sizes[-1]}",
+                f"{small[1]} vs {large[1]}",
+                "independent of size",
+                small == large,
+            )
+        )
+    # Submits on the smallest data set: they add dossiers, and their cost does not
+    # depend on the table's size (keyed inserts).
+    use_database(f"{opts.database}_{sizes[0]}")
+    count = 40 if opts.quick else 200
+    submits = measure_submits(count)
+    ok = submits["statuses"].get(201, 0) == count
+    rows.append(
+        Row(
+            f"api: submits per second ({count}, multipart with files)",
+            f"{submits['api']:.1f}",
+            f"≥ {SUBMIT_TARGET}/s",
+            ok and submits["api"] >= SUBMIT_TARGET,
+        )
+    )
+    rows.append(
+        Row("api: services-only filings per second (baseline)", f"{submits['services']:.1f}")
+    )
+    rows.append(Row("api: submit rate ÷ baseline", f"{submits['api'] / submits['services']:.2f}"))
+    if not ok:
+        rows.append(Row("api: submit HTTP statuses", str(submits["statuses"])))
+    connections.close_all()
+    use_database(opts.database)
+    for row in rows:
+        row.part = "api"
+    return rows
