@@ -123,7 +123,6 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     # The integration API (api/): a key, never a session; the schema and its docs are public.
     "api:schema":                           ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "405 405 405 405 405 405 405 405 405 405 405"),
     "api:docs":                             ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "405 405 405 405 405 405 405 405 405 405 405"),
-    "api:redoc":                            ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "405 405 405 405 405 405 405 405 405 405 405"),
     "api:agency-list":                      ("",           "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
     "api:agency-detail":                    ("agency",     "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
     "api:procedure-list":                   ("",           "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
