@@ -17,10 +17,12 @@ def test_the_docs_render_locally(live_server, page, tmp_path):
     elsewhere: list[str] = []
     page.on(
         "request",
-        lambda request: elsewhere.append(request.url)
-        if urlparse(request.url).netloc not in (origin, "")
-        and not request.url.startswith(("data:", "blob:"))
-        else None,
+        lambda request: (
+            elsewhere.append(request.url)
+            if urlparse(request.url).netloc not in (origin, "")
+            and not request.url.startswith(("data:", "blob:"))
+            else None
+        ),
     )
     page.goto(live_server.url + path)
     # Swagger UI lists the operations once it has read the schema.
