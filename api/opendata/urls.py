@@ -6,7 +6,7 @@ from . import views
 
 app_name = "opendata"
 urlpatterns = [
-    path("", views.index, name="index"),
-    path("statistics.json", views.statistics_json, name="json"),
-    path("statistics.csv", views.statistics_csv, name="csv"),
+    path("", views.statistics, name="index"),
+    path("statistics.json", views.statistics, {"fmt": "json"}, name="json"),
+    path("statistics.csv", views.statistics, {"fmt": "csv"}, name="csv"),
 ]

@@ -159,19 +159,10 @@ def _publisher(payload: dict) -> str:
 
 
 @require_safe
-def index(request):
-    """The page; ``?format=json`` or ``?format=csv`` answer as the downloads do."""
-    return _answer(request, request.GET.get("format", "").strip() or "html")
-
-
-@require_safe
-def statistics_json(request):
-    return _answer(request, "json")
-
-
-@require_safe
-def statistics_csv(request):
-    return _answer(request, "csv")
+def statistics(request, fmt: str = ""):
+    """The page, or a download: ``fmt`` from the URL (statistics.json, statistics.csv), else
+    ``?format=json`` or ``?format=csv`` here."""
+    return _answer(request, fmt or request.GET.get("format", "").strip() or "html")
 
 
 def _answer(request, fmt: str):
