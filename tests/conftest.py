@@ -219,25 +219,30 @@ APPLICANT = {
 }
 
 
-def new_draft(procedure: Procedure, agency: Agency, citizen, *, complete: bool = True) -> Dossier:
+def new_draft(
+    procedure: Procedure, agency: Agency, citizen, *, complete: bool = True, desk=None
+) -> Dossier:
+    """A draft filed online by ``citizen``, or at the desk by the officer ``desk``."""
+    filer = desk or citizen
     dossier = services.dossier_create(
         procedure=procedure,
         handling_agency=agency,
-        channel=Channel.ONLINE,
-        by=citizen,
-        applicant_user=citizen,
+        channel=Channel.DESK if desk else Channel.ONLINE,
+        by=filer,
+        applicant_user=None if desk else citizen,
         applicant=APPLICANT,
         form_data=sample_form_data(procedure.current_version.spec) if complete else {},
     )
     if complete:
-        attach_all(dossier, citizen)
+        attach_all(dossier, filer)
     return dossier
 
 
-def walk_to(status: str, procedure, agency, citizen, officers) -> Dossier:
-    """A dossier brought to ``status`` through the real services."""
+def walk_to(status: str, procedure, agency, citizen, officers, *, desk: bool = False) -> Dossier:
+    """A dossier brought to ``status`` through the real services (filed at the desk by
+    the reception officer with ``desk``, else online by ``citizen``)."""
     o = officers
-    dossier = new_draft(procedure, agency, citizen)
+    dossier = new_draft(procedure, agency, citizen, desk=o["reception"] if desk else None)
     if status == Status.DRAFT:
         return dossier
     if status == Status.DISCARDED:
@@ -249,7 +254,7 @@ def walk_to(status: str, procedure, agency, citizen, officers) -> Dossier:
 
         # Judged as the retention job would judge it once the draft days have passed.
         return dossier_discard(dossier=dossier, as_of=timezone.now() + dt.timedelta(days=400))
-    dossier = services.dossier_submit(dossier=dossier, by=citizen)
+    dossier = services.dossier_submit(dossier=dossier, by=o["reception"] if desk else citizen)
     if status == Status.SUBMITTED:
         return dossier
     if status == Status.SUPPLEMENT_REQUESTED:
