@@ -6,7 +6,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from . import catalog
+from . import catalog, statistics
 
 app_name = "api"
 _inline_styles = csp_update({"style-src": ["'unsafe-inline'"]})
@@ -24,5 +24,6 @@ urlpatterns = [
         _inline_styles(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
         name="docs",
     ),
+    path("statistics/", statistics.StatisticsView.as_view(), name="statistics"),
     *router.urls,
 ]

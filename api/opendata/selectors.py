@@ -159,7 +159,7 @@ def _safe(counts: dict[str, int], small: set[str], withheld: set[str]) -> bool:
     return True
 
 
-def _counts(query: Query, today: dt.date, agency_ids: list[int] | None, procedure_id):
+def raw_counts(query: Query, today: dt.date, agency_ids: list[int] | None, procedure_id):
     """The raw counts per (agency id, procedure id, month), in one grouped query."""
     last_day = next_month(query.end) - dt.timedelta(days=1)
     received = supervision.Period(query.start, last_day)
@@ -223,7 +223,7 @@ def statistics(query: Query) -> dict:
         if procedure_id is None:
             raise UnknownCode("procedure")
     rows = []
-    for raw in _counts(query, today, agency_ids, procedure_id):
+    for raw in raw_counts(query, today, agency_ids, procedure_id):
         agency = agencies[raw["handling_agency"]]
         procedure = procedures[raw["procedure_version__procedure"]]
         counts = {key: raw[key] for key in ("received", "early", "on_time", "late", "in_progress")}

@@ -462,3 +462,45 @@ def test_month_arithmetic():
         dt.date(2025, 2, 1),
         dt.date(2026, 1, 1),
     )
+
+
+# --- The same figures over the API (scope statistics:read): exact, for the client's agencies.
+
+
+@time_machine.travel(at(2026, 4, 15), tick=False)
+def test_the_api_gives_exact_figures_for_the_clients_agencies(cohorts, province, other_province):
+    from .conftest import Api, make_api_client
+
+    _client, key = make_api_client(province, ["statistics:read"])
+    api = Api(key)
+    body = api.get("/api/v1/statistics/", MARCH_APRIL).json()
+    assert body["start"] == "2026-03" and body["end"] == "2026-04"
+    rows = {(r["month"], r["agency"]): r for r in body["rows"]}
+    # H23 is another province's: not there.
+    assert set(rows) == {("2026-03", "H22"), ("2026-04", "H22")}
+    march, april = rows[("2026-03", "H22")], rows[("2026-04", "H22")]
+    assert march | {"average_processing_days": None} == {
+        "month": "2026-03",
+        "agency": "H22",
+        "procedure": "1.012841",
+        "received": 11,
+        "early": 5,
+        "on_time": 0,
+        "late": 0,
+        "in_progress": 6,
+        "other": 0,
+        "online": 6,
+        "average_processing_days": None,
+    }
+    assert march["average_processing_days"] == 6.0
+    # Small numbers are exact here (no "<5"): 3 received, 2 in progress, 1 withdrawn.
+    assert (april["received"], april["in_progress"], april["other"]) == (3, 2, 1)
+    assert (
+        api.get("/api/v1/statistics/", {**MARCH_APRIL, "agency": other_province.code}).status_code
+        == 404
+    )
+    bad = api.get("/api/v1/statistics/", {"from": "2026-13"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "from"
+    assert api.get("/api/v1/statistics/", {"procedure": "9.999999"}).status_code == 400
+    _other, wrong = make_api_client(province, ["catalog:read"])
+    assert Api(wrong).get("/api/v1/statistics/").status_code == 403

@@ -129,6 +129,11 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "api:procedure-detail":                 ("procedure",  "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
     "api:procedure-form-schema":            ("procedure",  "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
     "api:procedure-version":                ("version",    "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
+    "api:statistics":                       ("",           "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
+    # Open statistics: public; a POST is refused (405).
+    "opendata:index":                       ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "405 405 405 405 405 405 405 405 405 405 405"),
+    "opendata:json":                        ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "405 405 405 405 405 405 405 405 405 405 405"),
+    "opendata:csv":                         ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "405 405 405 405 405 405 405 405 405 405 405"),
     "portal:home":                          ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", ""),
     "portal:procedure":                     ("procedure",  "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", ""),
     "portal:apply":                         ("procedure",  "L   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "L   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
