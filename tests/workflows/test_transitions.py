@@ -231,6 +231,8 @@ ROLES_AND_PEOPLE = [
     "head",
     "signer",
     "supervisor",
+    # An API client's service account: it acts only on the dossiers it filed itself.
+    "integration",
     "citizen",
     "other_citizen",
 ]
