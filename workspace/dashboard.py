@@ -57,6 +57,14 @@ class PeriodForm(forms.Form):
         end = self.cleaned_data["end"] or default.end
         return supervision.Period(min(start, end), max(start, end))
 
+    def showing(self, period: supervision.Period) -> PeriodForm:
+        """The form to show: its inputs hold the period in use (the default one when none
+        was asked, a missing end filled in, dates given backwards put in order). A form
+        with errors is shown as typed, with them."""
+        if self.is_bound and not self.is_valid():
+            return self
+        return PeriodForm(initial={"start": period.start, "end": period.end})
+
 
 def _tables(scope: list[int], period):
     """The breakdowns of the dossiers handled by the agencies ``scope`` (ids)."""
@@ -170,6 +178,7 @@ def dashboard(request):
 def _dashboard(request):
     form = PeriodForm(request.GET or None)
     period = form.period()
+    form = form.showing(period)
     scope = supervision.supervised_agencies(request.user)
     dossiers = Dossier.objects.filter(handling_agency_id__in=scope)  # = supervised()
     tables = _tables(scope, period)
@@ -265,6 +274,7 @@ def service_index(request):
 def _service_index(request):
     form = PeriodForm(request.GET or None)
     period = form.period()
+    form = form.showing(period)
     dossiers = supervision.supervised(request.user)
     agencies = Agency.objects.filter(pk__in=dossiers.values("handling_agency")).order_by("path")
     sections = [(None, supervision.service_index(dossiers, period))] + [

@@ -115,3 +115,36 @@ def test_only_reception_in_scope_sees_the_reception_task(client, world, officers
 def test_officers_without_roles_are_not_officers(client, world):
     sign_in(client, make_user(is_staff=True))
     assert client.get(reverse("workspace:queue")).status_code == 403
+
+
+def test_the_done_list_holds_only_the_officer_s_own_finished_tasks(
+    client, procedure, province, other_province, citizen, officers, outsiders
+):
+    """Another officer of the same agency, and one of another province, finish tasks too;
+    each one's "done" list shows their own, and only to them."""
+    from tests.conftest import make_officer
+
+    colleague = make_officer("reception", province)
+    finished = {}
+    for who, agency in (
+        (officers["reception"], province),
+        (colleague, province),
+        (outsiders["reception"], other_province),
+    ):
+        dossier = work.application_submit(dossier=new_draft(procedure, agency, citizen), by=citizen)
+        task = DossierTask.objects.get(dossier=dossier, stage="reception")
+        work.task_claim(task=task, by=who)
+        work.task_complete(task=task, by=who, action="accept")
+        finished[who.pk] = (task, dossier.code)
+    for who in (officers["reception"], colleague, outsiders["reception"]):
+        sign_in(client, who)
+        response = client.get(reverse("workspace:done"))
+        assert response.status_code == 200
+        listed = [row.pk for row, _clock in response.context["rows"]]
+        assert listed == [finished[who.pk][0].pk], who.username
+        body = response.content.decode()
+        for other, (_task, code) in finished.items():
+            assert (code in body) == (other == who.pk), (who.username, code)
+    # A head of the agency, who finished nothing, has an empty list.
+    sign_in(client, officers["head"])
+    assert list(client.get(reverse("workspace:done")).context["rows"]) == []
