@@ -268,6 +268,7 @@ if CACHES["default"]["BACKEND"] in SHARED_CACHE_BACKENDS:
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "vi"
+# Each language named in itself: the language switch shows these names untranslated.
 LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
 # Our catalog first (makemessages writes there), then the Vietnamese we add for allauth.
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "allauth"]

@@ -182,8 +182,29 @@ OPINION_ACTIONS = (
 )
 
 
-def dossier_opinions(timeline: list[HistoryEntry]) -> list[HistoryEntry]:
-    return [entry for entry in timeline if entry.action in OPINION_ACTIONS and entry.comment]
+def dossier_opinions(
+    timeline: list[HistoryEntry], *, dossier: Dossier | None = None
+) -> list[HistoryEntry]:
+    """The entries that carry an opinion. A supplement request's items name their
+    component (``supplement_items``: name and reason), not its code."""
+    from procedures.forms import localized
+
+    names = {}
+    if dossier is not None:
+        spec = dossier.procedure_version.spec
+        names = {f["name"]: localized(f["label"]) for f in spec["fields"]}
+        names.update({c["code"]: localized(c["name"]) for c in spec["components"]})
+    opinions = [entry for entry in timeline if entry.action in OPINION_ACTIONS and entry.comment]
+    for entry in opinions:
+        entry.supplement_items = [
+            {
+                "name": names.get(item.get("code"), item.get("code", "")),
+                "reason": item.get("reason"),
+            }
+            for item in (entry.data or {}).get("items") or []
+            if isinstance(item, dict)
+        ]
+    return opinions
 
 
 def eligible_officers(task: DossierTask):

@@ -1,0 +1,117 @@
+"""Vietnamese everywhere on a Vietnamese officer's page (issue #16, item 3): the queue's
+heading, the language switch, the timeline in words with people by name, earlier opinions
+naming the document, file types as words, the admin's columns and models."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from portal.models import CitizenProfile
+from tests.conftest import new_draft, sign_in
+from workflows.models import Status
+from workflows.services import work
+
+VI = {"HTTP_ACCEPT_LANGUAGE": "vi"}
+
+
+def page(client, name, *args) -> str:
+    response = client.get(reverse(name, args=args), **VI)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_queue_heading_counts_tasks_in_vietnamese(
+    client, procedure, province, citizen, officers
+):
+    for _ in range(5):
+        work.application_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+    sign_in(client, officers["reception"])
+    html = page(client, "workspace:queue")
+    assert 'Hàng chờ <span class="count">(5 công việc)</span>' in html
+    assert "tasks)" not in html
+
+
+def test_each_language_is_named_in_itself(client, officers):
+    sign_in(client, officers["reception"])
+    html = page(client, "workspace:queue")
+    assert ">Tiếng Việt</button>" in html and ">English</button>" in html
+    assert "Tiếng Anh" not in html
+    assert 'lang="en"' in html
+
+
+def test_the_officers_timeline_speaks_words_and_names_people(client, walk, citizen, officers):
+    CitizenProfile.objects.create(user=citizen, full_name="Lò Thị Mai")
+    officers["specialist"].first_name = "Nguyễn Văn An"
+    officers["specialist"].save()
+    dossier = walk(Status.IN_REVIEW)
+    sign_in(client, officers["head"])
+    html = page(client, "workspace:dossier", dossier.pk)
+    timeline = html.split('id="h-timeline"', 1)[1]
+    # States in words, not the machine's names.
+    assert "từ “Đã tiếp nhận” sang “Đang thẩm định”" in timeline
+    for raw in ("in_review", "submitted", "received →", "→ received"):
+        assert raw not in timeline, raw
+    # People by name: the applicant (profile) and the officer.
+    assert "Lò Thị Mai" in timeline and "Nguyễn Văn An" in timeline
+    assert citizen.username not in timeline
+    assert officers["specialist"].username not in html
+
+
+def test_earlier_opinions_name_the_document_and_files_have_type_names(client, walk, officers):
+    dossier = walk(Status.SUPPLEMENT_REQUESTED)
+    component = dossier.procedure_version.spec["components"][0]
+    sign_in(client, officers["head"])
+    html = page(client, "workspace:dossier", dossier.pk)
+    opinions = html.split('id="h-opinions"', 1)[1].split("</section>", 1)[0]
+    assert f"<li>{component['name']['vi']}: Bản scan mờ</li>" in opinions
+    assert f"{component['code']}:" not in opinions
+    files = html.split('id="h-files"', 1)[1].split("</section>", 1)[0]
+    assert " · PDF · " in files
+    assert "application/pdf" not in files
+
+
+@pytest.mark.parametrize(
+    ("model", "singular", "plural", "columns", "english"),
+    [
+        (
+            "workflows/historyentry",
+            "mục lịch sử",
+            "Lịch sử",
+            ["Hồ sơ", "Thời điểm", "Người thực hiện", "Thao tác"],
+            ["Seq", "Actor", "Action"],
+        ),
+        (
+            "notifications/outgoingevent",
+            "sự kiện gửi đi",
+            "Sự kiện gửi đi",
+            ["Loại sự kiện", "Trạng thái"],
+            ["Kind", "Status", "Attempts"],
+        ),
+        (
+            "notifications/message",
+            "tin nhắn",
+            "Tin nhắn",
+            ["Kênh gửi", "Người nhận", "Trạng thái"],
+            ["Channel", "Recipient", "Hình thức nộp"],
+        ),
+        (
+            "documents/document",
+            "văn bản",
+            "Văn bản",
+            ["Loại văn bản", "Trạng thái", "Hồ sơ"],
+            ["Kind", "Status", "Dossier"],
+        ),
+    ],
+)
+def test_the_admin_names_columns_and_models_in_vietnamese(
+    admin_client, model, singular, plural, columns, english
+):
+    html = admin_client.get(f"/admin/{model}/", **VI).content.decode()
+    assert f"<title>Chọn {singular} để thay đổi" in html, html[:400]
+    assert f">{plural}</a>" in html or f"{plural}</" in html
+    head = html.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    for column in columns:
+        assert column in head, (column, head)
+    for word in english:
+        assert f">{word}<" not in head and f'">{word}</a>' not in head, (word, head)
