@@ -78,37 +78,47 @@ def test_earlier_opinions_name_the_document_and_files_have_type_names(client, wa
             "workflows/historyentry",
             "mục lịch sử",
             "Lịch sử",
-            ["Hồ sơ", "Thời điểm", "Người thực hiện", "Thao tác"],
-            ["Seq", "Actor", "Action"],
+            ["Hồ sơ", "Số thứ tự", "Thời điểm", "Người thực hiện", "Thao tác", "Trạng thái sau"],
+            ["Seq", "At", "Actor", "Action", "From status", "To status"],
         ),
         (
-            "notifications/outgoingevent",
+            "workflows/outgoingevent",
             "sự kiện gửi đi",
             "Sự kiện gửi đi",
-            ["Loại sự kiện", "Trạng thái"],
-            ["Kind", "Status", "Attempts"],
+            ["Loại sự kiện", "Hồ sơ", "Tạo lúc", "Đã chuyển đi lúc", "Số lần thử"],
+            ["Name", "Created at", "Dispatched at", "Attempts"],
         ),
         (
             "notifications/message",
             "tin nhắn",
             "Tin nhắn",
-            ["Kênh gửi", "Người nhận", "Trạng thái"],
-            ["Channel", "Recipient", "Hình thức nộp"],
+            ["Mã tin nhắn", "Thông báo", "Kênh gửi", "Ngôn ngữ", "Trạng thái", "Số lần thử"],
+            ["Uid", "Channel", "Hình thức nộp", "Attempts", "Created at"],
         ),
         (
             "documents/document",
             "văn bản",
             "Văn bản",
-            ["Loại văn bản", "Trạng thái", "Hồ sơ"],
-            ["Kind", "Status", "Dossier"],
+            ["Hồ sơ", "Loại văn bản", "Trạng thái", "Số lần thử", "Tạo lúc", "Tạo tệp lúc"],
+            ["Dossier", "Kind", "Attempts", "Created at", "Rendered at"],
         ),
     ],
 )
 def test_the_admin_names_columns_and_models_in_vietnamese(
-    admin_client, model, singular, plural, columns, english
+    admin_client, walk, citizen, model, singular, plural, columns, english
 ):
+    from documents.models import Document
+    from notifications.models import Message
+    from workflows.models import HistoryEntry, OutgoingEvent
+
+    citizen.email = "mai@example.org"
+    citizen.save()
+    dossier = walk(Status.RECEIVED)  # history, events and messages
+    Document.objects.create(dossier=dossier, kind="receipt", source_key="t", template="t")
+    for made in (HistoryEntry, OutgoingEvent, Message, Document):
+        assert made.objects.exists(), made
     html = admin_client.get(f"/admin/{model}/", **VI).content.decode()
-    assert f"<title>Chọn {singular} để thay đổi" in html, html[:400]
+    assert f"<title>Chọn {singular} để " in html, html[:400]
     assert f">{plural}</a>" in html or f"{plural}</" in html
     head = html.split("<thead>", 1)[1].split("</thead>", 1)[0]
     for column in columns:
