@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from viewflow.workflow.status import STATUS
 
@@ -248,6 +250,12 @@ def dossier_form_rows(dossier: Dossier) -> list[Row]:
                 shown = dt.date.fromisoformat(value).strftime("%d/%m/%Y")
             except ValueError:
                 shown = value
+        elif field["type"] in ("decimal", "integer") and value not in (None, ""):
+            # Kept as "120.5" (JSON); shown as the language writes numbers: 120,5.
+            try:
+                shown = number_format(Decimal(str(value)))
+            except InvalidOperation:
+                shown = str(value)
         else:
             shown = choices.get(value, "" if value is None else str(value))
         rows.append(Row(localized(field["label"]), shown))

@@ -125,3 +125,28 @@ def test_the_admin_names_columns_and_models_in_vietnamese(
         assert column in head, (column, head)
     for word in english:
         assert f">{word}<" not in head and f'">{word}</a>' not in head, (word, head)
+
+
+def test_numbers_are_written_with_a_decimal_comma_on_pages_and_papers(
+    client, catalog, province, citizen, officers
+):
+    from django.utils import translation
+
+    from documents import content
+    from procedures.models import Procedure
+    from workflows.selectors import dossier_form_rows
+
+    housing = Procedure.objects.get(code="1.012842")
+    dossier = new_draft(housing, province, citizen)
+    dossier.form_data = {**dossier.form_data, "current_land_area_m2": "120.5"}
+    dossier.save(update_fields=["form_data"])
+    dossier = work.application_submit(dossier=dossier, by=citizen)
+    with translation.override("vi"):
+        rows = {row.label: row.value for row in dossier_form_rows(dossier)}
+    assert rows["Diện tích đất hiện có (m²)"] == "120,5"
+    # The paper (always Vietnamese) and the officer's page in Vietnamese.
+    paper = {row["label"]: row["value"] for row in content.result(dossier, {})["form_rows"]}
+    assert paper["Diện tích đất hiện có (m²)"] == "120,5"
+    sign_in(client, officers["head"])
+    html = page(client, "workspace:dossier", dossier.pk)
+    assert "<dd>120,5</dd>" in html and "120.5" not in html
