@@ -76,6 +76,7 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 db: run-packages $(STAMP)
 	@$(BIN)/python manage.py prepare_database
 
+demo: export MOTCUA_SERVED_AT = $(HOST):$(PORT)
 demo: run-packages $(STAMP)
 	@DEBUG=1 $(BIN)/python manage.py prepare_database --demo
 

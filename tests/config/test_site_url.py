@@ -36,6 +36,8 @@ def test_an_explicit_site_url_wins_and_nothing_gives_runservers_default():
 def test_make_run_tells_every_process_the_address_it_serves():
     makefile = (ROOT / "Makefile").read_text()
     assert "run: export MOTCUA_SERVED_AT = $(HOST):$(PORT)" in makefile
+    # The demo's papers, rendered by `make demo`, carry the same address in their QR codes.
+    assert "demo: export MOTCUA_SERVED_AT = $(HOST):$(PORT)" in makefile
 
 
 @pytest.mark.parametrize(
