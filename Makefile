@@ -76,12 +76,16 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 db: run-packages $(STAMP)
 	@$(BIN)/python manage.py prepare_database
 
+demo: export MOTCUA_SERVED_AT = $(HOST):$(PORT)
 demo: run-packages $(STAMP)
 	@DEBUG=1 $(BIN)/python manage.py prepare_database --demo
 
 # The demo's papers are rendered in the background (render_documents) while the
 # server starts; both background processes are niced, to leave the CPU to the server.
-# The demo's e-mail is written to var/mail/.
+# The demo's e-mail is written to var/mail/. Every process started here is told the address
+# served, so links in e-mails and the papers' QR codes point at it (config.siteurl; an
+# explicit MOTCUA_SITE_URL wins).
+run: export MOTCUA_SERVED_AT = $(HOST):$(PORT)
 run: run-packages $(STAMP)
 	@DEBUG=1 $(BIN)/python manage.py prepare_database --demo --papers-later
 	@echo ""

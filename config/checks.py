@@ -150,3 +150,38 @@ def app_role_owns_nothing(app_configs, databases=None, **kwargs):
             id="motcua.W010",
         )
     ]
+
+
+@register(Tags.security)
+def site_url_is_a_site_address(app_configs, **kwargs):
+    """Links in e-mails and the papers' QR codes start with MOTCUA_SITE_URL: a wrong one
+    sends citizens elsewhere, so it must be an http(s) address with no path."""
+    from config.siteurl import problem
+
+    url = settings.MOTCUA["SITE_URL"]
+    reason = problem(url)
+    if reason is None:
+        return []
+    return [
+        Error(
+            f"MOTCUA_SITE_URL ({url!r}) is not the site's address: {reason}.",
+            hint="Set MOTCUA_SITE_URL to the address citizens open, e.g. "
+            "https://dichvucong.example.gov.vn",
+            id="motcua.E011",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def site_url_from_environment(app_configs, **kwargs):
+    if settings.DEBUG or settings.SITE_URL_FROM_ENVIRONMENT:
+        return []
+    return [
+        Error(
+            "MOTCUA_SITE_URL is not set in the environment.",
+            hint="Links in e-mails and SMS, and the QR codes on the papers, would point at "
+            f"{settings.MOTCUA['SITE_URL']}. Set MOTCUA_SITE_URL to the address citizens "
+            "open, e.g. https://dichvucong.example.gov.vn",
+            id="motcua.E012",
+        )
+    ]

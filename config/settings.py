@@ -270,6 +270,7 @@ if CACHES["default"]["BACKEND"] in SHARED_CACHE_BACKENDS:
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "vi"
+# Each language named in itself: the language switch shows these names untranslated.
 LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
 # Our catalog first (makemessages writes there), then the Vietnamese we add for allauth.
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "allauth"]
@@ -550,6 +551,9 @@ MOTCUA_METRICS_ALLOWED_IPS = [
 # --- motcua -------------------------------------------------------------------------------
 # make_dev_pki's seal password; `check --deploy` warns when a deployment still uses it.
 DEV_SEAL_PASSWORD = "motcua-dev-seal"  # noqa: S105 - development only, checked at deploy
+from config.siteurl import site_url  # noqa: E402
+
+SITE_URL_FROM_ENVIRONMENT = bool(env.str("MOTCUA_SITE_URL", default=""))
 MOTCUA = {
     # The 15:00 rule (Decree 61/2018 art. 19): a dossier received after this local time
     # is handled as received on the next working day.
@@ -607,8 +611,12 @@ MOTCUA = {
         "EMAILS": env.list("MOTCUA_ALERT_EMAILS", default=[]),
         "STUCK_MINUTES": env.int("MOTCUA_ALERT_STUCK_MINUTES", default=60),
     },
-    # Absolute links in messages start with this.
-    "SITE_URL": env.str("MOTCUA_SITE_URL", default="http://127.0.0.1:8000"),
+    # Absolute links in messages, e-mails and the papers' QR codes start with this
+    # (config.siteurl): MOTCUA_SITE_URL, required in production (check --deploy); under
+    # `make run PORT=N`, the address served.
+    "SITE_URL": site_url(os.environ),
+    # The name messages greet with ("Xin chào từ motcua"), instead of the request's host.
+    "SITE_NAME": env.str("MOTCUA_SITE_NAME", default="motcua"),
     # SMS: "console", "file" (options.path) or "http" (options.url, auth, fields, extra).
     "SMS": {
         "backend": env.str("MOTCUA_SMS_BACKEND", default="file"),

@@ -14,6 +14,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from workflows.models import Dossier, OutgoingEvent, private_storage
 
@@ -56,14 +57,20 @@ def document_upload_to(instance: Document, filename: str) -> str:
 
 
 class Document(models.Model):
-    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="documents")
-    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    dossier = models.ForeignKey(
+        Dossier, on_delete=models.PROTECT, related_name="documents", verbose_name=_("dossier")
+    )
+    kind = models.CharField(pgettext_lazy("document", "kind"), max_length=24, choices=Kind.choices)
     # The event that asked for this document: one document per dossier, kind and event.
     source_event = models.ForeignKey(
-        OutgoingEvent, null=True, on_delete=models.SET_NULL, related_name="+"
+        OutgoingEvent,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("source event"),
     )
-    source_key = models.CharField(max_length=64)
-    template = models.CharField(max_length=100)
+    source_key = models.CharField(_("source key"), max_length=64)
+    template = models.CharField(_("template"), max_length=100)
     verification_code = models.CharField(
         _("verification code"), max_length=16, unique=True, default=new_verification_code
     )
@@ -72,22 +79,22 @@ class Document(models.Model):
     )
     # What the document says, frozen when it was requested, so a later change to the
     # dossier cannot change a paper already issued.
-    context = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(pgettext_lazy("document", "content"), default=dict, blank=True)
     file = models.FileField(
         upload_to=document_upload_to, storage=private_storage, max_length=255, blank=True
     )
     # Where the template put the signature places, in PDF points: {anchor: [page, x1, y1, x2, y2]}.
-    layout = models.JSONField(default=dict, blank=True)
+    layout = models.JSONField(_("layout"), default=dict, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, db_index=True)
-    size = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
     # Who signed, in order: [{"name", "role", "at", "subject", "issuer"}].
-    signatures = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    rendered_at = models.DateTimeField(null=True, blank=True)
-    signed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
+    signatures = models.JSONField(_("signatures"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
     # The PDF was deleted at the end of the dossier's retention; the row and its SHA-256 stay.
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 

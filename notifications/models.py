@@ -39,9 +39,13 @@ class HandsetStatus(models.TextChoices):
 class Message(models.Model):
     # The stable identity of the message: its e-mail Message-ID and the SMS gateway's
     # idempotency key, the same on every attempt, so receivers can drop duplicates.
-    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uid = models.UUIDField(_("message id"), default=uuid.uuid4, unique=True, editable=False)
     event = models.ForeignKey(
-        "workflows.OutgoingEvent", null=True, on_delete=models.SET_NULL, related_name="messages"
+        "workflows.OutgoingEvent",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        verbose_name=_("event"),
     )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -49,33 +53,39 @@ class Message(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="messages",
+        verbose_name=_("recipient"),
     )
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    # "channel" alone is the dossier's (how it was filed): a message's is how it is sent.
+    channel = models.CharField(
+        pgettext_lazy("message", "channel"), max_length=8, choices=Channel.choices
+    )
     kind = models.CharField(_("notification"), max_length=40)
     language = models.CharField(_("language"), max_length=5)
     template_version = models.CharField(_("template version"), max_length=16)
     to_address = models.CharField(_("to"), max_length=254, blank=True)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("body"))
-    link = models.CharField(max_length=500, blank=True)
+    link = models.CharField(_("link"), max_length=500, blank=True)
 
     status = models.CharField(
         _("status"), max_length=20, choices=MessageStatus.choices, default=MessageStatus.CREATED
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    sending_since = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     # The SMS gateway's own id for the message (from its answer to the send), which its
     # delivery receipts name; and what the latest receipt said, and when.
-    provider_id = models.CharField(max_length=100, blank=True, db_index=True)
+    provider_id = models.CharField(
+        _("gateway's message id"), max_length=100, blank=True, db_index=True
+    )
     handset_status = models.CharField(
         _("at the phone"), max_length=10, choices=HandsetStatus.choices, blank=True
     )
-    handset_at = models.DateTimeField(null=True, blank=True)
+    handset_at = models.DateTimeField(_("receipt at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")

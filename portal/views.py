@@ -11,6 +11,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -114,7 +115,14 @@ def profile(request):
     instance = _profile(request.user)
     form = ProfileForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            profile = form.save()
+            # The account carries the name too: the header, the officers' timeline and
+            # the messages name the person (Vietnamese order, whole name in first_name).
+            user, name = request.user, profile.full_name[:150]  # first_name's length
+            if (user.first_name, user.last_name) != (name, ""):
+                user.first_name, user.last_name = name, ""
+                user.save(update_fields=["first_name", "last_name"])
         messages.success(request, _("Your profile is saved. New forms are filled from it."))
         return redirect("portal:profile")
     return render(

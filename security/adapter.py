@@ -4,13 +4,29 @@ drawn with segno (already a dependency for the papers' QR codes) instead of qrco
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+
+
+@dataclass(frozen=True)
+class Site:
+    """What allauth's mails call the site: its name and its address (settings.MOTCUA)."""
+
+    name: str
+    domain: str
+
+
+def current_site() -> Site:
+    url = settings.MOTCUA["SITE_URL"]
+    return Site(name=settings.MOTCUA["SITE_NAME"], domain=urlsplit(url).netloc or url)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -57,6 +73,11 @@ class AccountAdapter(DefaultAccountAdapter):
         if services.login_failed(request=request, user=user):
             raise ValidationError(self.error_messages["account_locked"], code="account_locked")
 
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # Without django.contrib.sites, allauth's "site" is the request's host: mails
+        # greeted "Hello from 127.0.0.1:8102!". They name the site and its address instead.
+        context = {"current_site": current_site(), **context}
+        super().send_mail(template_prefix, email, context)
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
         # A password typed at this session's login a moment ago (within allauth's

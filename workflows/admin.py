@@ -5,7 +5,14 @@ from django.utils.translation import gettext_lazy as _
 
 from procedures.admin import ReadOnlyAdmin
 
-from .models import Dossier, DossierComponent, HistoryEntry, OutgoingEvent, WorkingDayOverride
+from .models import (
+    Dossier,
+    DossierComponent,
+    HistoryEntry,
+    OutgoingEvent,
+    Status,
+    WorkingDayOverride,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -64,11 +71,24 @@ class DossierAdmin(ReadOnlyAdmin):
 
 @admin.register(HistoryEntry)
 class HistoryEntryAdmin(ReadOnlyAdmin):
-    list_display = ("dossier", "seq", "at", "actor", "action", "from_status", "to_status")
+    list_display = ("dossier", "seq", "at", "actor", "action", "state_before", "state_after")
     list_filter = ("action",)
     search_fields = ("dossier__code",)
     list_select_related = ("dossier", "actor")
     readonly_fields = [f.name for f in HistoryEntry._meta.fields]
+
+    @admin.display(description=_("state before"), ordering="from_status")
+    def state_before(self, obj):
+        return _state(obj.from_status)
+
+    @admin.display(description=_("state after"), ordering="to_status")
+    def state_after(self, obj):
+        return _state(obj.to_status)
+
+
+def _state(value: str) -> str:
+    """A dossier state in words (the history keeps its code)."""
+    return Status(value).label if value in Status.values else (value or "—")
 
 
 @admin.register(WorkingDayOverride)

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from viewflow.workflow.models import Process, Task
 
@@ -572,19 +573,25 @@ class HistoryEntry(AppendOnlyModel):
     (``manage.py verify_history``).
     """
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="history")
-    seq = models.PositiveIntegerField()
-    at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    dossier = models.ForeignKey(
+        Dossier, on_delete=models.PROTECT, related_name="history", verbose_name=_("dossier")
     )
-    action = models.CharField(max_length=48)
-    from_status = models.CharField(max_length=24, blank=True)
-    to_status = models.CharField(max_length=24, blank=True)
-    comment = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64, blank=True)
-    hash = models.CharField(max_length=64)
+    seq = models.PositiveIntegerField(pgettext_lazy("history", "number"))
+    at = models.DateTimeField(pgettext_lazy("history", "at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=pgettext_lazy("history", "by"),
+    )
+    action = models.CharField(pgettext_lazy("history", "action"), max_length=48)
+    from_status = models.CharField(_("state before"), max_length=24, blank=True)
+    to_status = models.CharField(_("state after"), max_length=24, blank=True)
+    comment = models.TextField(pgettext_lazy("history", "comment"), blank=True)
+    data = models.JSONField(pgettext_lazy("history", "data"), default=dict, blank=True)
+    prev_hash = models.CharField(_("previous entry's hash"), max_length=64, blank=True)
+    hash = models.CharField(pgettext_lazy("history", "hash"), max_length=64)
 
     class Meta:
         verbose_name = _("history entry")
@@ -693,17 +700,25 @@ class OutgoingEvent(models.Model):
     attempt it is marked failed, and an administrator can dispatch it again.
     """
 
-    name = models.CharField(max_length=64, db_index=True)
-    dossier = models.ForeignKey(Dossier, null=True, on_delete=models.CASCADE, related_name="events")
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    name = models.CharField(_("event kind"), max_length=64, db_index=True)
+    dossier = models.ForeignKey(
+        Dossier,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("dossier"),
+    )
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
+        verbose_name = _("outgoing event")
+        verbose_name_plural = _("outgoing events")
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from viewflow.workflow.status import STATUS
 
@@ -182,8 +184,29 @@ OPINION_ACTIONS = (
 )
 
 
-def dossier_opinions(timeline: list[HistoryEntry]) -> list[HistoryEntry]:
-    return [entry for entry in timeline if entry.action in OPINION_ACTIONS and entry.comment]
+def dossier_opinions(
+    timeline: list[HistoryEntry], *, dossier: Dossier | None = None
+) -> list[HistoryEntry]:
+    """The entries that carry an opinion. A supplement request's items name their
+    component (``supplement_items``: name and reason), not its code."""
+    from procedures.forms import localized
+
+    names = {}
+    if dossier is not None:
+        spec = dossier.procedure_version.spec
+        names = {f["name"]: localized(f["label"]) for f in spec["fields"]}
+        names.update({c["code"]: localized(c["name"]) for c in spec["components"]})
+    opinions = [entry for entry in timeline if entry.action in OPINION_ACTIONS and entry.comment]
+    for entry in opinions:
+        entry.supplement_items = [
+            {
+                "name": names.get(item.get("code"), item.get("code", "")),
+                "reason": item.get("reason"),
+            }
+            for item in (entry.data or {}).get("items") or []
+            if isinstance(item, dict)
+        ]
+    return opinions
 
 
 def eligible_officers(task: DossierTask):
@@ -227,6 +250,12 @@ def dossier_form_rows(dossier: Dossier) -> list[Row]:
                 shown = dt.date.fromisoformat(value).strftime("%d/%m/%Y")
             except ValueError:
                 shown = value
+        elif field["type"] in ("decimal", "integer") and value not in (None, ""):
+            # Kept as "120.5" (JSON); shown as the language writes numbers: 120,5.
+            try:
+                shown = number_format(Decimal(str(value)))
+            except InvalidOperation:
+                shown = str(value)
         else:
             shown = choices.get(value, "" if value is None else str(value))
         rows.append(Row(localized(field["label"]), shown))

@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, Exists, FloatField, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext_lazy as _
 
 from procedures.auth import held_roles
 from procedures.models import Agency, ProcedureVersion
@@ -324,6 +325,8 @@ class IndexMetric:
     numerator: int
     denominator: int
     points_max: int | None = None
+    # A stable name for code and tests: group, name and formula are translated.
+    key: str = ""
 
     @property
     def rate(self) -> float | None:
@@ -357,49 +360,59 @@ def service_index(queryset: QuerySet, period: Period) -> list[IndexMetric]:
     unhappy = finished.filter(Q(rating__score__lte=2) | Q(timeliness=Timeliness.LATE)).count()
     return [
         IndexMetric(
-            "Processing progress",
-            "On-time rate",
-            "(finished early + finished on time + in progress within time) ÷ "
-            "(finished + in progress) × 20 points",
+            _("Processing progress"),
+            _("On-time rate"),
+            _(
+                "(finished early + finished on time + in progress within time) ÷ "
+                "(finished + in progress) × 20 points"
+            ),
             on_time,
             processed,
             20,
+            key="on_time_rate",
         ),
         IndexMetric(
-            "Online service",
-            "Filed fully online",
-            "dossiers filed online ÷ dossiers received, on full-process online "
-            "procedures × 12 points",
+            _("Online service"),
+            _("Filed fully online"),
+            _(
+                "dossiers filed online ÷ dossiers received, on full-process online "
+                "procedures × 12 points"
+            ),
             eligible.filter(channel="online").count(),
             eligible.count(),
             12,
+            key="filed_online",
         ),
         IndexMetric(
-            "Digitisation",
-            "Electronic results",
-            "results issued electronically (through the portal) ÷ results issued",
+            _("Digitisation"),
+            _("Electronic results"),
+            _("results issued electronically (through the portal) ÷ results issued"),
             issued.filter(channel="online").count(),
             issued.count(),
+            key="electronic_results",
         ),
         IndexMetric(
-            "Digitisation",
-            "Digitised components",
-            "dossiers received with every mandatory component as a file ÷ dossiers received",
+            _("Digitisation"),
+            _("Digitised components"),
+            _("dossiers received with every mandatory component as a file ÷ dossiers received"),
             fully_digitised(received).count(),
             received.count(),
+            key="digitised_components",
         ),
         IndexMetric(
-            "Satisfaction",
-            "Satisfied",
-            "(finished − rated dissatisfied (1–2) or late) ÷ finished",
+            _("Satisfaction"),
+            _("Satisfied"),
+            _("(finished − rated dissatisfied (1–2) or late) ÷ finished"),
             finished.count() - unhappy,
             finished.count(),
+            key="satisfied",
         ),
         IndexMetric(
-            "Satisfaction",
-            "Average rating",
-            "sum of ratings ÷ number of ratings (1 to 5)",
+            _("Satisfaction"),
+            _("Average rating"),
+            _("sum of ratings ÷ number of ratings (1 to 5)"),
             sum(ratings.values_list("score", flat=True)),
             ratings.count(),
+            key="average_rating",
         ),
     ]

@@ -256,7 +256,7 @@ def _render_task(request, task, *, action_forms=None, assign_form=None, status=2
         "form_rows": selectors.dossier_form_rows(dossier),
         "components": selectors.dossier_component_rows(dossier),
         "timeline": timeline,
-        "opinions": selectors.dossier_opinions(timeline),
+        "opinions": selectors.dossier_opinions(timeline, dossier=dossier),
         "task_clock": selectors.clock_for(task.due_date),
         "dossier_clock": selectors.clock_for(dossier.due_date),
         "held_by_me": held_by_me,
@@ -468,7 +468,7 @@ def dossier_detail(request, pk, reschedule_form=None, status=200):
             "form_rows": selectors.dossier_form_rows(dossier),
             "components": selectors.dossier_component_rows(dossier),
             "timeline": timeline,
-            "opinions": selectors.dossier_opinions(timeline),
+            "opinions": selectors.dossier_opinions(timeline, dossier=dossier),
             "dossier_clock": selectors.clock_for(dossier.due_date),
             "draft": dossier.status == Status.DRAFT,
             "reschedule_form": reschedule_form

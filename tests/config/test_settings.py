@@ -54,6 +54,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
             "MOTCUA_SMS_BACKEND": "http",
             "MOTCUA_SMS_OPTIONS": '{"url": "https://sms.example.gov.vn/send"}',
             "MOTCUA_ALERT_EMAILS": "motcua-admins@example.gov.vn",
+            "MOTCUA_SITE_URL": "https://motcua.example.gov.vn",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr

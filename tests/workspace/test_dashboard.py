@@ -147,18 +147,23 @@ def test_service_index_shows_each_metric_with_its_inputs(client, history, office
         reverse("workspace:service_index"), {"start": "2026-01-01", "end": "2026-12-31"}
     )
     assert page.status_code == 200
-    overall = {m.name: m for m in page.context["sections"][0][1]}
-    progress = overall["On-time rate"]
+    overall = {m.key: m for m in page.context["sections"][0][1]}
+    progress = overall["on_time_rate"]
     assert (progress.numerator, progress.denominator, progress.points) == (2, 4, 10.0)
-    online = overall["Filed fully online"]
+    online = overall["filed_online"]
     assert (online.numerator, online.denominator) == (0, 0)  # 1.012841 is partial online
-    results = overall["Electronic results"]
+    results = overall["electronic_results"]
     assert (results.numerator, results.denominator) == (2, 2)
-    satisfied = overall["Satisfied"]
+    satisfied = overall["satisfied"]
     assert (satisfied.numerator, satisfied.denominator) == (2, 3)  # late or rated 2: one
-    rating = overall["Average rating"]
+    rating = overall["average_rating"]
     assert rating.rate == pytest.approx(3.5)
-    assert "× 20 points" in page.content.decode()
+    html = page.content.decode()
+    # In Vietnamese: the metrics, their groups and formulas, and numbers with a comma.
+    assert "× 20 điểm" in html and "Tỷ lệ đúng hạn" in html and "Tiến độ giải quyết" in html
+    assert "Điểm đánh giá trung bình" in html and "3,50" in html and "10,0 / 20" in html
+    for english in ("points", "On-time rate", "Average rating", "Satisfaction", "finished"):
+        assert english not in html, english
 
 
 @time_machine.travel(at(2026, 4, 15), tick=False)
