@@ -193,13 +193,13 @@ def test_digitised_components_needs_every_mandatory_component(client, history, o
     page = client.get(
         reverse("workspace:service_index"), {"start": "2026-01-01", "end": "2026-12-31"}
     )
-    overall = {m.name: m for m in page.context["sections"][0][1]}
-    digitised = overall["Digitised components"]
+    overall = {m.key: m for m in page.context["sections"][0][1]}
+    digitised = overall["digitised_components"]
     assert (digitised.numerator, digitised.denominator) == (4, 5)
-    per_agency = {m.name: m for m in page.context["sections"][1][1]}
+    per_agency = {m.key: m for m in page.context["sections"][1][1]}
     assert (
-        per_agency["Digitised components"].numerator,
-        per_agency["Digitised components"].denominator,
+        per_agency["digitised_components"].numerator,
+        per_agency["digitised_components"].denominator,
     ) == (4, 5)
 
 
@@ -368,13 +368,13 @@ def test_the_period_chosen_is_the_period_counted_and_shown(client, history, offi
     index = client.get(
         reverse("workspace:service_index"), {"start": "2026-03-01", "end": "2026-03-31"}
     )
-    metrics = {m.name: m for m in index.context["sections"][0][1]}
-    assert metrics["Digitised components"].denominator == 5
+    metrics = {m.key: m for m in index.context["sections"][0][1]}
+    assert metrics["digitised_components"].denominator == 5
     index = client.get(
         reverse("workspace:service_index"), {"start": "2026-01-01", "end": "2026-02-28"}
     )
-    metrics = {m.name: m for m in index.context["sections"][0][1]}
-    assert metrics["Digitised components"].denominator == 0
+    metrics = {m.key: m for m in index.context["sections"][0][1]}
+    assert metrics["digitised_components"].denominator == 0
     assert 'value="2026-01-01"' in index.content.decode()
 
 
