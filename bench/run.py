@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import SIZES, Row, setup  # noqa: E402
 
-PARTS = ["lifecycle", "reads", "http_load", "capacity", "documents", "outbox_drain"]
+PARTS = ["lifecycle", "reads", "search", "http_load", "capacity", "documents", "outbox_drain"]
 
 
 def parse(argv=None) -> argparse.Namespace:
