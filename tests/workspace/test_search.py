@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 
 from config.search import fold
-from tests.conftest import sign_in
+from tests.conftest import make_user, sign_in
 from workflows import services
 from workflows.demo import attach_all, sample_form_data
 from workflows.models import Channel, Dossier, Status
@@ -132,3 +132,20 @@ def test_the_migration_fills_the_column_of_existing_dossiers(filed):
     for dossier in Dossier.objects.all():
         assert dossier.search_text == dossier.folded_search_text()
         assert fold(dossier.applicant_name) in dossier.search_text
+
+
+def test_the_admin_searches_dossiers_the_same_way(client, filed):
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    sign_in(client, admin)
+    changelist = reverse("admin:workflows_dossier_changelist")
+
+    def shown(query):
+        page = client.get(changelist, {"q": query})
+        assert page.status_code == 200
+        return {d.pk for d in page.context["cl"].result_list}
+
+    assert shown("lo thi mai") == {filed["mai"].pk}
+    assert shown("ĐINH VĂN") == {filed["dung"].pk, filed["dung_plain"].pk}
+    assert shown(filed["pao"].code.lower()) == {filed["pao"].pk}
+    assert shown("010190000333") == {filed["pao"].pk}
+    assert len(shown("")) == len(PEOPLE)
