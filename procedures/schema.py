@@ -117,9 +117,9 @@ class FormField(Strict):
         if wants_choices and not self.choices:
             raise ValueError(f"a {self.type} field needs choices")
         if not wants_choices and self.choices:
-            hint = " (its groups come from the one list: use groups)" * (
-                self.type == "ethnic_group"
-            )
+            hint = ""
+            if self.type == "ethnic_group":
+                hint = " (its groups come from the one list: use groups)"
             raise ValueError(f"a {self.type} field takes no choices{hint}")
         if self.groups is not None and self.type != "ethnic_group":
             raise ValueError(f"a {self.type} field takes no groups")
