@@ -73,6 +73,7 @@ def catalog():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
+    from config.search import search_text
     from procedures.models import Agency, OfficerRole, Procedure, ProcedureVersion
 
     central = Agency.objects.get(code="G16")
@@ -118,6 +119,7 @@ def catalog():
             fee=template.fee,
             flow=template.flow,
             spec=spec,
+            search_text=search_text(code, f"Thủ tục thử {i:03d}", f"Bench procedure {i:03d}"),
         )
         procedure.current_version = version
         procedure.save(update_fields=["current_version"])
@@ -168,6 +170,64 @@ def citizens(conn, count: int, password: str) -> list[int]:
             "(SELECT max(id) FROM auth_user))"
         )
     return list(range(first, first + count))
+
+
+# Applicants' names, as in the provinces the catalog serves: what the officers' search
+# looks for (bench/search.py). 20 x 6 x 24 names, the commonest shared by hundreds of
+# dossiers at 1M.
+FAMILY = [
+    "Lò",
+    "Giàng",
+    "Vàng",
+    "Sùng",
+    "Hà",
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Đinh",
+    "Lường",
+    "Cầm",
+    "Quàng",
+    "Lý",
+    "Đào",
+    "Tòng",
+    "Mùa",
+    "Thào",
+    "Sầm",
+]
+MIDDLE = ("Văn", "Thị", "A", "Seo", "Đức", "Minh")
+GIVEN = [
+    "Mai",
+    "Páo",
+    "Dế",
+    "Chứ",
+    "Lan",
+    "Hùng",
+    "Dũng",
+    "Thắm",
+    "Sính",
+    "Vừ",
+    "Khánh",
+    "Hương",
+    "Tùng",
+    "Đạt",
+    "Nhung",
+    "Pàng",
+    "Chu",
+    "Sáng",
+    "Xuân",
+    "Hoa",
+    "Thanh",
+    "Quyết",
+    "Đông",
+    "Lợi",
+]
+
+
+def person_name(rng: random.Random) -> str:
+    return f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
 
 
 # --- The calendar ------------------------------------------------------------------------------
@@ -221,7 +281,7 @@ COPIES = {
     "handling_agency_id, channel, applicant_user_id, applicant_name, applicant_id_number, "
     "applicant_address, applicant_phone, applicant_email, filed_by_id, form_data, status, "
     "supplement_round, created_at, submitted_at, received_at, due_date, decided_at, closed_at, "
-    "timeliness, processing_days, history_count, history_hash) FROM STDIN",
+    "timeliness, processing_days, history_count, history_hash, search_text) FROM STDIN",
     "viewflow_process": "COPY viewflow_process (id, flow_class, status, created, finished, data) "
     "FROM STDIN",
     "workflows_dossierprocess": "COPY workflows_dossierprocess (process_ptr_id, dossier_id) "
@@ -256,9 +316,11 @@ class Writer:
 def generate(size: int, seed: int = 2026) -> dict:
     from django.db import connection
 
+    from config.search import search_text
     from workflows.clock import working_calendar
 
     rng = random.Random(seed)
+    names = random.Random(seed + 1)
     started = time.perf_counter()
     central, handling, versions, officers, password = catalog()
     today = working_calendar().today()
@@ -366,6 +428,9 @@ def generate(size: int, seed: int = 2026) -> dict:
             online = rng.random() < 0.9
             applicant = rng.choice(people) if online else None
             reception = officers[(agency.pk, "reception")]
+            # Names from their own generator: the other draws stay as they were.
+            name = person_name(names)
+            id_number = f"{rng.randint(1, 99):03d}19{rng.randint(0, 99999999):08d}"
             received_day = days.days[rec_idx]
             received = (
                 _ts(received_day, rng.randint(7, 14), rng.randint(0, 59))
@@ -557,8 +622,8 @@ def generate(size: int, seed: int = 2026) -> dict:
                 agency.pk,
                 "online" if online else "desk",
                 applicant,
-                f"Công dân {applicant or dossier_id}",
-                f"{rng.randint(1, 99):03d}19{rng.randint(0, 99999999):08d}",
+                name,
+                id_number,
                 "Bản Cốc Lếu",
                 "0912345678",
                 "",
@@ -576,6 +641,7 @@ def generate(size: int, seed: int = 2026) -> dict:
                 processing,
                 len(history),
                 prev,
+                search_text(code, name, id_number).replace("\n", "\\n"),
             )
             writer.row(
                 "viewflow_process",

@@ -25,7 +25,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import SIZES, Row, setup  # noqa: E402
 
-PARTS = ["lifecycle", "reads", "api", "http_load", "capacity", "documents", "outbox_drain"]
+PARTS = [
+    "lifecycle",
+    "reads",
+    "search",
+    "api",
+    "http_load",
+    "capacity",
+    "documents",
+    "outbox_drain",
+]
 
 
 def parse(argv=None) -> argparse.Namespace:

@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .ethnic_groups import EthnicGroup
+from procedures import ethnic_groups
 
 
 class CitizenProfile(models.Model):
@@ -14,8 +14,9 @@ class CitizenProfile(models.Model):
     )
     full_name = models.CharField(_("full name"), max_length=200)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    # The GSO code of one of the 54 groups (procedures.ethnic_groups), shown by its name.
     ethnic_group = models.CharField(
-        _("ethnic group"), max_length=2, choices=EthnicGroup.choices, blank=True
+        _("ethnic group"), max_length=2, choices=ethnic_groups.CHOICES, blank=True
     )
     id_number = models.CharField(
         _("personal ID number"),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hmac
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from config.search import fold
 from procedures.forms import localized
 from procedures.models import Agency, Procedure
 from workflows.models import Dossier, HistoryEntry, Status
@@ -36,12 +37,10 @@ def catalog(*, query: str = "", sector: str = "", agency: Agency | None = None) 
     procedures = Procedure.objects.filter(
         is_active=True, current_version__isnull=False
     ).select_related("current_version")
-    if query:
-        procedures = procedures.filter(
-            Q(code__icontains=query)
-            | Q(current_version__name__icontains=query)
-            | Q(current_version__name_en__icontains=query)
-        )
+    if query and (folded := fold(query)):
+        # Code, Vietnamese or English name, whatever the accents and case ("ho tro",
+        # "DÂN TỘC"). A catalog holds hundreds of rows, not millions: no index needed.
+        procedures = procedures.filter(current_version__search_text__contains=folded)
     if sector:
         procedures = procedures.filter(current_version__sector=sector)
     if agency is not None:

@@ -28,7 +28,8 @@ from access.services import access_record
 from documents import services as documents
 from documents.models import DocumentStatus
 from documents.views import pdf_response
-from procedures.forms import build_form_class
+from procedures.ethnic_groups import ethnic_group_from_name
+from procedures.forms import build_form_class, field_choices
 from procedures.models import Agency, Procedure
 from workflows import selectors as workflow_selectors
 from workflows import services
@@ -158,12 +159,25 @@ def _profile_prefill(user, spec) -> tuple[dict, dict]:
         name = field["name"]
         if name in known and known[name]:
             initial[name] = known[name]
-        elif name == "ethnic_group" and profile.ethnic_group and field.get("choices"):
-            label = profile.get_ethnic_group_display()
-            match = next((c["value"] for c in field["choices"] if c["label"]["vi"] == label), None)
+        elif name == "ethnic_group" and profile.ethnic_group:
+            match = _ethnic_choice(field, profile.ethnic_group)
             if match:
                 initial[name] = match
     return applicant, initial
+
+
+def _ethnic_choice(field: dict, code: str) -> str | None:
+    """The value of the form's choice that is the profile's group (a GSO code): the code
+    itself in an ethnic-group field; in a plain choice field (a version loaded before the
+    one list), the choice whose value or label names that group ("H'Mông" is "Mông")."""
+    if field["type"] == "ethnic_group":
+        return code if code in dict(field_choices(field)) else None
+    for choice in field.get("choices") or []:
+        for name in (choice["value"], choice["label"]["vi"], choice["label"]["en"]):
+            group = ethnic_group_from_name(name)
+            if group is not None and group.code == code:
+                return choice["value"]
+    return None
 
 
 # --- Applying --------------------------------------------------------------------------------

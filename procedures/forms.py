@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config.bounds import BoundedDateField, validate_birth_date
 
+from . import ethnic_groups
+
 
 def localized(text: dict | None) -> str:
     """The text in the active language (Vietnamese unless English is chosen)."""
@@ -28,6 +30,14 @@ def localized(text: dict | None) -> str:
 PHONE = RegexValidator(r"^\+?[0-9 .-]{8,15}$", _("Enter a valid phone number."))
 # Browsers without a date picker send what people type: accept the Vietnamese order too.
 DATE_INPUTS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
+
+
+def field_choices(spec: dict) -> list[tuple[str, str]]:
+    """(value, label in the active language) of a choice, multichoice or ethnic-group
+    field; empty for the other kinds."""
+    if spec["type"] == "ethnic_group":
+        return [(g.code, g.display_name) for g in ethnic_groups.offered(spec.get("groups"))]
+    return [(c["value"], localized(c["label"])) for c in spec.get("choices") or []]
 
 
 def _field(spec: dict) -> forms.Field:
@@ -73,11 +83,10 @@ def _field(spec: dict) -> forms.Field:
         )
         if "birth" in spec["name"]:
             validators.append(validate_birth_date)
-    elif kind == "choice":
-        choices = [(c["value"], localized(c["label"])) for c in spec["choices"]]
-        field = forms.ChoiceField(choices=[("", "---------"), *choices], **common)
+    elif kind in ("choice", "ethnic_group"):
+        field = forms.ChoiceField(choices=[("", "---------"), *field_choices(spec)], **common)
     elif kind == "multichoice":
-        choices = [(c["value"], localized(c["label"])) for c in spec["choices"]]
+        choices = field_choices(spec)
         field = forms.MultipleChoiceField(
             choices=choices, widget=forms.CheckboxSelectMultiple, **common
         )

@@ -21,6 +21,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from config.search import search_text
+
 from .models import Agency, Procedure, ProcedureVersion
 from .schema import ProcedureSpec, Text
 
@@ -171,6 +173,7 @@ def load_procedures(directory: Path | None = None) -> LoadReport:
                     fee=spec.fee_amount,
                     flow=spec.flow,
                     spec=spec.to_json(),
+                    search_text=search_text(spec.code, spec.name.vi, spec.name.en),
                 )
                 (report.created if created else report.new_versions).append(str(version))
             elif procedure.current_version_id == version.pk and procedure.is_active:

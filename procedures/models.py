@@ -150,6 +150,9 @@ class ProcedureVersion(models.Model):
     flow = models.CharField(_("flow"), max_length=32)
     # The whole validated file (procedures.schema.ProcedureSpec as JSON).
     spec = models.JSONField(_("specification"))
+    # The procedure's code and names, folded (config.search): what the catalog search looks
+    # in, accents and case aside. Written by the loader with the names.
+    search_text = models.TextField(_("search text"), blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("procedure version")

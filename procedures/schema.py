@@ -12,8 +12,16 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
+from .ethnic_groups import ethnic_group_by_code
 from .roles import STAGE_ROLES
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
@@ -84,7 +92,11 @@ FieldType = Literal[
     "email",
     "phone",
     "id_number",
+    # One of the 54 ethnic groups (procedures.ethnic_groups), stored as its GSO code.
+    "ethnic_group",
 ]
+
+EthnicCode = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
 
 
 class FormField(Strict):
@@ -94,6 +106,9 @@ class FormField(Strict):
     help: Text | None = None
     required: bool = False
     choices: list[Choice] | None = None
+    # For an ethnic_group field: the groups offered, "all" (the default), "minorities"
+    # (all but Kinh) or a list of GSO codes. The names come from the one list.
+    groups: Literal["all", "minorities"] | list[EthnicCode] | None = None
     validation: Validation | None = None
 
     @model_validator(mode="after")
@@ -102,12 +117,33 @@ class FormField(Strict):
         if wants_choices and not self.choices:
             raise ValueError(f"a {self.type} field needs choices")
         if not wants_choices and self.choices:
-            raise ValueError(f"a {self.type} field takes no choices")
+            hint = ""
+            if self.type == "ethnic_group":
+                hint = " (its groups come from the one list: use groups)"
+            raise ValueError(f"a {self.type} field takes no choices{hint}")
+        if self.groups is not None and self.type != "ethnic_group":
+            raise ValueError(f"a {self.type} field takes no groups")
+        if isinstance(self.groups, list):
+            unknown = [code for code in self.groups if ethnic_group_by_code(code) is None]
+            if unknown or not self.groups or len(set(self.groups)) != len(self.groups):
+                raise ValueError(
+                    "groups must list distinct GSO codes of the 54 ethnic groups (01-54)"
+                    + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                )
         if self.choices:
             values = [c.value for c in self.choices]
             if len(values) != len(set(values)):
                 raise ValueError("choice values must be unique")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_groups(self, handler):
+        # Only ethnic_group fields carry "groups": the other procedures' content (and so
+        # their content hash and version) stays what it was before the key existed.
+        data = handler(self)
+        if self.groups is None:
+            data.pop("groups", None)
+        return data
 
 
 class Stage(Strict):

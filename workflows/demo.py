@@ -15,6 +15,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
+from procedures.forms import field_choices
 from procedures.loader import load_agencies, load_procedures
 from procedures.models import Agency, OfficerRole, Procedure
 from procedures.roles import Role
@@ -137,6 +138,9 @@ def sample_form_data(spec: dict) -> dict:
             value = str(rules.get("min_value") or "1.5")
         elif kind == "choice":
             value = field["choices"][0]["value"]
+        elif kind == "ethnic_group":
+            codes = [code for code, _name in field_choices(field)]
+            value = "08" if "08" in codes else codes[0]  # Mông, when the form offers it
         elif kind == "multichoice":
             value = [field["choices"][0]["value"]]
         elif kind == "boolean":

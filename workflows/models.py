@@ -22,6 +22,7 @@ from django.utils.translation import pgettext_lazy
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from viewflow.workflow.models import Process, Task
 
+from config.search import search_text
 from procedures.auth import has_agency_perm
 from procedures.models import Agency, ProcedureVersion
 
@@ -237,6 +238,11 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     applicant_address = models.CharField(_("address"), max_length=500, blank=True)
     applicant_phone = models.CharField(_("phone"), max_length=20, blank=True)
     applicant_email = models.EmailField(_("e-mail"), blank=True)
+    # The code, the applicant's name and ID number, folded (config.search): what the
+    # officers' search looks in, accents and case aside. Written by the services that write
+    # those columns; on PostgreSQL a trigram index serves the substring search (migration
+    # 0018, outside Meta.indexes because SQLite has no such index).
+    search_text = models.TextField(_("search text"), blank=True, default="", editable=False)
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -325,6 +331,10 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.code or f"draft #{self.pk}"
+
+    def folded_search_text(self) -> str:
+        """What ``search_text`` holds for the row's present code, name and ID number."""
+        return search_text(self.code, self.applicant_name, self.applicant_id_number)
 
     def retention_years(self) -> int | None:
         """The years this dossier's files are kept after its result: its version's, or its

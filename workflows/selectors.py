@@ -12,6 +12,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from viewflow.workflow.status import STATUS
 
+from config.search import fold
 from procedures.auth import has_agency_perm, held_roles, user_role_permissions
 from procedures.models import Agency
 from procedures.roles import DEPARTMENT_ROLES, SUBTREE_ROLES, Role
@@ -106,11 +107,10 @@ def _filtered(tasks: QuerySet[DossierTask], filters: TaskFilters) -> QuerySet[Do
         tasks = tasks.filter(dossier__submitted_at__date__gte=filters.filed_from)
     if filters.filed_to:
         tasks = tasks.filter(dossier__submitted_at__date__lte=filters.filed_to)
-    if filters.q:
-        q = filters.q.strip()
-        tasks = tasks.filter(
-            Q(dossier__code__istartswith=q) | Q(dossier__applicant_name__icontains=q)
-        )
+    if filters.q and (q := fold(filters.q)):
+        # By code, applicant's name or ID number, whatever the accents and case: the
+        # folded query within the folded column (trigram-indexed on PostgreSQL).
+        tasks = tasks.filter(dossier__search_text__contains=q)
     return tasks
 
 
@@ -235,12 +235,12 @@ class Row:
 
 def dossier_form_rows(dossier: Dossier) -> list[Row]:
     """The form data with the procedure's labels and choice names, in the form's order."""
-    from procedures.forms import localized
+    from procedures.forms import field_choices, localized
 
     rows = []
     for field in dossier.procedure_version.spec["fields"]:
         value = dossier.form_data.get(field["name"])
-        choices = {c["value"]: localized(c["label"]) for c in field.get("choices") or []}
+        choices = dict(field_choices(field))
         if isinstance(value, list):
             shown = ", ".join(choices.get(v, str(v)) for v in value)
         elif field["type"] == "boolean":

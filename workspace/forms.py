@@ -23,7 +23,9 @@ DUE_CHOICES = [("", _("Any due date")), ("overdue", _("Overdue")), ("soon", _("D
 
 
 class TaskFilterForm(forms.Form):
-    q = forms.CharField(label=_("Dossier code or applicant"), required=False, max_length=100)
+    q = forms.CharField(
+        label=_("Dossier code, applicant or ID number"), required=False, max_length=100
+    )
     procedure = forms.ChoiceField(label=_("Procedure"), required=False)
     stage = forms.ChoiceField(label=_("Stage"), required=False, choices=STAGE_CHOICES)
     due = forms.ChoiceField(label=_("Due"), required=False, choices=DUE_CHOICES)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from portal.models import CitizenProfile
 from tests.conftest import make_user, sign_in
@@ -77,7 +78,7 @@ def test_the_form_is_filled_from_the_profile(client, applicant, procedure):
     body = page.content.decode()
     assert 'value="Lò Thị Mai"' in body and 'value="001190012345"' in body
     assert 'value="1990-05-12"' in body  # date_of_birth field
-    assert '<option value="tay" selected>' in body  # ethnic group Tày, from the profile
+    assert '<option value="02" selected>Tày</option>' in body  # ethnic group, from the profile
 
 
 def test_errors_keep_what_was_typed_and_uploaded(client, applicant, procedure, province):
@@ -328,3 +329,59 @@ def test_citizen_pages_are_light_and_need_no_javascript(client, walk, citizen):
         hidden = set(re.findall(r'<input\b[^>]*type="hidden"[^>]*id="([^"]+)"', text))
         for input_id in set(inputs) - hidden:
             assert f'for="{input_id}"' in text, (url, input_id)
+
+
+def _selected(body: str, name: str) -> str | None:
+    select = re.search(rf'<select name="{name}".*?</select>', body, re.S)
+    chosen = re.search(r'<option value="([^"]*)" selected>', select.group(0)) if select else None
+    return chosen.group(1) if chosen else None
+
+
+def test_a_profile_with_mong_fills_the_form_and_the_dossier_is_filed(
+    client, applicant, procedure, province
+):
+    # Before the one list, the profile's "Mông" matched no choice of the form ("H'Mông"):
+    # the field stayed empty and filing failed on it.
+    CitizenProfile.objects.filter(user=applicant).update(ethnic_group="08")
+    sign_in(client, applicant)
+    page, key = start(client, procedure)
+    body = page.content.decode()
+    assert '<option value="08" selected>Mông</option>' in body
+    # The browser sends what the page holds: the group as the profile filled it.
+    post = full_post(procedure, province, key, review="1")
+    post["ethnic_group"] = _selected(body, "ethnic_group")
+    response = client.post(reverse("portal:apply", args=[procedure.code]), post)
+    dossier = Dossier.objects.get(filing_key=key)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert client.post(response.url, {"declaration": "on"}).status_code == 302
+    dossier.refresh_from_db()
+    assert dossier.status == Status.SUBMITTED
+    assert dossier.form_data["ethnic_group"] == "08"
+    from workflows.selectors import dossier_form_rows
+
+    with translation.override("vi"):
+        assert ("Dân tộc", "Mông") in [(r.label, r.value) for r in dossier_form_rows(dossier)]
+
+
+def test_a_version_from_before_the_one_list_is_filled_by_name(applicant):
+    """A draft under a version loaded before the one list keeps that version's choices;
+    its form is still filled from the profile, by the group's name or older spelling."""
+    from portal.views import _profile_prefill
+
+    CitizenProfile.objects.filter(user=applicant).update(ethnic_group="08")
+    spec = {
+        "fields": [
+            {
+                "name": "ethnic_group",
+                "type": "choice",
+                "choices": [
+                    {"value": "tay", "label": {"vi": "Tày", "en": "Tay"}},
+                    {"value": "hmong", "label": {"vi": "H'Mông", "en": "Hmong"}},
+                    {"value": "other", "label": {"vi": "Dân tộc khác", "en": "Other"}},
+                ],
+            }
+        ]
+    }
+    assert _profile_prefill(applicant, spec)[1] == {"ethnic_group": "hmong"}
+    CitizenProfile.objects.filter(user=applicant).update(ethnic_group="05")  # Khmer: absent
+    assert _profile_prefill(applicant, spec)[1] == {}

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
 
+from config.search import search_text
 from procedures.auth import has_agency_perm
 from procedures.forms import clean_form_data
 from procedures.models import Agency, Procedure
@@ -302,6 +303,9 @@ def _create_draft(
             applicant_user=applicant_user,
             filed_by=by,
             form_data=data,
+            search_text=search_text(
+                None, person.get("applicant_name"), person.get("applicant_id_number")
+            ),
             **person,
         )
         history_append(
@@ -347,8 +351,9 @@ def dossier_save_draft(
         locked.form_data = {**locked.form_data, **data}
         for column, value in person.items():
             setattr(locked, column, value)
+        locked.search_text = locked.folded_search_text()
         locked.edited_at = timezone.now()
-        locked.save(update_fields=["form_data", "edited_at", *person])
+        locked.save(update_fields=["form_data", "edited_at", "search_text", *person])
     if errors or person_errors:
         raise ValidationError({**errors, **person_errors})
     return locked
@@ -509,6 +514,10 @@ def _file(dossier: Dossier, by, name: str, comment: str = "") -> Dossier:
         if d.code is None:
             changes["code"] = dossier_code(d.handling_agency, local_date(now))
             changes["lookup_secret"] = lookup_secret()
+        # The code is new, and the name and ID number are as validated for filing.
+        changes["search_text"] = search_text(
+            changes.get("code", d.code), d.applicant_name, d.applicant_id_number
+        )
         return changes
 
     return _act(

@@ -46,6 +46,7 @@ _CLEARED = {
     "applicant_address": "",
     "applicant_phone": "",
     "applicant_email": "",
+    "search_text": "",
 }
 
 
