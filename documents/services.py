@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from procedures.auth import has_agency_perm
+from procedures.selectors import officer_title
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import Dossier, Status
 from workflows.services.dossiers import dossier_note
@@ -327,6 +328,9 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
         seal = seal and "seal" not in done
         if not (personal or seal):
             return document
+        if not signatures:
+            # The first signature: the paper names the officer who signs it now.
+            _name_the_signer(document, by=by, agency=dossier.handling_agency)
         with document.file.open("rb") as handle:
             pdf = handle.read()
         rendered_boxes = _boxes(document)
@@ -385,6 +389,25 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
             },
         )
     return document
+
+
+def _name_the_signer(document: Document, *, by, agency) -> None:
+    """Print the signing officer's name and title under the signature (rendered again when
+    the paper, drawn at approval before anyone signed, says otherwise). Only before the
+    first signature: a signed paper is never drawn again."""
+    name = by.get_full_name() or by.get_username()
+    title = officer_title(user=by, agency=agency)
+    context = document.context
+    if context.get("signer_name") == name and context.get("signer_title") == title:
+        return
+    document.context = {**context, "signer_name": name, "signer_title": title}
+    rendered = render_template(document.template, _page_context(document))
+    _store(document, rendered.pdf)
+    document.layout = {
+        key: [box.page, box.x1, box.y1, box.x2, box.y2] for key, box in rendered.boxes.items()
+    }
+    document.rendered_at = timezone.now()
+    document.save()
 
 
 def _boxes(document: Document) -> dict[str, Box]:
