@@ -648,6 +648,11 @@ MOTCUA = {
         "SEAL_BACKEND": env.str("MOTCUA_SEAL_BACKEND", default="seal-directory"),
         "SEAL_DIR": env.str("MOTCUA_SEAL_DIR", default=str(VAR_DIR / "pki" / "seals")),
         "SEAL_PASSWORD": env.str("MOTCUA_SEAL_PASSWORD", default=DEV_SEAL_PASSWORD),
+        # The development CA's revocation list, written into the certificates make_dev_pki
+        # issues; empty: SITE_URL + /pki/ca.crl (documents/revocation.py). Other CAs' lists
+        # are fetched from their certificates' distribution points, CRL_TIMEOUT s each.
+        "CRL_URL": env.str("MOTCUA_CRL_URL", default=""),
+        "CRL_TIMEOUT": env.float("MOTCUA_CRL_TIMEOUT", default=5.0),
         # An RFC 3161 timestamp server; empty: signatures carry the signer's clock only.
         "TIMESTAMP_URL": env.str("MOTCUA_TIMESTAMP_URL", default=""),
         # Verification page and downloads by code: per client address.

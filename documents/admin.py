@@ -2,7 +2,8 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Document, DocumentStatus, SignerCredential
+from .models import Document, DocumentStatus, RevokedCertificate, SignerCredential
+from .revocation import RevocationError, certificate_revoke
 from .services import document_retry
 
 
@@ -62,6 +63,50 @@ class SignerCredentialAdmin(admin.ModelAdmin):
         "uploaded_at",
     )
     fields = (*readonly_fields, "active")
+    actions = ["revoke"]
 
     def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Revoke the selected certificates (development CA)"))
+    def revoke(self, request, queryset):
+        done = 0
+        for credential in queryset:
+            try:
+                certificate_revoke(
+                    issuer=credential.issuer,
+                    serial=credential.serial,
+                    subject=credential.subject,
+                    by=request.user,
+                    note=_("Revoked in the admin"),
+                )
+            except RevocationError as exc:
+                self.message_user(request, f"{credential}: {exc}", messages.ERROR)
+                continue
+            done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%d certificate revoked.", "%d certificates revoked.", done) % done,
+                messages.SUCCESS,
+            )
+
+
+@admin.register(RevokedCertificate)
+class RevokedCertificateAdmin(admin.ModelAdmin):
+    """The development CA's revocations, as its CRL lists them: recorded by the action
+    above or ``manage.py revoke_certificate``; never changed or removed here."""
+
+    list_display = ("subject", "serial", "reason", "revoked_at", "revoked_by")
+    list_filter = ("reason",)
+    search_fields = ("subject", "serial")
+    readonly_fields = [f.name for f in RevokedCertificate._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -13,6 +13,8 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
+from procedures.roles import Role
+from procedures.titles import default_title
 from workflows.clock import local_date
 from workflows.models import Channel, Dossier, DossierTask, HistoryEntry, Timeliness
 from workflows.selectors import dossier_form_rows
@@ -209,7 +211,10 @@ def result(dossier: Dossier, payload: dict) -> dict:
         "title": _vi(version.spec["result"]["title"]),
         "legal_basis": [_vi(b) for b in version.spec.get("legal_basis", [])],
         "form_rows": [{"label": row.label, "value": row.value} for row in _vi_rows(dossier)],
-        "signer_title": "Trưởng ban",
+        # Who signs is known when they sign (services._name_the_signer); until then the
+        # draft prints the title of the agency's signer and no name.
+        "signer_title": default_title(Role.SIGNER, dossier.handling_agency),
+        "signer_name": "",
     }
 
 

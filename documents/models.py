@@ -162,3 +162,51 @@ class SignerCredential(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class RevocationReason(models.TextChoices):
+    """RFC 5280's reason codes an issuer of officials' certificates uses (the CRL's)."""
+
+    UNSPECIFIED = "unspecified", _("Unspecified")
+    KEY_COMPROMISE = "key_compromise", _("Key compromised")
+    AFFILIATION_CHANGED = "affiliation_changed", _("Affiliation changed")
+    SUPERSEDED = "superseded", _("Superseded")
+    CESSATION_OF_OPERATION = "cessation_of_operation", _("Cessation of operation")
+
+
+class RevokedCertificate(models.Model):
+    """A certificate the development CA (documents/pki.py) has revoked: what its CRL
+    lists (documents/revocation.py), published at ``/pki/ca.crl``. Recorded by
+    ``manage.py revoke_certificate`` or the signing certificates' admin action; never
+    removed (a revocation is final)."""
+
+    issuer = models.CharField(_("issuer"), max_length=300)
+    serial = models.CharField(_("serial number"), max_length=80)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    reason = models.CharField(
+        _("reason"),
+        max_length=32,
+        choices=RevocationReason.choices,
+        default=RevocationReason.UNSPECIFIED,
+    )
+    revoked_at = models.DateTimeField(_("revoked at"))
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("revoked certificate")
+        verbose_name_plural = _("revoked certificates")
+        ordering = ["-revoked_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "serial"], name="uniq_revoked_certificate")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject or self.serial} ({self.revoked_at:%d/%m/%Y})"

@@ -95,14 +95,33 @@ def issue(
     organisation: str,
     days: int = 730,
     not_before: dt.datetime | None = None,
+    crl_url: str = "",
 ) -> Issued:
-    """A signing certificate (non-repudiation) for a person or an organisation's seal."""
+    """A signing certificate (non-repudiation) for a person or an organisation's seal.
+
+    ``crl_url``: where the CA publishes its revocation list (the certificate's CRL
+    distribution point). Certificates issued before motcua published one name none; they
+    are checked against the development CA's list all the same (documents/revocation.py)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
     now = dt.datetime.now(dt.UTC)
     start = not_before or now - dt.timedelta(days=BACKDATED_DAYS)
+    builder = x509.CertificateBuilder()
+    if crl_url:
+        builder = builder.add_extension(
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(crl_url)],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        )
     certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name, organisation))
+        builder.subject_name(_name(common_name, organisation))
         .issuer_name(ca.certificate.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -166,17 +185,64 @@ def write_ca(directory, password: bytes) -> Issued:
     return ca
 
 
-def write_seal(seals, ca: Issued, *, code: str, name: str, password: bytes) -> None:
+def write_seal(
+    seals, ca: Issued, *, code: str, name: str, password: bytes, crl_url: str = ""
+) -> None:
     from pathlib import Path
 
     seals = Path(seals)
     seals.mkdir(parents=True, exist_ok=True)
-    seal = issue(ca, common_name=name, organisation=name)
+    seal = issue(ca, common_name=name, organisation=name, crl_url=crl_url)
     target = seals / f"{code}.p12"
     target.write_bytes(seal.pkcs12(password=password, chain=[ca.certificate], name=code))
     target.chmod(0o600)
 
 
-def signer_pkcs12(ca: Issued, *, name: str, organisation: str, password: bytes) -> bytes:
-    person = issue(ca, common_name=name, organisation=organisation)
+def signer_pkcs12(
+    ca: Issued, *, name: str, organisation: str, password: bytes, crl_url: str = ""
+) -> bytes:
+    person = issue(ca, common_name=name, organisation=organisation, crl_url=crl_url)
     return person.pkcs12(password=password, chain=[ca.certificate], name=name)
+
+
+# --- Revocation ---------------------------------------------------------------------------------
+
+# How long a published list is good for: relying parties fetch it again after that. The
+# list is signed afresh when a certificate is revoked, and at least this often.
+CRL_VALIDITY = dt.timedelta(days=1)
+
+REASONS = {
+    "unspecified": x509.ReasonFlags.unspecified,
+    "key_compromise": x509.ReasonFlags.key_compromise,
+    "affiliation_changed": x509.ReasonFlags.affiliation_changed,
+    "superseded": x509.ReasonFlags.superseded,
+    "cessation_of_operation": x509.ReasonFlags.cessation_of_operation,
+}
+
+
+def make_crl(
+    ca: Issued,
+    revoked: list[tuple[int, dt.datetime, str]],
+    *,
+    number: int,
+    this_update: dt.datetime,
+) -> bytes:
+    """The CA's certificate revocation list (RFC 5280, DER): ``revoked`` holds
+    (serial number, revocation time, reason) for each revoked certificate."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(this_update)
+        .next_update(this_update + CRL_VALIDITY)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
+            critical=False,
+        )
+    )
+    for serial, revoked_at, reason in revoked:
+        entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(revoked_at)
+        if reason != "unspecified" and reason in REASONS:
+            entry = entry.add_extension(x509.CRLReason(REASONS[reason]), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

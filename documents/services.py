@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from procedures.auth import has_agency_perm
+from procedures.selectors import officer_title
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import Dossier, Status
 from workflows.services.dossiers import dossier_note
@@ -34,6 +35,7 @@ from workflows.services.dossiers import dossier_note
 from . import content
 from .models import Document, DocumentStatus, Kind, SignerCredential
 from .pdf import Box, qr_data_uri, render_html, render_template
+from .revocation import revocation_status
 from .signing import (
     SigningError,
     backend,
@@ -327,6 +329,9 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
         seal = seal and "seal" not in done
         if not (personal or seal):
             return document
+        if not signatures:
+            # The first signature: the paper names the officer who signs it now.
+            _name_the_signer(document, by=by, agency=dossier.handling_agency)
         with document.file.open("rb") as handle:
             pdf = handle.read()
         rendered_boxes = _boxes(document)
@@ -346,6 +351,7 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
             if info.not_before > now:
                 raise SigningError(_("Your signing certificate is not valid yet."))
             check_trusted(signer.signing_cert, list(signer.cert_registry))
+            refuse_revoked(signer.signing_cert, list(signer.cert_registry))
             title = document.context.get("signer_title", "")
             pdf = sign_pdf(
                 pdf,
@@ -385,6 +391,48 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
             },
         )
     return document
+
+
+def refuse_revoked(certificate, intermediates=()) -> None:
+    """SigningError unless the certificate's CA says it is not revoked: a revoked
+    certificate never signs, nor one whose status cannot be checked just now."""
+    status = revocation_status(certificate, intermediates)
+    if status.revoked:
+        when = timezone.localtime(status.revoked_at) if status.revoked_at else None
+        raise SigningError(
+            _(
+                "Your signing certificate was revoked on %(date)s: it can no longer sign. "
+                "Ask your certification authority for a new one and upload it."
+            )
+            % {"date": when.strftime("%d/%m/%Y") if when else "…"}
+        )
+    if status.unknown:
+        raise SigningError(
+            _(
+                "Whether your signing certificate has been revoked could not be checked just "
+                "now (its authority's revocation list did not answer): nothing was signed. "
+                "Please try again in a few minutes."
+            )
+        )
+
+
+def _name_the_signer(document: Document, *, by, agency) -> None:
+    """Print the signing officer's name and title under the signature (rendered again when
+    the paper, drawn at approval before anyone signed, says otherwise). Only before the
+    first signature: a signed paper is never drawn again."""
+    name = by.get_full_name() or by.get_username()
+    title = officer_title(user=by, agency=agency)
+    context = document.context
+    if context.get("signer_name") == name and context.get("signer_title") == title:
+        return
+    document.context = {**context, "signer_name": name, "signer_title": title}
+    rendered = render_template(document.template, _page_context(document))
+    _store(document, rendered.pdf)
+    document.layout = {
+        key: [box.page, box.x1, box.y1, box.x2, box.y2] for key, box in rendered.boxes.items()
+    }
+    document.rendered_at = timezone.now()
+    document.save()
 
 
 def _boxes(document: Document) -> dict[str, Box]:
@@ -451,6 +499,12 @@ def credential_upload(*, user, data: bytes, password: str) -> SignerCredential:
         )
     except SigningError as exc:
         raise ValidationError({"file": [str(exc)]}) from exc
+    status = revocation_status(
+        translate_pyca_cryptography_cert_to_asn1(certificate),
+        [translate_pyca_cryptography_cert_to_asn1(c) for c in _chain],
+    )
+    if status.revoked:
+        raise ValidationError({"file": [_("This certificate has been revoked by its authority.")]})
     now = timezone.now()
     if certificate.not_valid_after_utc < now:
         raise ValidationError({"file": [_("This certificate has expired.")]})

@@ -8,6 +8,7 @@ app_name = "documents"
 
 urlpatterns = [
     path("documents/<id:pk>/", views.download, name="download"),
+    path("pki/ca.crl", views.crl, name="crl"),
     path("verify/", views.verify, name="verify"),
     path("verify/check/", views.verify_check, name="verify_check"),
     path("verify/<str:code>/", views.verify_code, name="verify_code"),

@@ -3,7 +3,8 @@
 For each signature: is it intact (the signed bytes hash to what was signed), is the signer
 trusted (the certificate chains to a configured root), was the document changed after it
 (incremental updates other than further signatures), who signed and when, and whether
-the certificate was valid at that moment.
+the certificate was valid at that moment, and whether it has been revoked since
+(documents/revocation.py; a list that cannot be fetched leaves the paper unconfirmed).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from .revocation import REVOKED, UNKNOWN, revocation_status
 from .signing import options, outside_event_loop
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,30 @@ class SignatureCheck:
     changed_after: bool
     valid_at_signing: bool
     timestamped: bool
+    # Revocation now (documents/revocation.py): "good", "revoked", "unknown" (the CA's
+    # list could not be had), "none" (the CA publishes none), "" (not checked: the
+    # signature is broken or its signer untrusted).
+    revocation: str = ""
+    revoked_at: dt.datetime | None = None
+    revocation_reason: str = ""
+
+    @property
+    def revoked(self) -> bool:
+        return self.revocation == REVOKED
+
+    @property
+    def revocation_unknown(self) -> bool:
+        return self.revocation == UNKNOWN
 
     @property
     def ok(self) -> bool:
-        return self.intact and self.trusted and not self.changed_after and self.valid_at_signing
+        return (
+            self.intact
+            and self.trusted
+            and not self.changed_after
+            and self.valid_at_signing
+            and self.revocation not in (REVOKED, UNKNOWN)
+        )
 
 
 @dataclass
@@ -63,6 +85,23 @@ class Report:
     @property
     def ok(self) -> bool:
         return self.readable and self.signed and all(s.ok for s in self.signatures)
+
+    @property
+    def revoked(self) -> bool:
+        return any(s.revoked for s in self.signatures)
+
+    @property
+    def revocation_unknown(self) -> bool:
+        """Nothing wrong but revocation, which could not be checked: not valid yet."""
+        return (
+            not self.ok
+            and not self.revoked
+            and any(s.revocation_unknown for s in self.signatures)
+            and all(
+                s.intact and s.trusted and not s.changed_after and s.valid_at_signing
+                for s in self.signatures
+            )
+        )
 
 
 def _load_roots(paths: tuple[str, ...]) -> list[asn1_x509.Certificate]:
@@ -132,6 +171,17 @@ def _check(embedded, context: ValidationContext) -> SignatureCheck:
     )
 
 
+def _check_revocation(check: SignatureCheck, embedded) -> None:
+    """Revocation as of now, whatever ``moment`` the rest is judged at: a paper signed
+    before its signer's certificate was revoked says so, with the date."""
+    status = revocation_status(embedded.signer_cert, embedded.other_embedded_certs)
+    check.revocation = status.state
+    check.revoked_at = status.revoked_at
+    check.revocation_reason = status.reason
+    if status.unknown:
+        log.info("revocation of %s could not be checked: %s", check.signer, status.detail)
+
+
 def verify_pdf(data: bytes, *, moment: dt.datetime | None = None) -> Report:
     """Check every signature of ``data``; certificates are judged as of ``moment`` (now
     when not given)."""
@@ -146,7 +196,10 @@ def verify_pdf(data: bytes, *, moment: dt.datetime | None = None) -> Report:
     context = ValidationContext(trust_roots=trust_roots(), allow_fetching=False, moment=moment)
     for signature in embedded:
         try:
-            report.signatures.append(outside_event_loop(lambda sig=signature: _check(sig, context)))
+            check = outside_event_loop(lambda sig=signature: _check(sig, context))
+            if check.intact and check.trusted:
+                _check_revocation(check, signature)
+            report.signatures.append(check)
         except Exception:
             log.info("a signature could not be checked", exc_info=True)
             report.signatures.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
@@ -183,4 +183,22 @@ def verify_check(request):
         status=status,
     )
     add_never_cache_headers(response)
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def crl(request):
+    """The development CA's certificate revocation list (RFC 5280, DER), at the URL its
+    certificates name as their CRL distribution point. Public, as CRLs are; 404 where
+    this installation holds no development CA."""
+    from .pki import CRL_VALIDITY
+    from .revocation import dev_crl
+
+    data = dev_crl()
+    if data is None:
+        raise Http404
+    response = HttpResponse(data, content_type="application/pkix-crl")
+    response["Content-Disposition"] = 'inline; filename="ca.crl"'
+    # Relying parties may keep it a while; a revocation is published at the next fetch.
+    response["Cache-Control"] = f"public, max-age={min(300, int(CRL_VALIDITY.total_seconds()))}"
     return response

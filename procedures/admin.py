@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Agency, OfficerRole, Procedure, ProcedureVersion
 
@@ -25,11 +26,15 @@ class AgencyAdmin(admin.ModelAdmin):
 
 @admin.register(OfficerRole)
 class OfficerRoleAdmin(admin.ModelAdmin):
-    list_display = ("user", "role", "agency")
+    list_display = ("user", "role", "agency", "title_on_papers")
     list_select_related = ("user", "agency")
     list_filter = ("role", "agency__kind")
     search_fields = ("user__username", "user__last_name", "agency__code", "agency__name")
     autocomplete_fields = ("user", "agency")
+
+    @admin.display(description=_("title on papers"))
+    def title_on_papers(self, obj: OfficerRole) -> str:
+        return obj.printed_title
 
 
 class OfficerRoleInline(admin.TabularInline):

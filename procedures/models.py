@@ -75,6 +75,17 @@ class OfficerRole(models.Model):
         Agency, on_delete=models.PROTECT, related_name="officer_roles", verbose_name=_("agency")
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    # Printed under the signature on papers; blank: derived from the role and the agency
+    # (procedures/titles.py), shown in the admin as the default.
+    title = models.CharField(
+        _("title"),
+        max_length=150,
+        blank=True,
+        help_text=_(
+            "The title printed under the officer's signature on papers, e.g. "
+            '"Phó Trưởng ban". Leave blank to use the title of the role in this agency.'
+        ),
+    )
 
     class Meta:
         verbose_name = _("officer role")
@@ -86,6 +97,13 @@ class OfficerRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.agency.code}"
+
+    @property
+    def printed_title(self) -> str:
+        """The title papers print: the row's own, else the role's in the agency."""
+        from .titles import default_title
+
+        return self.title.strip() or default_title(self.role, self.agency)
 
 
 class Procedure(models.Model):

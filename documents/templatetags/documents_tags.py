@@ -63,3 +63,31 @@ def two_digits(value) -> str:
         return f"{int(value):02d}"
     except (TypeError, ValueError):
         return str(value)
+
+
+# A decision's heading already says "QUYẾT ĐỊNH": a result titled "Quyết định phê duyệt
+# hỗ trợ ..." is printed "Về việc phê duyệt hỗ trợ ..." under it, and its article 1 starts
+# "Phê duyệt hỗ trợ ...", as Decree 30/2020's model decision does; not "Quyết định" twice.
+_DECISION = "quyết định"
+
+
+def _decision_rest(title: str) -> str:
+    title = (title or "").strip()
+    head, rest = title[: len(_DECISION)], title[len(_DECISION) :]
+    if head.casefold() == _DECISION and rest[:1].isspace():
+        return rest.strip()
+    return title
+
+
+@register.filter
+def decision_subject(title: str) -> str:
+    """'Quyết định phê duyệt X' → 'Về việc phê duyệt X'"""
+    rest = _decision_rest(title)
+    return f"Về việc {rest[:1].lower()}{rest[1:]}" if rest else ""
+
+
+@register.filter
+def decision_action(title: str) -> str:
+    """'Quyết định phê duyệt X' → 'Phê duyệt X'"""
+    rest = _decision_rest(title)
+    return f"{rest[:1].upper()}{rest[1:]}"

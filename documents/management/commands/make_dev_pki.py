@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from documents import pki
+from documents.revocation import crl_url
 from documents.services import credential_upload
 from procedures.models import Agency, OfficerRole
 
@@ -16,7 +17,8 @@ class Command(BaseCommand):
     help = (
         "Create a development CA (var/pki/ca.pem, named in MOTCUA_TRUST_ROOTS), a seal for "
         "each agency (MOTCUA_SEAL_DIR) and, with --signer, an official's PKCS#12 "
-        "certificate registered for that user."
+        "certificate registered for that user. Certificates name the CA's revocation list "
+        "(MOTCUA_CRL_URL, by default SITE_URL/pki/ca.crl; revoke with revoke_certificate)."
     )
 
     def add_arguments(self, parser):
@@ -44,7 +46,12 @@ class Command(BaseCommand):
         for agency in Agency.objects.exclude(kind=Agency.Kind.DEPARTMENT):
             if force or not (seal_dir / f"{agency.code}.p12").is_file():
                 pki.write_seal(
-                    seal_dir, ca, code=agency.code, name=agency.name, password=seal_password
+                    seal_dir,
+                    ca,
+                    code=agency.code,
+                    name=agency.name,
+                    password=seal_password,
+                    crl_url=crl_url(),
                 )
                 made += 1
         self.stdout.write(f"{made} agency seal(s) written to {seal_dir}")
@@ -60,6 +67,7 @@ class Command(BaseCommand):
                 name=user.get_full_name() or username,
                 organisation=organisation,
                 password=password.encode(),
+                crl_url=crl_url(),
             )
             credential_upload(user=user, data=data, password=password)
             target = directory / "signers"
