@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('documents', '0002_document_erased_at'),
+        ('documents', '0003_document_field_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

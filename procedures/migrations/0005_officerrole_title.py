@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("procedures", "0002_procedureversion_retention_years"),
+        ("procedures", "0004_procedureversion_search_text"),
     ]
 
     operations = [
