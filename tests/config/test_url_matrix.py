@@ -116,6 +116,8 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "notifications:preferences":            ("",           "L   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "L   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     "notifications:sms_receipt":            ("",           "405 405 405 405 405 405 405 405 405 405 405", "404 404 404 404 404 404 404 404 404 404 404"),
     "documents:download":                   ("document",   "404 ok  404 ok  ok  ok  ok  404 ok  ok  404", ""),
+    # The development CA's revocation list: public, as every CRL is; 404 here (no dev CA).
+    "documents:crl":                        ("",           "404 404 404 404 404 404 404 404 404 404 404", "405 405 405 405 405 405 405 405 405 405 405"),
     "documents:verify":                     ("",           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     "documents:verify_check":               ("",           "405 405 405 405 405 405 405 405 405 405 405", "400 400 400 400 400 400 400 400 400 400 400"),
     "documents:verify_code":                ("code",       "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok ", ""),
