@@ -43,6 +43,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.validators import RegexValidator
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.http import Http404
@@ -51,6 +52,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -283,17 +285,28 @@ class TimelineSerializer(serializers.Serializer):
 # --- Input ------------------------------------------------------------------------------------
 
 
+# What the services accept, said in the schema (the services check it, in their words).
+NO_NUL = RegexValidator(r"^[^\x00]*$")
+
+
 class ApplicantInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    id_number = serializers.CharField(required=False, allow_blank=True, max_length=12)
-    address = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
-    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    name = serializers.CharField(max_length=200, validators=[NO_NUL])
+    id_number = serializers.RegexField(r"^[0-9]{9,12}$", required=False, allow_blank=True)
+    address = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, validators=[NO_NUL]
+    )
+    phone = serializers.RegexField(r"^\+?[0-9 .-]{8,15}$", required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+
+
+@extend_schema_field(OpenApiTypes.BYTE)
+class Base64Field(serializers.CharField):
+    pass
 
 
 class FileInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
-    content = serializers.CharField(help_text="The file's bytes, base64-encoded.")
+    content = Base64Field(help_text="The file's bytes, base64-encoded.")
 
 
 FORM_DATA_HELP = (
@@ -319,14 +332,18 @@ class SubmitSerializer(serializers.Serializer):
 class SupplementInputSerializer(serializers.Serializer):
     form_data = serializers.DictField(required=False, help_text=FORM_DATA_HELP)
     applicant = ApplicantInputSerializer(required=False)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000, validators=[NO_NUL]
+    )
     files = serializers.DictField(
         child=FileInputSerializer(many=True), required=False, help_text=FILES_HELP
     )
 
 
 class WithdrawSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000, validators=[NO_NUL]
+    )
 
 
 MULTIPART_FILES = {
@@ -334,13 +351,19 @@ MULTIPART_FILES = {
     "format": "binary",
     "description": "Parts named file_<component code>, one per file.",
 }
+# Object-valued parts are JSON (OpenAPI 3.0's default content type for them).
+APPLICANT_PART = {
+    "type": "object",
+    "description": "The applicant, as a JSON object: name, id_number, address, phone, email.",
+}
+FORM_DATA_PART = {"type": "object", "description": "The form data, as a JSON object."}
 SUBMIT_MULTIPART = {
     "type": "object",
     "properties": {
-        "procedure": {"type": "string", "maxLength": 64},
-        "agency": {"type": "string", "maxLength": 32},
-        "applicant": {"type": "string", "description": "The applicant, as a JSON object."},
-        "form_data": {"type": "string", "description": "The form data, as a JSON object."},
+        "procedure": {"type": "string", "minLength": 1, "maxLength": 64},
+        "agency": {"type": "string", "minLength": 1, "maxLength": 32},
+        "applicant": APPLICANT_PART,
+        "form_data": FORM_DATA_PART,
     },
     "required": ["procedure", "agency", "applicant", "form_data"],
     "additionalProperties": MULTIPART_FILES,
@@ -348,9 +371,9 @@ SUBMIT_MULTIPART = {
 SUPPLEMENT_MULTIPART = {
     "type": "object",
     "properties": {
-        "applicant": {"type": "string", "description": "The applicant, as a JSON object."},
-        "form_data": {"type": "string", "description": "Changed form data, as a JSON object."},
-        "comment": {"type": "string", "maxLength": 5000},
+        "applicant": APPLICANT_PART,
+        "form_data": FORM_DATA_PART,
+        "comment": {"type": "string", "maxLength": 5000, "pattern": "^[^\\x00]*$"},
     },
     "additionalProperties": MULTIPART_FILES,
 }
@@ -382,7 +405,9 @@ def _json_part(data, name: str, errors: dict, *, required: bool):
     return value
 
 
-def _text_part(data, name: str, errors: dict, *, limit: int, required: bool) -> str:
+def _text_part(
+    data, name: str, errors: dict, *, limit: int, required: bool, nul: bool = False
+) -> str:
     value = data.get(name)
     if value is None:
         if required:
@@ -391,9 +416,12 @@ def _text_part(data, name: str, errors: dict, *, limit: int, required: bool) -> 
     if not isinstance(value, str):
         errors[name] = [_("Enter text.")]
         return ""
-    value = value.strip()
-    if required and not value:
+    if required and not value:  # (blanks only: names nothing, found as nothing)
         errors[name] = [_("This field is required.")]
+        return ""
+    value = value.strip()
+    if "\x00" in value and not nul:
+        errors[name] = [_("Remove the null characters.")]
     elif len(value) > limit:
         errors[name] = [_("Keep it under %(limit)d characters.") % {"limit": limit}]
     return value
@@ -407,10 +435,8 @@ def _uploads(request, errors: dict) -> dict[str, list]:
             if name.startswith("file_") and name not in request.FILES:
                 errors[name] = [_("Send a file in this part.")]
         for name in request.FILES:
-            if not name.startswith("file_") or len(name) > 70:
-                errors[name[:70]] = [str(NO_SUCH_COMPONENT)]
-                continue
-            found[name[5:]] = request.FILES.getlist(name)
+            if name.startswith("file_"):  # other parts are not ours to read: ignored
+                found[name[5:]] = request.FILES.getlist(name)
         return found
     files = request.data.get("files")
     if files is None:
@@ -567,7 +593,9 @@ class PdfRenderer(renderers.BaseRenderer):
 
 
 class DateOrTimeField(forms.Field):
-    """An ISO date (the whole local day) or an ISO date-time (naive: local time)."""
+    """An ISO date (the whole local day) or an ISO date-time (naive: local time). Moments
+    before 1900 or after 2100 stand for those bounds: no dossier lies beyond them, and the
+    database need not count in years it cannot hold."""
 
     def __init__(self, *args, end_of_day: bool = False, **kwargs):
         self.end_of_day = end_of_day
@@ -576,28 +604,37 @@ class DateOrTimeField(forms.Field):
     def to_python(self, value):
         if value in (None, ""):
             return None
-        text = str(value).strip()
-        message = _("Enter an ISO date (2026-11-30) or date-time (2026-11-30T08:00:00+07:00).")
+        text = str(value).strip().upper()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        text = re.sub(r"(T\d\d:\d\d):60", r"\1:59", text)  # a leap second
         try:
             moment = parse_datetime(text)
             if moment is None:
                 day = parse_date(text)
                 if day is None:
-                    raise ValidationError(message, code="invalid")
-                if self.end_of_day:
+                    raise ValueError(text)
+                if self.end_of_day and day.year <= 2100:
                     day += dt.timedelta(days=1)
                 moment = dt.datetime.combine(day, dt.time())
-            if not 1900 <= moment.year <= 2100:
-                raise ValidationError(_("Give a date between 1900 and 2100."), code="invalid")
-            if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment)
-        except (ValueError, OverflowError):
-            raise ValidationError(message, code="invalid") from None
-        return moment
+        except ValueError:
+            raise ValidationError(
+                _("Enter an ISO date (2026-11-30) or date-time (2026-11-30T08:00:00+07:00)."),
+                code="invalid",
+            ) from None
+        if moment.year < 1900:
+            moment = dt.datetime(1900, 1, 1)
+        elif moment.year > 2100:
+            moment = dt.datetime(2101, 1, 1)
+        return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 @extend_schema_field(
-    {"type": "string", "description": "An ISO date or date-time.", "example": "2026-11-30"}
+    {
+        "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+        "description": "An ISO date (a whole local day) or date-time.",
+        "example": "2026-11-30",
+    }
 )
 class DateOrTimeFilter(filters.Filter):
     field_class = DateOrTimeField
@@ -609,13 +646,10 @@ class DateOrTimeFilter(filters.Filter):
 
 class DossierFilter(filters.FilterSet):
     agency = filters.CharFilter(
-        method="filter_agency", max_length=32, help_text="An agency's code: it and those below."
+        method="filter_agency",
+        help_text="An agency's code: it and those below (one not among the client's: none).",
     )
-    procedure = filters.CharFilter(
-        field_name="procedure_version__procedure__code",
-        max_length=64,
-        help_text="A procedure's national code.",
-    )
+    procedure = filters.CharFilter(method="filter_procedure", help_text="A national code.")
     status = filters.ChoiceFilter(choices=FILED_STATUSES, help_text="motcua's status.")
     national_status = filters.TypedChoiceFilter(
         choices=[(code, s.en) for code, s in CODES.items()],
@@ -640,13 +674,24 @@ class DossierFilter(filters.FilterSet):
         model = Dossier
         fields: list[str] = []
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": "string", "pattern": "^[^\\x00]*$"})
     def filter_agency(self, queryset, name, value):
         client: ApiClient = self.request.auth
-        agency = Agency.objects.filter(client.subtree_q(), code=value).first()
+        # No code holds a NUL (which PostgreSQL would refuse to compare with).
+        agency = (
+            Agency.objects.filter(client.subtree_q(), code=value).first()
+            if "\x00" not in value
+            else None
+        )
         if agency is None:
-            raise exceptions.ValidationError({"agency": [_("No such agency among yours.")]})
+            return queryset.none()
         return queryset.filter(agency.subtree_q("handling_agency__"))
+
+    @extend_schema_field({"type": "string", "pattern": "^[^\\x00]*$"})
+    def filter_procedure(self, queryset, name, value):
+        if "\x00" in value:
+            return queryset.none()
+        return queryset.filter(procedure_version__procedure__code=value)
 
     @extend_schema_field({"type": "integer", "minimum": 1, "maximum": 10})
     def filter_national(self, queryset, name, value):
@@ -677,6 +722,16 @@ LOCATION_HEADER = OpenApiParameter(
 ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The dossier's id.")
 
 
+class DossierSchema(AutoSchema):
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        # A submit needs a body, whichever its media type (drf-spectacular leaves a raw
+        # multipart schema optional).
+        if body is not None and getattr(self.view, "action", None) == "create":
+            body["required"] = True
+        return body
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Dossiers of the client's agencies",
@@ -697,6 +752,8 @@ ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="T
 )
 class DossierViewSet(viewsets.GenericViewSet):
     """Dossiers filed in the client's agencies (its own and those below it)."""
+
+    schema = DossierSchema()
 
     scopes = {
         "list": Scope.DOSSIERS_READ,
@@ -868,15 +925,19 @@ class DossierViewSet(viewsets.GenericViewSet):
         self._bounded(request)
         errors: dict[str, list[str]] = {}
         data = _object(request)
-        code = _text_part(data, "procedure", errors, limit=64, required=True)
-        agency_code = _text_part(data, "agency", errors, limit=32, required=True)
+        code = _text_part(data, "procedure", errors, limit=64, required=True, nul=True)
+        agency_code = _text_part(data, "agency", errors, limit=32, required=True, nul=True)
         applicant = _json_part(data, "applicant", errors, required=True)
         form_data = _json_part(data, "form_data", errors, required=True)
-        uploads = _uploads(request, errors)
         if errors:
             raise exceptions.ValidationError(errors)
-        procedure = Procedure.objects.filter(code=code).first()
-        agency = Agency.objects.filter(client.subtree_q(), code=agency_code).first()
+        # A code with a NUL names nothing (and PostgreSQL would refuse to compare it).
+        procedure = Procedure.objects.filter(code=code).first() if "\x00" not in code else None
+        agency = (
+            Agency.objects.filter(client.subtree_q(), code=agency_code).first()
+            if "\x00" not in agency_code
+            else None
+        )
         missing = {}
         if procedure is None:
             missing["procedure"] = [_("No such procedure.")]
@@ -892,6 +953,9 @@ class DossierViewSet(viewsets.GenericViewSet):
                 ],
                 request=request,
             )
+        # The files' problems come with the form's, from the services: all at once.
+        upload_errors: dict[str, list[str]] = {}
+        uploads = _uploads(request, upload_errors)
         fields = {
             "procedure": code,
             "agency": agency_code,
@@ -900,7 +964,9 @@ class DossierViewSet(viewsets.GenericViewSet):
         }
 
         def submit() -> Response:
-            return self._submit(client, procedure, agency, applicant, form_data, uploads, key=key)
+            return self._submit(
+                client, procedure, agency, applicant, form_data, uploads, upload_errors, key=key
+            )
 
         if key is None:
             return submit()
@@ -920,7 +986,9 @@ class DossierViewSet(viewsets.GenericViewSet):
         if length > body * 4 // 3 + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise TooLarge()
 
-    def _submit(self, client, procedure, agency, applicant, form_data, uploads, *, key) -> Response:
+    def _submit(
+        self, client, procedure, agency, applicant, form_data, uploads, upload_errors, *, key
+    ) -> Response:
         by = client.user
         made: dict = {}
 
@@ -936,7 +1004,7 @@ class DossierViewSet(viewsets.GenericViewSet):
             if dossier.status != Status.DRAFT:
                 return dossier  # filed before, under the same key (its record pruned since)
             spec = dossier.procedure_version.spec
-            errors = _save_all(dossier, by, applicant, form_data, uploads)
+            errors = {**upload_errors, **_save_all(dossier, by, applicant, form_data, uploads)}
             if errors:
                 for field, messages in dossier_filing_problems(dossier).items():
                     errors.setdefault(field, list(messages))
@@ -1033,15 +1101,16 @@ class DossierViewSet(viewsets.GenericViewSet):
         form_data = _json_part(data, "form_data", errors, required=False) or {}
         applicant = _json_part(data, "applicant", errors, required=False)
         comment = _text_part(data, "comment", errors, limit=5000, required=False)
-        uploads = _uploads(request, errors)
         if errors:
             raise exceptions.ValidationError(errors)
         self._own(dossier, _("Only the client that filed this dossier may answer for it."))
+        upload_errors: dict[str, list[str]] = {}
+        uploads = _uploads(request, upload_errors)
         by = request.auth.user
 
         def run():
             spec = dossier.procedure_version.spec
-            errors = _save_all(dossier, by, applicant, form_data, uploads)
+            errors = {**upload_errors, **_save_all(dossier, by, applicant, form_data, uploads)}
             if errors:
                 for field, messages in dossier_filing_problems(dossier).items():
                     errors.setdefault(field, list(messages))

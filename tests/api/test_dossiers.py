@@ -348,6 +348,18 @@ def test_an_oversized_multipart_post_is_a_413_problem(api, procedure, province):
     assert "MB" in response.json()["detail"]
 
 
+def test_an_oversized_json_post_is_a_413_problem(api, procedure, province):
+    response = api.http.post(
+        URL,
+        json_body(procedure, province),
+        content_type="application/json",
+        headers=api.headers(),
+        CONTENT_LENGTH=str(10**10),
+    )
+    assert_problem(response, 413)
+    assert Dossier.objects.count() == 0
+
+
 def test_problems_speak_vietnamese(api_pair, procedure, province):
     response = Api(api_pair[1], language="vi").post(URL, {})
     body = assert_problem(response, 400, "procedure")
@@ -449,12 +461,16 @@ def test_list_filters_and_cursor(api, submit, procedure, province, officers, oth
         {"national_status": "11"},
         {"national_status": "x"},
         {"submitted_after": "30/11/2026"},
-        {"submitted_before": "9999-12-31"},
         {"updated_after": "2026-13-45T99:00"},
-        {"agency": other_province.code},
-        {"agency": "NOPE"},
+        {"updated_after": "2026-11-30T08:00:00+99:00"},
     ):
         assert_problem(api.get(URL, bad), 400)
+    # Codes that match nothing of the client's match nothing; dates far out are the bounds.
+    assert listed(agency=other_province.code) == [] and listed(agency="NOPE") == []
+    assert_problem(api.get(URL, {"agency": "NO\x00PE"}), 400, "agency")
+    assert_problem(api.get(URL, {"procedure": "x\x00"}), 400, "procedure")
+    assert listed(submitted_before="9999-12-31") == sorted(ids)
+    assert listed(submitted_after="0001-01-01T00:00:00z") == sorted(ids)
     assert api.get(URL, {"cursor": "garbage"}).status_code == 404
 
 
