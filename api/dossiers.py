@@ -813,7 +813,8 @@ class DossierViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(serializer.data)
 
     def retrieve(self, request, pk=None):
-        dossier = self._dossier(full=True)
+        # Neither the form data nor the specification (read only for a supplement's items).
+        dossier = self._dossier()
         return Response(self.get_serializer(dossier).data)
 
     @extend_schema(
@@ -872,7 +873,7 @@ class DossierViewSet(viewsets.GenericViewSet):
             (200, "application/pdf"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The signed result."
             ),
-            **problems(403, 404, 410),
+            **problems(403, 404, 410, 503),
         },
     )
     @action(detail=True, renderer_classes=[PdfRenderer, renderers.JSONRenderer])
@@ -899,14 +900,19 @@ class DossierViewSet(viewsets.GenericViewSet):
         response = private_file_response(
             document.file, content_type="application/pdf", filename=document.filename
         )
-        if response.status_code == 200:
-            access_record(
-                dossier=dossier,
-                by=request.auth.user,
-                kind=AccessKind.DOCUMENT,
-                obj=document,
-                request=request,
+        if response.status_code == 503:  # the file store is not answering
+            out = problem(
+                503, _("The file store is not answering; try again in a minute."), request=request
             )
+            out["Retry-After"] = response["Retry-After"]
+            return out
+        access_record(
+            dossier=dossier,
+            by=request.auth.user,
+            kind=AccessKind.DOCUMENT,
+            obj=document,
+            request=request,
+        )
         return response
 
     def _own(self, dossier: Dossier, message: str) -> None:

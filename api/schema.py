@@ -42,13 +42,14 @@ DESCRIPTIONS = {
     415: "The content type of the request is not accepted.",
     422: "The Idempotency-Key was already used for a different request.",
     429: "Too many requests: wait for the number of seconds in Retry-After.",
+    503: "The file store is not answering: try again after Retry-After seconds.",
 }
 
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     int,
     OpenApiParameter.HEADER,
-    response=[429],
+    response=[429, 503],
     description="Seconds to wait before the next request.",
 )
 

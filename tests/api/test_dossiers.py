@@ -348,6 +348,16 @@ def test_an_oversized_multipart_post_is_a_413_problem(api, procedure, province):
     assert "MB" in response.json()["detail"]
 
 
+def test_a_file_past_the_largest_component_is_a_413_problem(api, procedure, province):
+    from config.uploads import upload_limits
+
+    per_file, _body = upload_limits(URL)
+    big = {"file_extra": _upload("big.pdf", b"%PDF-1.4\n" + b"0" * per_file)}
+    response = api.post(URL, multipart_body(procedure, province, extra_files=big), json=False)
+    assert_problem(response, 413)
+    assert Dossier.objects.count() == 0 and stored_files() == []
+
+
 def test_an_oversized_json_post_is_a_413_problem(api, procedure, province):
     response = api.http.post(
         URL,
