@@ -484,6 +484,33 @@ def test_list_filters_and_cursor(api, submit, procedure, province, officers, oth
     assert api.get(URL, {"cursor": "garbage"}).status_code == 404
 
 
+def test_reads_cost_the_same_queries_whatever_the_number_of_dossiers(api, submit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = submit()["id"]
+
+    def count(path):
+        api.get(path)  # warm: the key's last use is written at most once a minute
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(path).status_code == 200
+        return len(queries)
+
+    small = (count(URL), count(f"{URL}{first}/"), count(f"{URL}{first}/timeline/"))
+    for _ in range(4):
+        submit()
+    large = (count(URL), count(f"{URL}{first}/"), count(f"{URL}{first}/timeline/"))
+    assert small == large
+    # The status read reads the dossier once (its version, agency, last change and result
+    # joined in); the rest is the key, the rate limit's cache and the call record.
+    path = f"{URL}{first}/"
+    api.get(path)
+    with CaptureQueriesContext(connection) as queries:
+        api.get(path)
+    reads = [q["sql"] for q in queries.captured_queries if '"workflows_' in q["sql"]]
+    assert len(reads) == 1, reads
+
+
 def test_applicant_data_only_for_the_client_that_filed(submit, province):
     dossier = submit()
     reader = Api(make_api_client(province, ["dossiers:read"])[1])
