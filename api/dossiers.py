@@ -1026,14 +1026,14 @@ class DossierViewSet(viewsets.GenericViewSet):
         try:
             dossier = _atomically(run, dossier_id=lambda: made.get("id"))
         except ValidationError as exc:
-            self._fix_paths(exc, procedure)
+            self._fix_paths(exc)
             raise
         note_dossier(self.request, dossier)
         location = reverse("api:dossier-detail", args=[dossier.pk])
         return self._body(dossier, 201, Location=self.request.build_absolute_uri(location))
 
     @staticmethod
-    def _fix_paths(exc, procedure) -> None:
+    def _fix_paths(exc) -> None:
         """dossier_create's own field name is the request's ``agency``."""
         if hasattr(exc, "error_dict") and "handling_agency" in exc.error_dict:
             exc.error_dict["agency"] = exc.error_dict.pop("handling_agency")
