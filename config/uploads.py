@@ -10,9 +10,13 @@ limit is still checked afterwards, by the service (workflows.uploads).
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.utils import formats
+from django.utils.translation import gettext as _
 
 MB = 1_048_576
 
@@ -58,6 +62,13 @@ def upload_limits(path: str) -> tuple[int, int]:
     return largest, max(total, largest) + fields
 
 
+API_PREFIX = "/api/v1/"
+
+
+def _mb(size: int) -> str:
+    return formats.number_format(round(size / MB, 1), decimal_pos=1)
+
+
 class TooLarge(StopUpload):
     def __init__(self, per_file: int, body: int):
         super().__init__(connection_reset=True)  # stop reading; the rest is not drained
@@ -89,6 +100,15 @@ class LimitedUploadHandler(FileUploadHandler):
 def _refuse(request, per_file: int, body: int):
     # No "Connection: close" here: WSGI forbids hop-by-hop headers from the application;
     # the server decides what to do with the unread rest of the body.
+    if request.path_info.startswith(API_PREFIX):
+        from api.errors import problem  # the API's own error format (problem details)
+
+        return problem(
+            413,
+            _("A file may be at most %(per_file)s MB, and the whole request %(body)s MB.")
+            % {"per_file": _mb(per_file), "body": _mb(body)},
+            request=request,
+        )
     return render(
         request,
         "413.html",
@@ -120,7 +140,19 @@ class UploadLimitMiddleware:
 
     def process_view(self, request, view, args, kwargs):
         if request.method == "POST" and request.content_type == "multipart/form-data":
-            request.POST  # noqa: B018  parse now, so a refused file is known before the view
+            try:
+                request.POST  # noqa: B018  parse now, so a refused file is known before the view
+            except (MultiPartParserError, SuspiciousOperation) as exc:
+                if not request.path_info.startswith(API_PREFIX):
+                    raise
+                from api.errors import problem
+
+                too_big = isinstance(exc, RequestDataTooBig)
+                return problem(
+                    413 if too_big else 400,
+                    _("The multipart body could not be read: %(error)s") % {"error": exc},
+                    request=request,
+                )
             refused = getattr(request, "_upload_refused", None)
             if refused:
                 return _refuse(request, *refused)
