@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("Integration API")
+
+    def ready(self):
+        from . import webhooks  # noqa: F401 - the webhook expander and its alert sources

@@ -9,12 +9,13 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from . import catalog
+from . import catalog, subscriptions
 
 app_name = "api"
 router = SimpleRouter()
 router.register("agencies", catalog.AgencyViewSet, basename="agency")
 router.register("procedures", catalog.ProcedureViewSet, basename="procedure")
+router.register("subscriptions", subscriptions.SubscriptionViewSet, basename="subscription")
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own: no inline
