@@ -671,3 +671,49 @@ def test_bad_bodies_and_parameters_are_400s_never_500s(api, receiver, other_prov
 
 def test_event_kinds_in_the_api_are_the_models(api):
     assert set(webhooks.KIND_OF.values()) == set(EventKind.values)
+
+
+# --- Admin -------------------------------------------------------------------------------------
+
+
+def test_admin_shows_deliveries_with_attempts_and_replays_pauses_resumes(
+    api, receiver, walk, admin_client
+):
+    made = subscribe(api, f"http://127.0.0.1:{closed_port()}/down", auth_header="Bearer hidden")
+    walk(Status.SUBMITTED)
+    webhooks_sweep()
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED)
+
+    page = admin_client.get(f"/admin/api/delivery/{delivery.pk}/change/")
+    assert page.status_code == 200
+    assert "ConnectionRefused" in page.content.decode()  # the attempt, inline
+    listing = admin_client.get("/admin/api/subscription/")
+    assert listing.status_code == 200 and "Bearer hidden" not in listing.content.decode()
+    detail = admin_client.get(f"/admin/api/subscription/{made['id']}/change/")
+    assert detail.status_code == 200 and "Bearer hidden" not in detail.content.decode()
+
+    sink = receiver()
+    Subscription.objects.filter(pk=made["id"]).update(callback_url=sink.url())
+    response = admin_client.post(
+        "/admin/api/delivery/",
+        {"action": "replay", "_selected_action": [delivery.pk]},
+    )
+    assert response.status_code == 302
+    webhooks_sweep()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED and len(sink.received) == 1
+
+    admin_client.post(
+        "/admin/api/subscription/", {"action": "pause", "_selected_action": [made["id"]]}
+    )
+    assert Subscription.objects.get(pk=made["id"]).status == SubscriptionStatus.PAUSED
+    walk(Status.SUBMITTED)
+    webhooks_sweep()
+    assert len(sink.received) == 1  # paused: waits
+    admin_client.post(
+        "/admin/api/subscription/", {"action": "resume", "_selected_action": [made["id"]]}
+    )
+    webhooks_sweep()
+    assert Subscription.objects.get(pk=made["id"]).status == SubscriptionStatus.ACTIVE
+    assert len(sink.received) == 2
