@@ -17,6 +17,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from . import webhooks
@@ -99,7 +100,7 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
 
 
 class SubscriptionInputSerializer(serializers.Serializer):
-    callback_url = serializers.CharField(
+    callback_url = serializers.URLField(
         max_length=webhooks.MAX_URL,
         help_text=_("http(s) URL that receives the events as JSON POSTs."),
     )
@@ -207,6 +208,7 @@ class SubscriptionViewSet(
 
     scope = Scope.EVENTS_SUBSCRIBE
     serializer_class = SubscriptionSerializer
+    parser_classes = [JSONParser]
     lookup_value_regex = "[0-9]{1,18}"
     filter_backends: list = []
 
@@ -275,7 +277,11 @@ class SubscriptionViewSet(
                 "status", str, enum=DeliveryStatus.values, description="Only this status"
             ),
             OpenApiParameter("cursor", str, description="The pagination cursor value."),
-            OpenApiParameter("page_size", int, description="Results per page (at most 200)."),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": 200},
+                description="Results per page.",
+            ),
         ],
         responses={200: DeliverySerializer(many=True), **_problems(400, 404)},
     )

@@ -717,3 +717,10 @@ def test_admin_shows_deliveries_with_attempts_and_replays_pauses_resumes(
     webhooks_sweep()
     assert Subscription.objects.get(pk=made["id"]).status == SubscriptionStatus.ACTIVE
     assert len(sink.received) == 2
+
+
+@pytest.mark.parametrize("size", ["0", "201", "-1", "null", "1.5", "٣", ""])
+def test_a_bad_page_size_is_a_400(api, size):
+    response = api.get(URL, {"page_size": size})
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == "page_size"
