@@ -406,9 +406,12 @@ def webhooks_expand(event: OutgoingEvent) -> list[Delivery]:
     dossier = event.dossier
     if kind is None or dossier is None:
         return []
+    subscribers = list(_subscribers())
+    if not subscribers:
+        return []
     agency = dossier.handling_agency
     made: list[Delivery] = []
-    for subscription in _subscribers():
+    for subscription in subscribers:
         if not _matches(subscription, kind, dossier, agency.path):
             continue
         if (
@@ -545,6 +548,27 @@ def _addresses(host: str, port: int) -> list[str]:
     return resolve_public(host, port)
 
 
+def _connect(host: str, port: int, https: bool) -> _PinnedHTTP:
+    """A connection to the first of the host's (checked) addresses that answers."""
+    error: OSError | None = None
+    for address in _addresses(host, port):
+        connection = (_PinnedHTTPS if https else _PinnedHTTP)(
+            host,
+            port,
+            address=address,
+            connect_timeout=_options()["WEBHOOK_CONNECT_TIMEOUT"],
+            read_timeout=_options()["WEBHOOK_READ_TIMEOUT"],
+        )
+        try:
+            connection.connect()
+        except OSError as exc:
+            connection.close()
+            error = exc
+            continue
+        return connection
+    raise error or OSError(f"{host} has no address")
+
+
 def body_of(delivery: Delivery) -> bytes:
     """The same bytes at every attempt (keys sorted: the database may reorder them)."""
     return json.dumps(
@@ -575,14 +599,7 @@ def _post(delivery: Delivery) -> Outcome:
     started = time.monotonic()
     outcome = Outcome()
     try:
-        address = _addresses(parts.hostname, port)[0]
-        connection = (_PinnedHTTPS if https else _PinnedHTTP)(
-            parts.hostname,
-            port,
-            address=address,
-            connect_timeout=_options()["WEBHOOK_CONNECT_TIMEOUT"],
-            read_timeout=_options()["WEBHOOK_READ_TIMEOUT"],
-        )
+        connection = _connect(parts.hostname, port, https)
         try:
             connection.request("POST", path, body=body, headers=headers)
             response = connection.getresponse()

@@ -724,3 +724,59 @@ def test_a_bad_page_size_is_a_400(api, size):
     response = api.get(URL, {"page_size": size})
     assert response.status_code == 400, response.content
     assert response.json()["errors"][0]["field"] == "page_size"
+
+
+def self_signed(tmp_path) -> tuple[str, str]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "tls.pem", tmp_path / "tls.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_an_https_callback_speaks_tls_and_verifies_the_certificate(api, receiver, walk, tmp_path):
+    """To the plain-HTTP receiver, the TLS handshake fails; to a TLS receiver whose
+    certificate no trusted CA signed, the verification fails: neither is delivered."""
+    import ssl
+
+    sink = receiver()
+    subscribe(api, f"https://127.0.0.1:{sink.port}/hook")
+    walk(Status.SUBMITTED)
+    webhooks_sweep()
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING and "SSL" in delivery.last_error
+    assert sink.kinds() == []
+
+    tls = receiver()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*self_signed(tmp_path))
+    tls.server.socket = context.wrap_socket(tls.server.socket, server_side=True)
+    Subscription.objects.update(callback_url=f"https://localhost:{tls.port}/hook")
+    retry_all_due()
+    delivery.refresh_from_db()
+    assert "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
+    assert tls.received == []
