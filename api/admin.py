@@ -9,8 +9,18 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiCall, ApiClient, Scope
+from .models import (
+    ApiCall,
+    ApiClient,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Scope,
+    Subscription,
+    SubscriptionStatus,
+)
 from .services import api_client_create, api_client_revoke, api_client_rotate
+from .webhooks import delivery_replay, subscription_pause, subscription_resume
 
 
 class ApiClientForm(forms.ModelForm):
@@ -121,6 +131,137 @@ class ApiCallAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Webhooks --------------------------------------------------------------------------------
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "client",
+        "callback_url",
+        "status",
+        "consecutive_failures",
+        "paused_at",
+        "created_at",
+    ]
+    list_filter = ["status", "client"]
+    search_fields = ["callback_url", "client__name"]
+    fields = [
+        "client",
+        "callback_url",
+        "has_auth_header",
+        "event_kinds",
+        "agency",
+        "procedure",
+        "status",
+        "paused_at",
+        "pause_reason",
+        "consecutive_failures",
+        "created_at",
+        "updated_at",
+        "secret_rotated_at",
+        "deleted_at",
+    ]
+    readonly_fields = fields
+    actions = ["pause", "resume"]
+
+    @admin.display(description=_("Authorization header"), boolean=True)
+    def has_auth_header(self, obj: Subscription) -> bool:
+        return bool(obj.auth_header)
+
+    @admin.action(description=_("Pause (deliveries wait)"))
+    def pause(self, request, queryset):
+        paused = sum(
+            subscription_pause(
+                subscription_id=s.pk, reason=gettext("paused by %(user)s") % {"user": request.user}
+            )
+            for s in queryset
+        )
+        messages.success(request, gettext("Paused: %(n)d.") % {"n": paused})
+
+    @admin.action(description=_("Resume (waiting deliveries are sent now)"))
+    def resume(self, request, queryset):
+        resumed = 0
+        for subscription in queryset.exclude(status=SubscriptionStatus.DELETED):
+            subscription_resume(subscription=subscription)
+            resumed += 1
+        messages.success(request, gettext("Resumed: %(n)d.") % {"n": resumed})
+
+    def has_add_permission(self, request) -> bool:
+        return False  # clients subscribe through the API
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None  # the list and its actions; the page is read-only
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    fields = ["number", "at", "status_code", "error", "duration_ms"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "delivery_id",
+        "subscription",
+        "kind",
+        "dossier_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "created_at",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["=delivery_id", "=dossier_id"]
+    fields = [
+        "delivery_id",
+        "subscription",
+        "kind",
+        "dossier_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "delivered_at",
+        "failed_at",
+        "payload",
+    ]
+    readonly_fields = fields
+    inlines = [DeliveryAttemptInline]
+    actions = ["replay"]
+    list_select_related = ["subscription__client"]
+
+    @admin.action(description=_("Replay (send again, same delivery id)"))
+    def replay(self, request, queryset):
+        replayed = 0
+        for delivery in queryset.exclude(status=DeliveryStatus.PENDING):
+            delivery_replay(delivery=delivery)
+            replayed += 1
+        messages.success(request, gettext("Replayed: %(n)d.") % {"n": replayed})
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -7,4 +7,7 @@ class ApiConfig(AppConfig):
     verbose_name = _("Integration API")
 
     def ready(self):
-        from . import schema  # noqa: F401  (registers the key scheme with drf-spectacular)
+        from . import (
+            schema,  # noqa: F401 - the key's security scheme in the OpenAPI schema
+            webhooks,  # noqa: F401 - the webhook expander and its alert sources
+        )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from procedures.models import Agency
@@ -49,7 +52,7 @@ class ApiClient(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     rotated_at = models.DateTimeField(_("key rotated"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta:
@@ -119,3 +122,176 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}:{self.key}"
+
+
+# --- Event subscriptions (webhooks; api.webhooks) ------------------------------------------
+
+
+class EventKind(models.TextChoices):
+    """What a subscriber hears about: the dossier's steps a client follows, by their
+    public names (the events behind them are listed in api.webhooks.KIND_OF)."""
+
+    FILED = "filed", _("Filed")
+    RECEIVED = "received", _("Received")
+    REJECTED_AT_RECEPTION = "rejected_at_reception", _("Not accepted at reception")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("Supplement requested")
+    RESUBMITTED = "resubmitted", _("Resubmitted after a supplement request")
+    REFUSED = "refused", _("Refused")
+    APPROVED = "approved", _("Approved")
+    ISSUED = "issued", _("Result issued")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    OVERDUE = "overdue", _("Overdue")
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    # Kept failing: new deliveries still queue, none is sent until it is resumed.
+    PAUSED = "paused", _("Paused")
+    # Deleted by the client: kept with its deliveries for the record, never sent again.
+    DELETED = "deleted", _("Deleted")
+
+
+class Subscription(models.Model):
+    """A client's callback URL and the events it wants posted there."""
+
+    client = models.ForeignKey(
+        ApiClient,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("client"),
+    )
+    callback_url = models.URLField(_("callback URL"), max_length=500)
+    # The Authorization header value the client's receiver expects: kept to be sent, never
+    # shown again (the API takes it, write-only; the admin shows only whether one is set).
+    auth_header = models.CharField(_("Authorization header"), max_length=500, blank=True)
+    # The HMAC key of the signatures: shown to the client once, when made or rotated.
+    secret = models.CharField(max_length=64, editable=False)
+    event_kinds = models.JSONField(_("event kinds"), default=list, blank=True)
+    agency = models.ForeignKey(
+        Agency,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("agency filter"),
+    )
+    procedure = models.ForeignKey(
+        "procedures.Procedure",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("procedure filter"),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.ACTIVE,
+    )
+    paused_at = models.DateTimeField(_("paused"), null=True, blank=True)
+    pause_reason = models.CharField(_("reason for the pause"), max_length=255, blank=True)
+    consecutive_failures = models.PositiveIntegerField(_("failed deliveries in a row"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    secret_rotated_at = models.DateTimeField(_("secret rotated"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("event subscription")
+        verbose_name_plural = _("event subscriptions")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status"], name="api_subscription_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.client} → {self.callback_url}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class Delivery(models.Model):
+    """One event for one subscription: its payload is frozen when the event is written,
+    and every attempt posts the same body under the same ``delivery_id``."""
+
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("subscription"),
+    )
+    event = models.ForeignKey(
+        "workflows.OutgoingEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="webhook_deliveries",
+    )
+    # By id, no constraint: deliveries of one dossier go out in order (api.webhooks).
+    dossier_id = models.BigIntegerField(_("dossier"))
+    delivery_id = models.UUIDField(_("delivery id"), default=uuid.uuid4, unique=True)
+    kind = models.CharField(_("event kind"), max_length=32, choices=EventKind.choices)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    # Set while a worker posts it: a delivery "sending" for longer than STUCK_AFTER was
+    # left by a worker that died, and is taken up again (same delivery id).
+    sending_since = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(
+        _("last status code"), null=True, blank=True
+    )
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="api_delivery_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(
+                fields=["subscription", "dossier_id", "id"],
+                name="api_delivery_order_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["subscription", "-id"], name="api_delivery_list_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.delivery_id}"
+
+
+class DeliveryAttempt(models.Model):
+    """One POST of a delivery: when, the receiver's status code or the error, how long."""
+
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="tries", verbose_name=_("delivery")
+    )
+    number = models.PositiveSmallIntegerField(_("attempt"))
+    at = models.DateTimeField(_("when"))
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=255, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ["delivery", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}#{self.number} {self.status_code or self.error}"

@@ -3,6 +3,8 @@ a million, and a row added meanwhile neither repeats nor skips one."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 
 
@@ -11,3 +13,31 @@ class KeysetPagination(CursorPagination):
     ordering = "-id"
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        """A ``page_size`` that is not a whole number from 1 to ``max_page_size`` is a 400
+        (DRF would silently use the default: the schema says integer)."""
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        value = values[-1]
+        if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= self.max_page_size:
+            raise serializers.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("A whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return int(value)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                }
+        return parameters

@@ -6,7 +6,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from . import catalog, dossiers, statistics
+from . import catalog, dossiers, statistics, subscriptions
 
 app_name = "api"
 _inline_styles = csp_update({"style-src": ["'unsafe-inline'"]})
@@ -14,6 +14,7 @@ router = SimpleRouter()
 router.register("agencies", catalog.AgencyViewSet, basename="agency")
 router.register("procedures", catalog.ProcedureViewSet, basename="procedure")
 router.register("dossiers", dossiers.DossierViewSet, basename="dossier")
+router.register("subscriptions", subscriptions.SubscriptionViewSet, basename="subscription")
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own: no inline

@@ -428,6 +428,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.alert_failures",
         "schedule": env.float("MOTCUA_ALERT_SECONDS", default=600.0),
     },
+    # Webhook deliveries whose retry is due, or that missed their after-commit hand-off.
+    "sweep-webhooks": {
+        "task": "api.tasks.sweep_webhooks",
+        "schedule": env.float("MOTCUA_WEBHOOK_SWEEP_SECONDS", default=60.0),
+    },
     # Each agency's seal over the heads of its dossiers' history (workflows.services.sealing).
     "seal-history": {
         "task": "workflows.tasks.seal_history",
@@ -633,6 +638,18 @@ MOTCUA = {
         "IDEMPOTENCY_DAYS": env.int("MOTCUA_API_IDEMPOTENCY_DAYS", default=7),
         # Days the record of API calls is kept.
         "CALL_LOG_DAYS": env.int("MOTCUA_API_CALL_LOG_DAYS", default=180),
+        # Webhooks (api.webhooks). Callback URLs that resolve to loopback, private,
+        # link-local or other non-public addresses are refused unless this is true
+        # (default: DEBUG, so a developer can receive on localhost).
+        "WEBHOOK_ALLOW_PRIVATE": env.bool("MOTCUA_WEBHOOK_ALLOW_PRIVATE", default=DEBUG),
+        # A subscription is paused after this many deliveries in a row failed for good.
+        "WEBHOOK_PAUSE_AFTER": env.int("MOTCUA_WEBHOOK_PAUSE_AFTER", default=5),
+        # Seconds to connect, and to wait for the answer, at each POST.
+        "WEBHOOK_CONNECT_TIMEOUT": env.float("MOTCUA_WEBHOOK_CONNECT_TIMEOUT", default=5.0),
+        "WEBHOOK_READ_TIMEOUT": env.float("MOTCUA_WEBHOOK_READ_TIMEOUT", default=10.0),
+        # A delivery "sending" for longer than this was left by a worker that died: it is
+        # posted again, under the same delivery id. Keep it above both timeouts.
+        "WEBHOOK_STUCK_SECONDS": env.int("MOTCUA_WEBHOOK_STUCK_SECONDS", default=120),
     },
     # Result templates live in templates/documents/results/<name>.html.
     "RESULT_TEMPLATE_DIR": "documents/results",
@@ -699,6 +716,10 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from our own static files (drf-spectacular-sidecar): no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventKindEnum": "api.models.EventKind",
+        "WebhookDeliveryStatusEnum": "api.models.DeliveryStatus",
+        "WebhookSubscriptionStatusEnum": "api.models.SubscriptionStatus",
+    },
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }

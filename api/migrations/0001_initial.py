@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('rotated_at', models.DateTimeField(blank=True, null=True, verbose_name='key rotated')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked')),
+                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
                 ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='last used')),
                 ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='api_clients', to='procedures.agency', verbose_name='agency')),
                 ('user', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='api_client', to=settings.AUTH_USER_MODEL, verbose_name='service account')),

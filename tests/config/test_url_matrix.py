@@ -151,6 +151,13 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "portal:rate":                          ("issued",     "L   405 405 405 405 405 405 405 405 405 405", "L   400 404 404 404 404 404 404 404 404 404"),
     "portal:result":                        ("issued",     "L   404 404 404 404 404 404 404 404 404 404", ""),
     "portal:file":                          ("component",  "L   ok  404 404 404 404 404 404 404 404 404", ""),
+    # Webhook subscriptions (api.subscriptions): a session is no API key.
+    "api:subscription-list":                ("",           "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
+    "api:subscription-detail":              ("subscription", "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
+    "api:subscription-deliveries":          ("subscription", "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
+    "api:subscription-resume":              ("subscription", "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
+    "api:subscription-rotate-secret":       ("subscription", "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
+    "api:subscription-replay":              ("delivery",   "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
 }
 # fmt: on
 
@@ -235,6 +242,8 @@ ARGS = {
     "email_key": lambda o: {"key": "no-such-key"},
     "reset_key": lambda o: {"uidb36": "zz", "key": "no-such-key"},
     "key": lambda o: {"pk": o["key"].pk},
+    "subscription": lambda o: {"pk": 1},
+    "delivery": lambda o: {"delivery_id": "00000000-0000-0000-0000-000000000000"},
 }
 
 

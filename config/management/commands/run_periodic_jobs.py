@@ -4,6 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from api.webhooks import webhooks_sweep
 from documents.services import documents_sweep
 from notifications.alerts import alerts_send
 from notifications.services import messages_sweep
@@ -27,8 +28,8 @@ def close_stale_connections() -> None:
 
 class Command(BaseCommand):
     help = (
-        "Run the periodic jobs (time-limit warnings, flow timers, event, message and document "
-        "sweeps, history seals, retention, the failure digest) "
+        "Run the periodic jobs (time-limit warnings, flow timers, event, message, document "
+        "and webhook sweeps, history seals, retention, the failure digest) "
         "once, or every N seconds with --every. Production runs them from Celery beat."
     )
 
@@ -72,6 +73,7 @@ class Command(BaseCommand):
         done = attempt("workflow jobs", lambda: run_periodic_jobs(attempt=attempt)) or {}
         sent = attempt("message sweep", messages_sweep)
         rendered = attempt("document sweep", documents_sweep)
+        posted = attempt("webhook sweep", webhooks_sweep)
         alerted = attempt("failure digest", alerts_send)
         close_stale_connections()
         self.stdout.write(
@@ -79,6 +81,7 @@ class Command(BaseCommand):
             f"events dispatched: {shown(done.get('events'))}, "
             f"warnings given: {shown(done.get('warnings'))}, "
             f"messages sent: {shown(sent)}, documents rendered: {shown(rendered)}, "
+            f"webhooks delivered: {shown(posted)}, "
             f"history seals made: {shown(done.get('seals'))}, "
             f"drafts discarded: {shown(done.get('drafts_discarded'))}, "
             f"dossiers' files erased: {shown(done.get('dossiers_erased'))}, "

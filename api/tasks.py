@@ -1,0 +1,16 @@
+"""Celery tasks: thin wrappers over api.webhooks."""
+
+from celery import shared_task
+
+from .webhooks import delivery_send, webhooks_sweep
+
+
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_id: int) -> str | None:
+    """Idempotent: a delivery already sent, or being sent by another worker, is skipped."""
+    return delivery_send(delivery_id=delivery_id)
+
+
+@shared_task
+def sweep_webhooks() -> int:
+    return webhooks_sweep()
