@@ -161,7 +161,8 @@ def _dossier_context(dossier, language: str) -> dict:
     agency = dossier.handling_agency
     with translation.override(language):
         return {
-            "code": dossier.code or "",
+            # Before reception a dossier has no code yet: its number here stands in.
+            "code": dossier.reference,
             "procedure": localized({"vi": version.name, "en": version.name_en}),
             "agency": agency.name_en if language == "en" and agency.name_en else agency.name,
             "portal_url": site("/"),

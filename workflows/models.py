@@ -185,6 +185,18 @@ def has_proposal(dossier: Dossier) -> bool:
     return last == "propose"
 
 
+def code_label(code: str | None, pk: int, status: str) -> str:
+    """A dossier's code on a page; a dossier without one (not received yet, or never)
+    shows its number here with why it has no code."""
+    if code:
+        return code
+    if status in (Status.DRAFT, Status.DISCARDED):
+        return _("Draft #%(pk)d") % {"pk": pk}
+    if status in (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED):
+        return _("#%(pk)d · no code yet, waiting for reception") % {"pk": pk}
+    return _("#%(pk)d · not received, no code") % {"pk": pk}
+
+
 class DossierQuerySet(models.QuerySet):
     def update(self, **kwargs):
         # A bulk update would skip every transition guard, the history and the outbox.
@@ -309,6 +321,17 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.code or f"draft #{self.pk}"
+
+    @property
+    def reference(self) -> str:
+        """How people name the dossier: its code, which it gets only at reception (Decree
+        61 art. 26: the code carries the reception date); before that, its number here."""
+        return self.code or f"#{self.pk}"
+
+    @property
+    def code_label(self) -> str:
+        """The code, or what stands in for it, in words, for the pages."""
+        return code_label(self.code, self.pk, self.status)
 
     def retention_years(self) -> int | None:
         """The years this dossier's files are kept after its result: its version's, or its

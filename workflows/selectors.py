@@ -106,9 +106,12 @@ def _filtered(tasks: QuerySet[DossierTask], filters: TaskFilters) -> QuerySet[Do
         tasks = tasks.filter(dossier__submitted_at__date__lte=filters.filed_to)
     if filters.q:
         q = filters.q.strip()
-        tasks = tasks.filter(
-            Q(dossier__code__istartswith=q) | Q(dossier__applicant_name__icontains=q)
-        )
+        match = Q(dossier__code__istartswith=q) | Q(dossier__applicant_name__icontains=q)
+        # A dossier not received yet has no code: the desk finds it by its number, "#42".
+        number = q.removeprefix("#")
+        if number.isascii() and number.isdigit() and len(number) <= 18:
+            match |= Q(dossier_id=int(number))
+        tasks = tasks.filter(match)
     return tasks
 
 

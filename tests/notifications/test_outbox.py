@@ -53,7 +53,7 @@ def messages_for(user, kind):
 
 
 def test_a_filing_notifies_the_applicant_in_their_language(
-    procedure, province, citizen, django_capture_on_commit_callbacks
+    procedure, province, citizen, officers, django_capture_on_commit_callbacks
 ):
     citizen.email = "mai@example.org"
     citizen.save()
@@ -68,7 +68,11 @@ def test_a_filing_notifies_the_applicant_in_their_language(
     assert email.status == MessageStatus.DELIVERED and email.attempts == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].extra_headers["Message-ID"] == f"<{email.uid}@motcua>"
-    assert dossier.code in mail.outbox[0].body and dossier.lookup_secret in mail.outbox[0].body
+    # No code before reception (Decree 61 art. 26): the message names the dossier by its
+    # number and says the code comes with the reception.
+    assert dossier.code is None and dossier.lookup_secret == ""
+    assert dossier.reference in mail.outbox[0].body
+    assert "no dossier code yet" in mail.outbox[0].body
     from workflows.clock import working_calendar
 
     expected = working_calendar().due_date(
@@ -76,6 +80,15 @@ def test_a_filing_notifies_the_applicant_in_their_language(
     )
     assert expected.strftime("%d/%m/%Y") in mail.outbox[0].body  # the expected date
     assert sent.get(channel=Channel.INAPP).status == MessageStatus.DELIVERED
+
+    from workflows import services as dossier_services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dossier = dossier_services.dossier_receive(dossier=dossier, by=officers["reception"])
+    received = mail.outbox[-1].body
+    assert dossier.code in received and dossier.lookup_secret in received
+    sms = messages_for(citizen, "received").get(channel=Channel.SMS).body
+    assert dossier.code in sms and dossier.lookup_secret in sms
 
 
 def test_preferences_are_respected(
@@ -124,7 +137,7 @@ def test_officers_hear_of_offered_and_assigned_tasks(procedure, province, citize
     work.task_assign(task=task, by=officers["head"], to=other, reason="Cân bằng công việc")
     assigned = messages_for(other, "task_assigned").get(channel=Channel.INAPP)
     text = assigned.subject + assigned.body
-    assert dossier.code in text and "Cân bằng công việc" in text
+    assert dossier.reference in text and "Cân bằng công việc" in text
 
 
 def test_citizen_events_each_produce_their_notification(walk, citizen):

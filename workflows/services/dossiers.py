@@ -497,12 +497,7 @@ def lookup_secret() -> str:
 
 def _file(dossier: Dossier, by, name: str, comment: str = "") -> Dossier:
     def apply(d: Dossier) -> Changes:
-        now = timezone.now()
-        changes: Changes = {"submitted_at": now}
-        if d.code is None:
-            changes["code"] = dossier_code(d.handling_agency, local_date(now))
-            changes["lookup_secret"] = lookup_secret()
-        return changes
+        return {"submitted_at": timezone.now()}
 
     return _act(
         dossier,
@@ -516,7 +511,7 @@ def _file(dossier: Dossier, by, name: str, comment: str = "") -> Dossier:
 
 
 def dossier_submit(*, dossier: Dossier, by) -> Dossier:
-    """File the dossier: it gets its code and waits for the one-stop desk."""
+    """File the dossier: it waits for the one-stop desk, which gives it its code."""
     return _file(dossier, by, "submit")
 
 
@@ -526,12 +521,22 @@ def dossier_resubmit(*, dossier: Dossier, by, comment: str = "") -> Dossier:
 
 
 def dossier_receive(*, dossier: Dossier, by, comment: str = "") -> Dossier:
-    """Accept a complete dossier: the legal clock starts (again, after a supplement)."""
+    """Accept a complete dossier: the legal clock starts (again, after a supplement).
+
+    The first reception gives the dossier its code, with the reception date and the
+    agency's next number of the day (Decree 61 art. 26), and the lookup secret printed
+    beside it on the receipt. A dossier refused at the desk never takes a number; the
+    number is taken in this transaction, so a reception that fails gives it back.
+    """
 
     def apply(d: Dossier) -> Changes:
         now = timezone.now()
         due = working_calendar().due_date(now, d.procedure_version.time_limit_days)
-        return {"received_at": now, "due_date": due}
+        changes: Changes = {"received_at": now, "due_date": due}
+        if d.code is None:
+            changes["code"] = dossier_code(d.handling_agency, local_date(now))
+            changes["lookup_secret"] = lookup_secret()
+        return changes
 
     return _act(
         dossier,
