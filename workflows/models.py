@@ -155,6 +155,27 @@ def has_mandatory_components(dossier: Dossier) -> bool:
     return mandatory <= present
 
 
+# Where a supplement request is made, by the state the dossier is in when it is made.
+SUPPLEMENT_STAGES = {"submitted": "reception", "in_review": "review"}
+
+
+def supplement_requested_before(dossier: Dossier, from_status: str) -> bool:
+    """Whether a supplement was already requested from this state: the applicant is told
+    once, completely, what to add or fix, once at the desk and once after appraisal
+    (Decree 61/2018 arts. 15 and 19; domain.md, the flow, steps 1, 3 and 6)."""
+    return dossier.history.filter(action="request_supplement", from_status=from_status).exists()
+
+
+@memoised
+def first_supplement_at_reception(dossier: Dossier) -> bool:
+    return not supplement_requested_before(dossier, "submitted")
+
+
+@memoised
+def first_supplement_after_review(dossier: Dossier) -> bool:
+    return not supplement_requested_before(dossier, "in_review")
+
+
 def not_yet_rescheduled(dossier: Dossier) -> bool:
     return dossier.rescheduled_at is None
 
@@ -382,6 +403,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.SUBMITTED,
         target=Status.SUPPLEMENT_REQUESTED,
+        conditions=[first_supplement_at_reception],
         permission=RECEIVE,
     )
     def request_supplement_at_reception(self):
@@ -391,7 +413,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_REVIEW,
         target=Status.SUPPLEMENT_REQUESTED,
-        conditions=[within_supplement_window],
+        conditions=[within_supplement_window, first_supplement_after_review],
         permission=REVIEW,
     )
     def request_supplement_after_review(self):

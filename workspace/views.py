@@ -47,7 +47,14 @@ from workflows.services import work
 from workflows.services.dossiers import dossier_create
 from workflows.services.filing import dossier_save_filing_post
 
-from .forms import STAGE_CHOICES, AssignForm, RescheduleForm, TaskFilterForm, stage_forms
+from .forms import (
+    STAGE_CHOICES,
+    AssignForm,
+    RescheduleForm,
+    TaskFilterForm,
+    stage_forms,
+    supplement_used,
+)
 
 PAGE_SIZE = 25
 MAX_BULK = 100
@@ -268,6 +275,7 @@ def _render_task(request, task, *, action_forms=None, assign_form=None, status=2
         "can_release": task.status == "ASSIGNED" and (held_by_me or manager),
         "manager": manager and task.status in ("NEW", "ASSIGNED"),
         "action_forms": (action_forms or stage_forms(task)) if held_by_me else [],
+        "supplement_used": held_by_me and supplement_used(task),
         "assign_form": assign_form
         or (AssignForm(officers=selectors.eligible_officers(task)) if manager else None),
         "documents": documents.dossier_documents(dossier),

@@ -785,17 +785,20 @@ def test_a_paper_stays_valid_after_its_certificate_expires(client, signed):
 def test_a_paper_rendered_late_says_what_happened_then(
     walk, officers, citizen, django_capture_on_commit_callbacks
 ):
-    """Two supplement rounds before the first event is handled (a queue outage): the first
-    request's paper still lists the first request's items, read from its own entry."""
+    """Two supplement rounds (the desk's, then appraisal's) before the first event is
+    handled (a queue outage): the first request's paper still lists the first request's
+    items, read from its own entry."""
     from workflows.models import OutgoingEvent
 
     dossier = walk(Status.SUPPLEMENT_REQUESTED)  # after-commit work not run: no papers yet
     first = OutgoingEvent.objects.filter(dossier=dossier, name="dossier.request_supplement").get()
     dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
+    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
     second_component = dossier.procedure_version.spec["components"][1]["code"]
     services.dossier_request_supplement(
         dossier=dossier,
-        by=officers["reception"],
+        by=officers["specialist"],
         reason="Yêu cầu lần hai",
         items=[{"code": second_component, "reason": "Thiếu chữ ký xác nhận"}],
     )

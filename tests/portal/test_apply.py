@@ -130,7 +130,7 @@ def test_oversized_upload_is_refused_with_a_message(client, applicant, procedure
     assert not Dossier.objects.get(filing_key=key).components.exists()
 
 
-def test_apply_review_declare_file_and_receipt(client, applicant, procedure, province):
+def test_apply_review_declare_file_and_receipt(client, applicant, procedure, province, officers):
     sign_in(client, applicant)
     _, key = start(client, procedure)
     url = reverse("portal:apply", args=[procedure.code])
@@ -145,12 +145,20 @@ def test_apply_review_declare_file_and_receipt(client, applicant, procedure, pro
     assert client.post(response.url, {}).status_code == 400
     assert Dossier.objects.get(pk=dossier.pk).status == Status.DRAFT
     filed = client.post(response.url, {"declaration": "on"})
-    assert filed.status_code == 302 and filed.url == reverse("portal:receipt", args=[dossier.pk])
+    assert filed.status_code == 302 and filed.url == reverse("portal:dossier", args=[dossier.pk])
     dossier.refresh_from_db()
-    assert dossier.status == Status.SUBMITTED and dossier.code and dossier.lookup_secret
-    receipt = client.get(filed.url).content.decode()
+    # Filed, not yet received: no code, no lookup code, no receipt (Decree 61 art. 26).
+    assert dossier.status == Status.SUBMITTED and dossier.code is None
+    assert dossier.lookup_secret == ""
+    page = client.get(filed.url).content.decode()
+    assert f"#{dossier.pk}" in page and dossier.code_label in page
+    assert re.search(r"\d{2}/\d{2}/\d{4}", page)  # the expected appointment date
+    receipt_url = reverse("portal:receipt", args=[dossier.pk])
+    assert client.get(receipt_url).status_code == 404
+    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    receipt = client.get(receipt_url).content.decode()
     assert dossier.code in receipt and dossier.lookup_secret in receipt
-    assert re.search(r"\d{2}/\d{2}/\d{4}", receipt)  # the expected appointment date
+    assert re.search(r"\d{2}/\d{2}/\d{4}", receipt)  # the appointment date
     # Submitting twice (double click, refresh, back) makes one dossier.
     client.post(url, full_post(procedure, province, key, review="1"))
     client.post(reverse("portal:review", args=[dossier.pk]), {"declaration": "on"})
@@ -194,7 +202,8 @@ def test_supplement_answer_withdraw_and_track(client, applicant, procedure, prov
     assert DossierTask.objects.filter(dossier=dossier, stage="reception", status="NEW").exists()
     # My dossiers: the status in plain words.
     mine = client.get(reverse("portal:my_dossiers")).content.decode()
-    assert dossier.code in mine
+    # Not received yet: named by its number, with why it has no code.
+    assert f'">{dossier.code_label}</a>' in mine and f"#{dossier.pk} · " in dossier.code_label
     # Withdraw: needs the confirmation; then the open task is cancelled.
     url = reverse("portal:withdraw", args=[dossier.pk])
     client.post(url, {})
@@ -271,7 +280,7 @@ def test_public_lookup_is_rate_limited(client, walk):
     from django.core.cache import cache
 
     cache.clear()
-    dossier = walk(Status.SUBMITTED)
+    dossier = walk(Status.RECEIVED)
     url = reverse("portal:lookup")
     codes = [client.post(url, {"code": dossier.code, "secret": "X"}).status_code for _ in range(12)]
     assert codes[:10] == [400] * 10 and codes[10:] == [429, 429]
@@ -306,6 +315,7 @@ def test_citizen_pages_are_light_and_need_no_javascript(client, walk, citizen):
     from django.contrib.staticfiles import finders
 
     dossier = walk(Status.SUPPLEMENT_REQUESTED)
+    received = walk(Status.RECEIVED)  # a receipt comes with the reception
     sign_in(client, citizen)
     css = Path(finders.find("css/motcua.css")).read_bytes()
     urls = [reverse(name) for name in CITIZEN_PAGES] + [
@@ -313,7 +323,7 @@ def test_citizen_pages_are_light_and_need_no_javascript(client, walk, citizen):
         reverse("portal:apply", args=[dossier.procedure_version.procedure.code]),
         reverse("portal:dossier", args=[dossier.pk]),
         reverse("portal:edit", args=[dossier.pk]),
-        reverse("portal:receipt", args=[dossier.pk]),
+        reverse("portal:receipt", args=[received.pk]),
     ]
     for url in urls:
         response = client.get(url)

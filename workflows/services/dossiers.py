@@ -61,6 +61,8 @@ from ..models import (
     Status,
     conditions_memoised,
     has_mandatory_components,
+    first_supplement_after_review,
+    first_supplement_at_reception,
     has_proposal,
     not_yet_rescheduled,
     within_supplement_window,
@@ -81,6 +83,15 @@ CONDITION_MESSAGES = {
         "working days after receipt."
     ),
     has_proposal: gettext_lazy("The specialist has not proposed a decision yet."),
+    first_supplement_at_reception: gettext_lazy(
+        "A supplement was already requested at the desk for this dossier. The applicant is "
+        "told once, completely, what to add or fix: receive the dossier now, or refuse it "
+        "with reasons."
+    ),
+    first_supplement_after_review: gettext_lazy(
+        "A supplement after appraisal was already requested for this dossier, and it can be "
+        "requested only once: propose a decision on the dossier as it is."
+    ),
 }
 
 Changes = dict[str, object]
