@@ -338,3 +338,57 @@ def test_citizen_pages_are_light_and_need_no_javascript(client, walk, citizen):
         hidden = set(re.findall(r'<input\b[^>]*type="hidden"[^>]*id="([^"]+)"', text))
         for input_id in set(inputs) - hidden:
             assert f'for="{input_id}"' in text, (url, input_id)
+
+
+def test_two_photographs_are_kept_listed_and_a_third_refused(
+    client, applicant, province, officers, catalog
+):
+    """The housing procedure's photographs of the house are ``count: 2``: both are kept and
+    shown to the citizen and to the desk; a third is refused with a message."""
+    import io
+
+    from PIL import Image
+
+    from procedures.models import Procedure
+    from tests.conftest import new_draft
+
+    def photo(shade):
+        out = io.BytesIO()
+        Image.new("RGB", (2, 2), (shade, 90, 30)).save(out, format="PNG")
+        return SimpleUploadedFile(f"nha-{shade}.png", out.getvalue(), "image/png")
+
+    housing = Procedure.objects.get(code="1.012842")
+    dossier = new_draft(housing, province, applicant)
+    photos = "current_housing_photos"
+    dossier.components.filter(component_code=photos).delete()
+    sign_in(client, applicant)
+    edit = reverse("portal:edit", args=[dossier.pk])
+    form = client.get(edit).content.decode()
+    assert f'name="file_{photos}"' in form and "multiple" in form
+
+    def post(photos_sent, **extra):
+        data = full_post(housing, province, save="1", **extra)
+        data[f"file_{photos}"] = photos_sent
+        return client.post(edit, data)
+
+    response = post([photo(1), photo(2)])
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert dossier.components.filter(component_code=photos, superseded_at=None).count() == 2
+    third = post([photo(3)])
+    assert third.status_code == 400
+    assert "at most 2 file(s)" in third.content.decode()
+    page = client.get(reverse("portal:dossier", args=[dossier.pk])).content.decode()
+    assert "nha-1.png" in page and "nha-2.png" in page and "nha-3.png" not in page
+    # Removing one frees its place for another.
+    kept = dossier.components.get(original_name="nha-1.png")
+    post([photo(4)], remove_file=[str(kept.pk)])
+    names = set(
+        dossier.components.filter(component_code=photos, superseded_at=None).values_list(
+            "original_name", flat=True
+        )
+    )
+    assert names == {"nha-2.png", "nha-4.png"}
+    services.dossier_submit(dossier=dossier, by=applicant)
+    sign_in(client, officers["reception"])
+    desk = client.get(reverse("workspace:dossier", args=[dossier.pk])).content.decode()
+    assert "nha-2.png" in desk and "nha-4.png" in desk

@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
 
 from procedures.auth import has_agency_perm
-from procedures.forms import clean_form_data
+from procedures.forms import clean_form_data, localized
 from procedures.models import Agency, Procedure
 
 from ..clock import (
@@ -358,10 +358,21 @@ def dossier_save_draft(
     return locked
 
 
+def _too_many(spec: dict) -> str:
+    return _(
+        "“%(name)s” takes at most %(n)d file(s), and has them already. Remove one before "
+        "adding another."
+    ) % {"name": localized(spec["name"]), "n": spec.get("count", 1)}
+
+
 def dossier_attach_component(
-    *, dossier: Dossier, by, component_code: str, upload, replace: bool = True
+    *, dossier: Dossier, by, component_code: str, upload, replace: bool | None = None
 ) -> DossierComponent:
-    """Check and store one file for a component; by default it replaces the current one.
+    """Check and store one file for a component.
+
+    A component of one file (``count: 1``) has its file replaced by a new one; a component
+    of several (``count: 2``, two photographs) keeps each file, up to ``count``: one more
+    is refused with a message. ``replace`` forces either way.
 
     The file is checked, hashed and written to storage before the dossier row is locked:
     a slow upload or a slow object store never holds up an officer acting on the same
@@ -372,6 +383,8 @@ def dossier_attach_component(
     spec = dossier.procedure_version.component(component_code)
     if spec is None:
         raise ValidationError({component_code: [_("This procedure has no such component.")]})
+    if replace is None:
+        replace = spec.get("count", 1) == 1
     try:
         checked = check_upload(
             upload, accepted=spec["content_types"], max_bytes=spec["max_size_mb"] * 1_048_576
@@ -411,14 +424,7 @@ def dossier_attach_component(
             if replace:
                 current.update(superseded_at=component.uploaded_at)
             elif current.count() >= spec.get("count", 1):
-                raise ValidationError(
-                    {
-                        component_code: [
-                            _("At most %(n)d file(s) for this component.")
-                            % {"n": spec.get("count", 1)}
-                        ]
-                    }
-                )
+                raise ValidationError({component_code: [_too_many(spec)]})
             component.dossier = locked
             component.supplement_round = locked.supplement_round
             component.save()
@@ -428,6 +434,21 @@ def dossier_attach_component(
         _discard(component)
         raise
     return component
+
+
+def dossier_remove_component(*, dossier: Dossier, by, component_id: int) -> Dossier:
+    """Take one current file off a component (while the dossier can still be changed). The
+    file stays, for the record, as a replaced one; it no longer counts."""
+    with transaction.atomic():
+        locked = _editable(dossier, by)
+        removed = locked.components.filter(pk=component_id, superseded_at__isnull=True).update(
+            superseded_at=timezone.now()
+        )
+        if not removed:
+            raise ValidationError(_("This file is not one of the dossier's current files."))
+        locked.edited_at = timezone.now()
+        locked.save(update_fields=["edited_at"])
+    return locked
 
 
 STORAGE_DOWN = gettext_lazy(
@@ -479,9 +500,13 @@ def validate_for_filing(dossier: Dossier) -> Changes:
         changes["form_data"] = clean_form_data(spec, dossier.form_data)
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    present = {code for code, _sha in _current_components(dossier)}
+    counts: dict[str, int] = {}
+    for code, _sha in _current_components(dossier):
+        counts[code] = counts.get(code, 0) + 1
     for component in spec["components"]:
-        if component["mandatory"] and component["code"] not in present:
+        # A mandatory component needs at least one file; each of a component's files counts
+        # (up to its ``count``, which the upload enforces), and the receipt lists how many.
+        if component["mandatory"] and not counts.get(component["code"]):
             errors[component["code"]] = [_("This component is required.")]
     if errors:
         raise ValidationError(errors)
