@@ -108,9 +108,12 @@ def test_the_receipt_holds_its_fields(through, officers):
 def test_the_supplement_request_names_items_reason_and_officer(through, officers):
     dossier = through(Status.SUPPLEMENT_REQUESTED)
     text = text_of(paper(dossier, Kind.SUPPLEMENT_REQUEST))
+    # Asked at the desk, before reception: no code yet, the dossier's number instead.
+    assert dossier.code is None
     for expected in (
         "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
-        dossier.code,
+        "Mã hồ sơ: chưa cấp",
+        f"số tham chiếu {dossier.reference}",
         dossier.applicant_name,
         "Thiếu giấy tờ",
         "Bản scan mờ",
@@ -129,7 +132,10 @@ def test_the_supplement_request_names_items_reason_and_officer(through, officers
 def test_the_refusal_notice_gives_its_reasons(through, status, reason, title):
     dossier = through(status)
     text = text_of(paper(dossier, Kind.REFUSAL))
-    for expected in (title, reason, dossier.applicant_name, dossier.code):
+    # Refused at the desk: it never took a number (the code is given at reception).
+    code = dossier.code if status == Status.REFUSED else f"số tham chiếu {dossier.reference}"
+    assert (dossier.code is None) is (status == Status.REJECTED_AT_RECEPTION)
+    for expected in (title, reason, dossier.applicant_name, code):
         assert expected in text, expected
 
 

@@ -271,9 +271,73 @@ def test_preferences_page(client, citizen):
     url = reverse("notifications:preferences")
     assert client.get(url).status_code == 200
     assert client.post(url, {"language": "fr"}).status_code == 400
-    assert client.post(url, {"language": "en", "sms": "on"}).status_code == 302
+    # SMS with no number to send them to is refused, with the reason, not saved.
+    refused = client.post(url, {"language": "en", "sms": "on"})
+    assert refused.status_code == 400 and "enter your mobile number" in refused.content.decode()
+    assert not Preference.objects.filter(user=citizen).exists()
+    assert (
+        client.post(url, {"language": "en", "sms": "on", "phone": "0912 345 678"}).status_code
+        == 302
+    )
     preference = Preference.objects.get(user=citizen)
     assert (preference.language, preference.email, preference.sms) == ("en", False, True)
+    assert preference.phone == "0912345678"
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("0912345678", "0912345678"),
+        ("+84 912 345 678", "0912345678"),
+        ("84-383-456-789", "0383456789"),
+        ("0912.345.678", "0912345678"),
+        ("", ""),
+    ],
+)
+def test_a_mobile_number_is_kept_in_one_form(client, officers, typed, kept):
+    sign_in(client, officers["specialist"])
+    response = client.post(reverse("notifications:preferences"), {"language": "vi", "phone": typed})
+    assert response.status_code == 302
+    assert Preference.objects.get(user=officers["specialist"]).phone == kept
+
+
+@pytest.mark.parametrize(
+    "typed", ["012345678", "0212345678", "+1 202 555 0100", "09123456789", "abc"]
+)
+def test_a_number_that_is_not_a_vietnamese_mobile_is_refused(client, officers, typed):
+    sign_in(client, officers["specialist"])
+    response = client.post(
+        reverse("notifications:preferences"), {"language": "vi", "sms": "on", "phone": typed}
+    )
+    assert response.status_code == 400
+    assert "Vietnamese mobile number" in response.content.decode()
+    assert not Preference.objects.filter(user=officers["specialist"]).exists()
+
+
+def test_an_officer_who_chooses_sms_gets_sms(
+    client,
+    procedure,
+    province,
+    citizen,
+    officers,
+    django_capture_on_commit_callbacks,
+    _sms_to_a_file,
+):
+    desk = officers["reception"]
+    sign_in(client, desk)
+    client.post(
+        reverse("notifications:preferences"),
+        {"language": "vi", "email": "on", "sms": "on", "phone": "+84 987 654 321"},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        dossier = work.application_submit(
+            dossier=new_draft(procedure, province, citizen), by=citizen
+        )
+    sms = messages_for(desk, "task_offered").get(channel=Channel.SMS)
+    assert sms.to_address == "0987654321" and sms.status == MessageStatus.DELIVERED
+    sent = [json.loads(line) for line in _sms_to_a_file.read_text().splitlines()]
+    assert {"to": "0987654321", "key": str(sms.uid)}.items() <= sent[-1].items()
+    assert dossier.reference in sent[-1]["text"]
 
 
 def test_admin_preview_and_resend(admin_client):
