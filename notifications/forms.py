@@ -26,6 +26,10 @@ class PreferenceForm(forms.ModelForm):
         # Choosing SMS with nowhere to send it would be a silent no: say so instead.
         if cleaned.get("sms") and not cleaned.get("phone") and "phone" not in self.errors:
             self.add_error(
-                "phone", _("To receive SMS, enter your mobile number (or untick “by SMS”).")
+                "phone",
+                forms.ValidationError(
+                    _("To receive SMS, enter your mobile number (or untick “by SMS”)."),
+                    code="sms_needs_phone",
+                ),
             )
         return cleaned

@@ -273,7 +273,11 @@ def test_preferences_page(client, citizen):
     assert client.post(url, {"language": "fr"}).status_code == 400
     # SMS with no number to send them to is refused, with the reason, not saved.
     refused = client.post(url, {"language": "en", "sms": "on"})
-    assert refused.status_code == 400 and "enter your mobile number" in refused.content.decode()
+    assert refused.status_code == 400
+    problem = refused.context["form"].errors.as_data()["phone"][0]
+    assert problem.code == "sms_needs_phone" and str(problem.message) in str(
+        refused.content.decode()
+    )
     assert not Preference.objects.filter(user=citizen).exists()
     assert (
         client.post(url, {"language": "en", "sms": "on", "phone": "0912 345 678"}).status_code
@@ -310,7 +314,7 @@ def test_a_number_that_is_not_a_vietnamese_mobile_is_refused(client, officers, t
         reverse("notifications:preferences"), {"language": "vi", "sms": "on", "phone": typed}
     )
     assert response.status_code == 400
-    assert "Vietnamese mobile number" in response.content.decode()
+    assert response.context["form"].errors.as_data()["phone"][0].code == "mobile"
     assert not Preference.objects.filter(user=officers["specialist"]).exists()
 
 
