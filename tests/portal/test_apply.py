@@ -376,7 +376,8 @@ def test_two_photographs_are_kept_listed_and_a_third_refused(
     assert dossier.components.filter(component_code=photos, superseded_at=None).count() == 2
     third = post([photo(3)])
     assert third.status_code == 400
-    assert "at most 2 file(s)" in third.content.decode()
+    (problem,) = third.context["errors"][photos]  # next to the component, with its count
+    assert "2" in problem and str(problem) in third.content.decode()
     page = client.get(reverse("portal:dossier", args=[dossier.pk])).content.decode()
     assert "nha-1.png" in page and "nha-2.png" in page and "nha-3.png" not in page
     # Removing one frees its place for another.
