@@ -81,6 +81,9 @@ def _common(dossier: Dossier) -> dict:
         },
         "dossier": {
             "code": dossier.code or "",
+            # A paper before reception (a supplement request, a refusal at the desk) names
+            # the dossier by its number: the code is given at reception.
+            "reference": dossier.reference,
             "applicant_name": dossier.applicant_name,
             "applicant_id_number": dossier.applicant_id_number,
             "applicant_address": dossier.applicant_address,

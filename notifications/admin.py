@@ -114,5 +114,5 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(Preference)
 class PreferenceAdmin(admin.ModelAdmin):
-    list_display = ("user", "language", "email", "sms")
+    list_display = ("user", "language", "email", "sms", "phone")
     search_fields = ("user__username",)

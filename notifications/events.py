@@ -85,7 +85,9 @@ def person_for_user(user, *, phone: str = "") -> Person:
         user=user,
         name=user.get_full_name() or user.get_username(),
         email=user.email,
-        phone=phone,
+        # The number given for this message (a dossier's), else the person's own: an
+        # officer's SMS go to the number in their preferences.
+        phone=phone or (preference.phone if preference else ""),
         language=preference.language if preference else settings.LANGUAGE_CODE,
         by_email=preference.email if preference else True,
         by_sms=preference.sms if preference else False,
@@ -161,7 +163,8 @@ def _dossier_context(dossier, language: str) -> dict:
     agency = dossier.handling_agency
     with translation.override(language):
         return {
-            "code": dossier.code or "",
+            # Before reception a dossier has no code yet: its number here stands in.
+            "code": dossier.reference,
             "procedure": localized({"vi": version.name, "en": version.name_en}),
             "agency": agency.name_en if language == "en" and agency.name_en else agency.name,
             "portal_url": site("/"),

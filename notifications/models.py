@@ -142,6 +142,9 @@ class Preference(models.Model):
     )
     email = models.BooleanField(_("by e-mail"), default=True)
     sms = models.BooleanField(_("by SMS"), default=False)
+    # Where SMS go: an officer's only number; for a citizen, the number given on a dossier
+    # comes first and this one is used when the dossier has none. Normalised (0xxxxxxxxx).
+    phone = models.CharField(_("mobile number for SMS"), max_length=20, blank=True)
     language = models.CharField(
         _("language of messages"), max_length=5, choices=settings.LANGUAGES, default="vi"
     )

@@ -42,7 +42,14 @@ def mark_read(request):
 @login_required
 def preferences(request):
     instance = Preference.objects.filter(user=request.user).first() or Preference(user=request.user)
-    form = PreferenceForm(request.POST or None, instance=instance)
+    initial = {}
+    if not instance.phone:
+        # A citizen's profile may hold a phone already: offer it (the portal's profile is
+        # reached through the user, as the account pages do, without importing the portal).
+        profile = getattr(request.user, "citizen_profile", None)
+        if profile is not None and profile.phone:
+            initial["phone"] = profile.phone
+    form = PreferenceForm(request.POST or None, instance=instance, initial=initial)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Your preferences are saved."))

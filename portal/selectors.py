@@ -14,7 +14,10 @@ from workflows.models import Dossier, HistoryEntry, Status
 
 NEXT_STEP = {
     Status.DRAFT: _("Finish the form, check it and file it."),
-    Status.SUBMITTED: _("The one-stop desk is checking that your dossier is complete."),
+    Status.SUBMITTED: _(
+        "The one-stop desk is checking that your dossier is complete. It gives the dossier "
+        "its code, the lookup code and the receipt when it accepts it."
+    ),
     Status.SUPPLEMENT_REQUESTED: _("Add or fix the items listed below, then file again."),
     Status.RECEIVED: _("Your dossier has been received and goes to appraisal."),
     Status.IN_REVIEW: _("Specialists are appraising your dossier."),

@@ -385,7 +385,15 @@ def review(request, pk):
             messages.info(request, str(exc))
             return redirect("portal:dossier", pk=dossier.pk)
         else:
-            return redirect("portal:receipt", pk=dossier.pk)
+            # The receipt, with the code and the lookup code, comes with the reception.
+            messages.success(
+                request,
+                _(
+                    "Your dossier is filed. The one-stop desk checks it and, when it accepts "
+                    "it, gives it its code, the lookup code and the receipt."
+                ),
+            )
+            return redirect("portal:dossier", pk=dossier.pk)
     return render(
         request,
         "portal/review.html",

@@ -1,9 +1,10 @@
-"""Dossier codes: ``<agency identifier>-<YYMMDD>-<daily sequence>`` (Decree 61/2018 art. 26).
+"""Dossier codes: ``<agency identifier>-<YYMMDD>-<daily sequence>`` (Decree 61/2018 art. 26),
+given at reception: the date is the reception's, and a dossier refused at the desk takes none.
 
 The daily sequence comes from one upsert statement on ``DossierCodeSequence``: the row for
 (agency, day) is created or incremented and its new value returned, atomically. Concurrent
-callers queue on that row's lock, so N concurrent submits get N distinct numbers with no
-retry loop. A rolled-back submit gives its number back; a gap can only come from a
+callers queue on that row's lock, so N concurrent receptions get N distinct numbers with
+no retry loop. A rolled-back reception gives its number back; a gap can only come from a
 transaction that committed its number and was later undone some other way, which the
 code format tolerates. Past 9999 dossiers in one day the sequence grows to five digits.
 """

@@ -171,6 +171,27 @@ def has_mandatory_components(dossier: Dossier) -> bool:
     return mandatory <= present
 
 
+# Where a supplement request is made, by the state the dossier is in when it is made.
+SUPPLEMENT_STAGES = {"submitted": "reception", "in_review": "review"}
+
+
+def supplement_requested_before(dossier: Dossier, from_status: str) -> bool:
+    """Whether a supplement was already requested from this state: the applicant is told
+    once, completely, what to add or fix, once at the desk and once after appraisal
+    (Decree 61/2018 arts. 15 and 19; domain.md, the flow, steps 1, 3 and 6)."""
+    return dossier.history.filter(action="request_supplement", from_status=from_status).exists()
+
+
+@memoised
+def first_supplement_at_reception(dossier: Dossier) -> bool:
+    return not supplement_requested_before(dossier, "submitted")
+
+
+@memoised
+def first_supplement_after_review(dossier: Dossier) -> bool:
+    return not supplement_requested_before(dossier, "in_review")
+
+
 def not_yet_rescheduled(dossier: Dossier) -> bool:
     return dossier.rescheduled_at is None
 
@@ -199,6 +220,18 @@ def has_proposal(dossier: Dossier) -> bool:
         .first()
     )
     return last == "propose"
+
+
+def code_label(code: str | None, pk: int, status: str) -> str:
+    """A dossier's code on a page; a dossier without one (not received yet, or never)
+    shows its number here with why it has no code."""
+    if code:
+        return code
+    if status in (Status.DRAFT, Status.DISCARDED):
+        return _("Draft #%(pk)d") % {"pk": pk}
+    if status in (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED):
+        return _("#%(pk)d · no code yet, waiting for reception") % {"pk": pk}
+    return _("#%(pk)d · not received, no code") % {"pk": pk}
 
 
 class DossierQuerySet(models.QuerySet):
@@ -336,6 +369,17 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         """What ``search_text`` holds for the row's present code, name and ID number."""
         return search_text(self.code, self.applicant_name, self.applicant_id_number)
 
+    @property
+    def reference(self) -> str:
+        """How people name the dossier: its code, which it gets only at reception (Decree
+        61 art. 26: the code carries the reception date); before that, its number here."""
+        return self.code or f"#{self.pk}"
+
+    @property
+    def code_label(self) -> str:
+        """The code, or what stands in for it, in words, for the pages."""
+        return code_label(self.code, self.pk, self.status)
+
     def retention_years(self) -> int | None:
         """The years this dossier's files are kept after its result: its version's, or its
         procedure's current version's when that is longer, so that a retention lengthened
@@ -385,6 +429,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.SUBMITTED,
         target=Status.SUPPLEMENT_REQUESTED,
+        conditions=[first_supplement_at_reception],
         permission=RECEIVE,
     )
     def request_supplement_at_reception(self):
@@ -394,7 +439,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_REVIEW,
         target=Status.SUPPLEMENT_REQUESTED,
-        conditions=[within_supplement_window],
+        conditions=[within_supplement_window, first_supplement_after_review],
         permission=REVIEW,
     )
     def request_supplement_after_review(self):

@@ -9,6 +9,7 @@ from config.bounds import BoundedDateField
 from documents.forms import SignForm
 from procedures.forms import localized
 from procedures.models import Agency
+from workflows.models import supplement_requested_before
 from workflows.selectors import TaskFilters
 
 STAGE_CHOICES = [
@@ -220,6 +221,12 @@ STAGE_FORMS = {
 CONSULT_FORM = ("consult", ConsultationForm, _("Ask other units for their opinion"))
 
 
+def supplement_used(task) -> bool:
+    """The stage's one supplement request has been made (workflows.models)."""
+    from_status = {"reception": "submitted", "review": "in_review"}.get(task.stage)
+    return from_status is not None and supplement_requested_before(task.dossier, from_status)
+
+
 def stage_forms(task, data=None, action=None):
     """The action forms of the task's stage; only the posted one is bound."""
     forms_ = []
@@ -228,6 +235,10 @@ def stage_forms(task, data=None, action=None):
         choices.append(CONSULT_FORM)
     for name, form_class, label in choices:
         kwargs = {"prefix": name}
+        if form_class is SupplementForm and data is None and supplement_used(task):
+            # Asked once, completely, at this stage: not offered again (a post from an
+            # older page reaches the service, which says why it refuses).
+            continue
         if form_class is SupplementForm:
             kwargs["spec"] = task.dossier.procedure_version.spec
         if form_class is ConsultationForm:

@@ -36,7 +36,7 @@ from procedures.roles import Role
 from workflows import selectors, services, supervision
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
-from workflows.models import CLOCK_RUNNING, Channel, DossierComponent, Status
+from workflows.models import CLOCK_RUNNING, Channel, DossierComponent, Status, code_label
 from workflows.presentation import (
     applicant_values,
     component_response,
@@ -47,7 +47,14 @@ from workflows.services import work
 from workflows.services.dossiers import dossier_create
 from workflows.services.filing import dossier_save_filing_post
 
-from .forms import STAGE_CHOICES, AssignForm, RescheduleForm, TaskFilterForm, stage_forms
+from .forms import (
+    STAGE_CHOICES,
+    AssignForm,
+    RescheduleForm,
+    TaskFilterForm,
+    stage_forms,
+    supplement_used,
+)
 
 PAGE_SIZE = 25
 MAX_BULK = 100
@@ -102,7 +109,9 @@ LIST_COLUMNS = (
     "owner__first_name",
     "owner__last_name",
     "owner__username",
+    "dossier_id",
     "dossier__code",
+    "dossier__status",
     "dossier__applicant_name",
     "dossier__handling_agency_id",
     "dossier__procedure_version__name",
@@ -134,7 +143,9 @@ class ListRow:
         due = self.due_date = values["due_date"]
         self.due_iso = due.isoformat() if due else ""
         self.due_text = due.strftime("%d/%m/%Y") if due else ""
-        self.code = values["dossier__code"]
+        self.code = code_label(
+            values["dossier__code"], values["dossier_id"], values["dossier__status"]
+        )
         self.applicant = values["dossier__applicant_name"]
         english = translation.get_language() == "en"
         self.procedure = (english and values["dossier__procedure_version__name_en"]) or values[
@@ -264,6 +275,7 @@ def _render_task(request, task, *, action_forms=None, assign_form=None, status=2
         "can_release": task.status == "ASSIGNED" and (held_by_me or manager),
         "manager": manager and task.status in ("NEW", "ASSIGNED"),
         "action_forms": (action_forms or stage_forms(task)) if held_by_me else [],
+        "supplement_used": held_by_me and supplement_used(task),
         "assign_form": assign_form
         or (AssignForm(officers=selectors.eligible_officers(task)) if manager else None),
         "documents": documents.dossier_documents(dossier),
@@ -378,7 +390,7 @@ def task_act(request, pk):
     messages.success(
         request,
         _("Done. Dossier %(code)s is now: %(status)s.")
-        % {"code": dossier.code, "status": dossier.get_status_display()},
+        % {"code": dossier.code_label, "status": dossier.get_status_display()},
     )
     return redirect("workspace:inbox")
 
@@ -665,8 +677,11 @@ def _file_post(request, dossier):
         else:
             messages.success(
                 request,
-                _("Dossier %(code)s is filed and waits at the desk for reception.")
-                % {"code": dossier.code},
+                _(
+                    "Dossier %(reference)s is filed and waits at the desk for reception, "
+                    "which gives it its code."
+                )
+                % {"reference": dossier.reference},
             )
             return redirect("workspace:dossier", pk=dossier.pk)
     if not errors:

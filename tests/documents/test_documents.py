@@ -108,9 +108,12 @@ def test_the_receipt_holds_its_fields(through, officers):
 def test_the_supplement_request_names_items_reason_and_officer(through, officers):
     dossier = through(Status.SUPPLEMENT_REQUESTED)
     text = text_of(paper(dossier, Kind.SUPPLEMENT_REQUEST))
+    # Asked at the desk, before reception: no code yet, the dossier's number instead.
+    assert dossier.code is None
     for expected in (
         "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
-        dossier.code,
+        "Mã hồ sơ: chưa cấp",
+        f"số tham chiếu {dossier.reference}",
         dossier.applicant_name,
         "Thiếu giấy tờ",
         "Bản scan mờ",
@@ -129,7 +132,10 @@ def test_the_supplement_request_names_items_reason_and_officer(through, officers
 def test_the_refusal_notice_gives_its_reasons(through, status, reason, title):
     dossier = through(status)
     text = text_of(paper(dossier, Kind.REFUSAL))
-    for expected in (title, reason, dossier.applicant_name, dossier.code):
+    # Refused at the desk: it never took a number (the code is given at reception).
+    code = dossier.code if status == Status.REFUSED else f"số tham chiếu {dossier.reference}"
+    assert (dossier.code is None) is (status == Status.REJECTED_AT_RECEPTION)
+    for expected in (title, reason, dossier.applicant_name, code):
         assert expected in text, expected
 
 
@@ -786,17 +792,20 @@ def test_a_paper_stays_valid_after_its_certificate_expires(client, signed):
 def test_a_paper_rendered_late_says_what_happened_then(
     walk, officers, citizen, django_capture_on_commit_callbacks
 ):
-    """Two supplement rounds before the first event is handled (a queue outage): the first
-    request's paper still lists the first request's items, read from its own entry."""
+    """Two supplement rounds (the desk's, then appraisal's) before the first event is
+    handled (a queue outage): the first request's paper still lists the first request's
+    items, read from its own entry."""
     from workflows.models import OutgoingEvent
 
     dossier = walk(Status.SUPPLEMENT_REQUESTED)  # after-commit work not run: no papers yet
     first = OutgoingEvent.objects.filter(dossier=dossier, name="dossier.request_supplement").get()
     dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
+    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
     second_component = dossier.procedure_version.spec["components"][1]["code"]
     services.dossier_request_supplement(
         dossier=dossier,
-        by=officers["reception"],
+        by=officers["specialist"],
         reason="Yêu cầu lần hai",
         items=[{"code": second_component, "reason": "Thiếu chữ ký xác nhận"}],
     )

@@ -53,7 +53,7 @@ def messages_for(user, kind):
 
 
 def test_a_filing_notifies_the_applicant_in_their_language(
-    procedure, province, citizen, django_capture_on_commit_callbacks
+    procedure, province, citizen, officers, django_capture_on_commit_callbacks
 ):
     citizen.email = "mai@example.org"
     citizen.save()
@@ -68,7 +68,11 @@ def test_a_filing_notifies_the_applicant_in_their_language(
     assert email.status == MessageStatus.DELIVERED and email.attempts == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].extra_headers["Message-ID"] == f"<{email.uid}@motcua>"
-    assert dossier.code in mail.outbox[0].body and dossier.lookup_secret in mail.outbox[0].body
+    # No code before reception (Decree 61 art. 26): the message names the dossier by its
+    # number and says the code comes with the reception.
+    assert dossier.code is None and dossier.lookup_secret == ""
+    assert dossier.reference in mail.outbox[0].body
+    assert "no dossier code yet" in mail.outbox[0].body
     from workflows.clock import working_calendar
 
     expected = working_calendar().due_date(
@@ -76,6 +80,15 @@ def test_a_filing_notifies_the_applicant_in_their_language(
     )
     assert expected.strftime("%d/%m/%Y") in mail.outbox[0].body  # the expected date
     assert sent.get(channel=Channel.INAPP).status == MessageStatus.DELIVERED
+
+    from workflows import services as dossier_services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dossier = dossier_services.dossier_receive(dossier=dossier, by=officers["reception"])
+    received = mail.outbox[-1].body
+    assert dossier.code in received and dossier.lookup_secret in received
+    sms = messages_for(citizen, "received").get(channel=Channel.SMS).body
+    assert dossier.code in sms and dossier.lookup_secret in sms
 
 
 def test_preferences_are_respected(
@@ -124,7 +137,7 @@ def test_officers_hear_of_offered_and_assigned_tasks(procedure, province, citize
     work.task_assign(task=task, by=officers["head"], to=other, reason="Cân bằng công việc")
     assigned = messages_for(other, "task_assigned").get(channel=Channel.INAPP)
     text = assigned.subject + assigned.body
-    assert dossier.code in text and "Cân bằng công việc" in text
+    assert dossier.reference in text and "Cân bằng công việc" in text
 
 
 def test_citizen_events_each_produce_their_notification(walk, citizen):
@@ -258,9 +271,77 @@ def test_preferences_page(client, citizen):
     url = reverse("notifications:preferences")
     assert client.get(url).status_code == 200
     assert client.post(url, {"language": "fr"}).status_code == 400
-    assert client.post(url, {"language": "en", "sms": "on"}).status_code == 302
+    # SMS with no number to send them to is refused, with the reason, not saved.
+    refused = client.post(url, {"language": "en", "sms": "on"})
+    assert refused.status_code == 400
+    problem = refused.context["form"].errors.as_data()["phone"][0]
+    assert problem.code == "sms_needs_phone" and str(problem.message) in str(
+        refused.content.decode()
+    )
+    assert not Preference.objects.filter(user=citizen).exists()
+    assert (
+        client.post(url, {"language": "en", "sms": "on", "phone": "0912 345 678"}).status_code
+        == 302
+    )
     preference = Preference.objects.get(user=citizen)
     assert (preference.language, preference.email, preference.sms) == ("en", False, True)
+    assert preference.phone == "0912345678"
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("0912345678", "0912345678"),
+        ("+84 912 345 678", "0912345678"),
+        ("84-383-456-789", "0383456789"),
+        ("0912.345.678", "0912345678"),
+        ("", ""),
+    ],
+)
+def test_a_mobile_number_is_kept_in_one_form(client, officers, typed, kept):
+    sign_in(client, officers["specialist"])
+    response = client.post(reverse("notifications:preferences"), {"language": "vi", "phone": typed})
+    assert response.status_code == 302
+    assert Preference.objects.get(user=officers["specialist"]).phone == kept
+
+
+@pytest.mark.parametrize(
+    "typed", ["012345678", "0212345678", "+1 202 555 0100", "09123456789", "abc"]
+)
+def test_a_number_that_is_not_a_vietnamese_mobile_is_refused(client, officers, typed):
+    sign_in(client, officers["specialist"])
+    response = client.post(
+        reverse("notifications:preferences"), {"language": "vi", "sms": "on", "phone": typed}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors.as_data()["phone"][0].code == "mobile"
+    assert not Preference.objects.filter(user=officers["specialist"]).exists()
+
+
+def test_an_officer_who_chooses_sms_gets_sms(
+    client,
+    procedure,
+    province,
+    citizen,
+    officers,
+    django_capture_on_commit_callbacks,
+    _sms_to_a_file,
+):
+    desk = officers["reception"]
+    sign_in(client, desk)
+    client.post(
+        reverse("notifications:preferences"),
+        {"language": "vi", "email": "on", "sms": "on", "phone": "+84 987 654 321"},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        dossier = work.application_submit(
+            dossier=new_draft(procedure, province, citizen), by=citizen
+        )
+    sms = messages_for(desk, "task_offered").get(channel=Channel.SMS)
+    assert sms.to_address == "0987654321" and sms.status == MessageStatus.DELIVERED
+    sent = [json.loads(line) for line in _sms_to_a_file.read_text().splitlines()]
+    assert {"to": "0987654321", "key": str(sms.uid)}.items() <= sent[-1].items()
+    assert dossier.reference in sent[-1]["text"]
 
 
 def test_admin_preview_and_resend(admin_client):

@@ -131,7 +131,7 @@ def test_oversized_upload_is_refused_with_a_message(client, applicant, procedure
     assert not Dossier.objects.get(filing_key=key).components.exists()
 
 
-def test_apply_review_declare_file_and_receipt(client, applicant, procedure, province):
+def test_apply_review_declare_file_and_receipt(client, applicant, procedure, province, officers):
     sign_in(client, applicant)
     _, key = start(client, procedure)
     url = reverse("portal:apply", args=[procedure.code])
@@ -146,12 +146,20 @@ def test_apply_review_declare_file_and_receipt(client, applicant, procedure, pro
     assert client.post(response.url, {}).status_code == 400
     assert Dossier.objects.get(pk=dossier.pk).status == Status.DRAFT
     filed = client.post(response.url, {"declaration": "on"})
-    assert filed.status_code == 302 and filed.url == reverse("portal:receipt", args=[dossier.pk])
+    assert filed.status_code == 302 and filed.url == reverse("portal:dossier", args=[dossier.pk])
     dossier.refresh_from_db()
-    assert dossier.status == Status.SUBMITTED and dossier.code and dossier.lookup_secret
-    receipt = client.get(filed.url).content.decode()
+    # Filed, not yet received: no code, no lookup code, no receipt (Decree 61 art. 26).
+    assert dossier.status == Status.SUBMITTED and dossier.code is None
+    assert dossier.lookup_secret == ""
+    page = client.get(filed.url).content.decode()
+    assert f"#{dossier.pk}" in page and dossier.code_label in page
+    assert re.search(r"\d{2}/\d{2}/\d{4}", page)  # the expected appointment date
+    receipt_url = reverse("portal:receipt", args=[dossier.pk])
+    assert client.get(receipt_url).status_code == 404
+    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    receipt = client.get(receipt_url).content.decode()
     assert dossier.code in receipt and dossier.lookup_secret in receipt
-    assert re.search(r"\d{2}/\d{2}/\d{4}", receipt)  # the expected appointment date
+    assert re.search(r"\d{2}/\d{2}/\d{4}", receipt)  # the appointment date
     # Submitting twice (double click, refresh, back) makes one dossier.
     client.post(url, full_post(procedure, province, key, review="1"))
     client.post(reverse("portal:review", args=[dossier.pk]), {"declaration": "on"})
@@ -195,7 +203,8 @@ def test_supplement_answer_withdraw_and_track(client, applicant, procedure, prov
     assert DossierTask.objects.filter(dossier=dossier, stage="reception", status="NEW").exists()
     # My dossiers: the status in plain words.
     mine = client.get(reverse("portal:my_dossiers")).content.decode()
-    assert dossier.code in mine
+    # Not received yet: named by its number, with why it has no code.
+    assert f'">{dossier.code_label}</a>' in mine and f"#{dossier.pk} · " in dossier.code_label
     # Withdraw: needs the confirmation; then the open task is cancelled.
     url = reverse("portal:withdraw", args=[dossier.pk])
     client.post(url, {})
@@ -272,7 +281,7 @@ def test_public_lookup_is_rate_limited(client, walk):
     from django.core.cache import cache
 
     cache.clear()
-    dossier = walk(Status.SUBMITTED)
+    dossier = walk(Status.RECEIVED)
     url = reverse("portal:lookup")
     codes = [client.post(url, {"code": dossier.code, "secret": "X"}).status_code for _ in range(12)]
     assert codes[:10] == [400] * 10 and codes[10:] == [429, 429]
@@ -307,6 +316,7 @@ def test_citizen_pages_are_light_and_need_no_javascript(client, walk, citizen):
     from django.contrib.staticfiles import finders
 
     dossier = walk(Status.SUPPLEMENT_REQUESTED)
+    received = walk(Status.RECEIVED)  # a receipt comes with the reception
     sign_in(client, citizen)
     css = Path(finders.find("css/motcua.css")).read_bytes()
     urls = [reverse(name) for name in CITIZEN_PAGES] + [
@@ -314,7 +324,7 @@ def test_citizen_pages_are_light_and_need_no_javascript(client, walk, citizen):
         reverse("portal:apply", args=[dossier.procedure_version.procedure.code]),
         reverse("portal:dossier", args=[dossier.pk]),
         reverse("portal:edit", args=[dossier.pk]),
-        reverse("portal:receipt", args=[dossier.pk]),
+        reverse("portal:receipt", args=[received.pk]),
     ]
     for url in urls:
         response = client.get(url)
@@ -385,3 +395,58 @@ def test_a_version_from_before_the_one_list_is_filled_by_name(applicant):
     assert _profile_prefill(applicant, spec)[1] == {"ethnic_group": "hmong"}
     CitizenProfile.objects.filter(user=applicant).update(ethnic_group="05")  # Khmer: absent
     assert _profile_prefill(applicant, spec)[1] == {}
+
+
+def test_two_photographs_are_kept_listed_and_a_third_refused(
+    client, applicant, province, officers, catalog
+):
+    """The housing procedure's photographs of the house are ``count: 2``: both are kept and
+    shown to the citizen and to the desk; a third is refused with a message."""
+    import io
+
+    from PIL import Image
+
+    from procedures.models import Procedure
+    from tests.conftest import new_draft
+
+    def photo(shade):
+        out = io.BytesIO()
+        Image.new("RGB", (2, 2), (shade, 90, 30)).save(out, format="PNG")
+        return SimpleUploadedFile(f"nha-{shade}.png", out.getvalue(), "image/png")
+
+    housing = Procedure.objects.get(code="1.012842")
+    dossier = new_draft(housing, province, applicant)
+    photos = "current_housing_photos"
+    dossier.components.filter(component_code=photos).delete()
+    sign_in(client, applicant)
+    edit = reverse("portal:edit", args=[dossier.pk])
+    form = client.get(edit).content.decode()
+    assert f'name="file_{photos}"' in form and "multiple" in form
+
+    def post(photos_sent, **extra):
+        data = full_post(housing, province, save="1", **extra)
+        data[f"file_{photos}"] = photos_sent
+        return client.post(edit, data)
+
+    response = post([photo(1), photo(2)])
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert dossier.components.filter(component_code=photos, superseded_at=None).count() == 2
+    third = post([photo(3)])
+    assert third.status_code == 400
+    (problem,) = third.context["errors"][photos]  # next to the component, with its count
+    assert "2" in problem and str(problem) in third.content.decode()
+    page = client.get(reverse("portal:dossier", args=[dossier.pk])).content.decode()
+    assert "nha-1.png" in page and "nha-2.png" in page and "nha-3.png" not in page
+    # Removing one frees its place for another.
+    kept = dossier.components.get(original_name="nha-1.png")
+    post([photo(4)], remove_file=[str(kept.pk)])
+    names = set(
+        dossier.components.filter(component_code=photos, superseded_at=None).values_list(
+            "original_name", flat=True
+        )
+    )
+    assert names == {"nha-2.png", "nha-4.png"}
+    services.dossier_submit(dossier=dossier, by=applicant)
+    sign_in(client, officers["reception"])
+    desk = client.get(reverse("workspace:dossier", args=[dossier.pk])).content.decode()
+    assert "nha-2.png" in desk and "nha-4.png" in desk

@@ -173,3 +173,44 @@ def test_private_files_have_no_url(walk):
     component = walk(Status.DRAFT).components.first()
     with pytest.raises(ValueError, match="no URL"):
         component.file.url  # noqa: B018
+
+
+def _items(dossier, index=0, reason="Thiếu"):
+    return [{"code": dossier.procedure_version.spec["components"][index]["code"], "reason": reason}]
+
+
+def test_a_supplement_is_requested_once_at_the_desk(walk, officers, citizen):
+    """Decree 61 art. 15: the applicant is told once, completely, what to add or fix."""
+    dossier = walk(Status.SUPPLEMENT_REQUESTED)
+    dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
+    with pytest.raises(ActionNotAllowed, match="already requested at the desk"):
+        services.dossier_request_supplement(
+            dossier=dossier, by=officers["reception"], reason="Lần hai", items=_items(dossier, 1)
+        )
+    dossier.refresh_from_db()
+    assert dossier.status == Status.SUBMITTED and dossier.supplement_round == 1
+    assert dossier.history.filter(action="request_supplement").count() == 1
+    # The desk receives it (or refuses it with reasons) instead.
+    assert services.dossier_receive(dossier=dossier, by=officers["reception"]).code
+
+
+def test_a_supplement_after_appraisal_is_requested_once(walk, officers, citizen):
+    """Domain.md, step 6: appraisal may ask once within 3 working days of receipt, even when
+    the desk asked before; a second request after appraisal is refused."""
+    dossier = walk(Status.SUPPLEMENT_REQUESTED)  # the desk's one request
+    dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
+    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
+    dossier = services.dossier_request_supplement(
+        dossier=dossier, by=officers["specialist"], reason="Thẩm định", items=_items(dossier)
+    )
+    assert dossier.status == Status.SUPPLEMENT_REQUESTED and dossier.supplement_round == 2
+    dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
+    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
+    with pytest.raises(ActionNotAllowed, match="only once"):
+        services.dossier_request_supplement(
+            dossier=dossier, by=officers["specialist"], reason="Lần hai", items=_items(dossier)
+        )
+    dossier.refresh_from_db()
+    assert dossier.status == Status.IN_REVIEW and dossier.supplement_round == 2

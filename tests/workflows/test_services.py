@@ -385,3 +385,79 @@ def test_status_cannot_be_assigned_directly(walk):
         Dossier.objects.filter(pk=dossier.pk).update(status=Status.ISSUED)
     dossier.refresh_from_db()
     assert dossier.status == Status.SUBMITTED
+
+
+def photo(shade: int, name: str | None = None) -> SimpleUploadedFile:
+    """A real PNG, different for each shade (the same bytes twice are one file)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), (shade, 80, 120)).save(out, format="PNG")
+    return SimpleUploadedFile(name or f"anh-{shade}.png", out.getvalue(), content_type="image/png")
+
+
+@pytest.fixture
+def housing(catalog):
+    """The housing-support procedure: its photographs of the house are ``count: 2``."""
+    from procedures.models import Procedure
+
+    return Procedure.objects.get(code="1.012842")
+
+
+def test_a_component_of_two_files_keeps_both(housing, province, citizen):
+    dossier = new_draft(housing, province, citizen)
+    photos = "current_housing_photos"
+    assert dossier.procedure_version.component(photos)["count"] == 2
+    first = dossier.components.get(component_code=photos)
+    second = services.dossier_attach_component(
+        dossier=dossier, by=citizen, component_code=photos, upload=photo(1)
+    )
+    current = dossier.components.filter(component_code=photos, superseded_at__isnull=True)
+    assert set(current.values_list("pk", flat=True)) == {first.pk, second.pk}
+    # A third is refused, by name, and nothing is added.
+    with pytest.raises(ValidationError) as info:
+        services.dossier_attach_component(
+            dossier=dossier, by=citizen, component_code=photos, upload=photo(2)
+        )
+    assert "at most 2 file(s)" in str(info.value.message_dict[photos])
+    assert current.count() == 2
+    # Once one is removed, another takes its place.
+    services.dossier_remove_component(dossier=dossier, by=citizen, component_id=first.pk)
+    third = services.dossier_attach_component(
+        dossier=dossier, by=citizen, component_code=photos, upload=photo(3)
+    )
+    assert set(current.values_list("pk", flat=True)) == {second.pk, third.pk}
+    # Both are filed, sealed into the history and counted on the receipt.
+    dossier = services.dossier_submit(dossier=dossier, by=citizen)
+    filed = dossier.history.get(action="submit").data["components"]
+    assert [c["code"] for c in filed].count(photos) == 2
+
+
+def test_a_component_of_one_file_still_has_it_replaced(housing, province, citizen):
+    dossier = new_draft(housing, province, citizen)
+    form = "poor_household_certificate"
+    before = dossier.components.get(component_code=form)
+    after = services.dossier_attach_component(
+        dossier=dossier, by=citizen, component_code=form, upload=photo(9)
+    )
+    current = dossier.components.filter(component_code=form, superseded_at__isnull=True)
+    assert list(current) == [after] and after.pk != before.pk
+
+
+def test_removing_a_file_that_is_not_current_is_refused(housing, province, citizen, officers):
+    dossier = new_draft(housing, province, citizen)
+    other = new_draft(housing, province, citizen)
+    foreign = other.components.first()
+    with pytest.raises(ValidationError, match="not one of the dossier's current files"):
+        services.dossier_remove_component(dossier=dossier, by=citizen, component_id=foreign.pk)
+    with pytest.raises(PermissionDenied):
+        services.dossier_remove_component(
+            dossier=dossier, by=officers["reception"], component_id=dossier.components.first().pk
+        )
+    dossier = services.dossier_submit(dossier=dossier, by=citizen)
+    with pytest.raises(ActionNotAllowed):
+        services.dossier_remove_component(
+            dossier=dossier, by=citizen, component_id=dossier.components.first().pk
+        )

@@ -150,8 +150,10 @@ def test_queue_filters_search_sort_and_page_counts(client, filed, officers, sett
     assert len(second.context["rows"]) == 5
     dues = [task.due_date for task, _ in page.context["rows"]]
     assert dues == sorted(dues)
-    one = client.get(reverse("workspace:queue"), {"q": dossiers[7].code})
+    # Not received yet, so no code: the desk finds a dossier by its number.
+    one = client.get(reverse("workspace:queue"), {"q": dossiers[7].reference})
     assert one.context["page"].paginator.count == 1
+    assert dossiers[7].reference in one.content.decode()
     by_name = client.get(reverse("workspace:queue"), {"q": "lò thị"})
     assert by_name.context["page"].paginator.count == 30
     none = client.get(reverse("workspace:queue"), {"stage": "signing"})
@@ -228,3 +230,48 @@ def test_a_head_reschedules_once_from_the_dossier_page(client, walk, officers):
         client.post(url, {"new_due_date": later.isoformat(), "reason": "Lần hai"}).status_code
         == 403
     )
+
+
+def test_the_desk_asks_for_a_supplement_once(client, filed, officers, citizen):
+    """After the applicant's answer, the reception task no longer offers a supplement
+    request, says why, and a post from an older page is refused with the reason."""
+    dossier = filed()
+    desk = officers["reception"]
+    task = reception_task(dossier)
+    work.task_claim(task=task, by=desk)
+    component = dossier.procedure_version.spec["components"][0]["code"]
+    work.task_complete(
+        task=task,
+        by=desk,
+        action="supplement",
+        form={"items": [{"code": component, "reason": "Mờ"}], "reason": "Thiếu"},
+    )
+    work.application_resubmit(dossier=dossier, by=citizen)
+    again = DossierTask.objects.get(dossier=dossier, stage="reception", status=STATUS.NEW)
+    work.task_claim(task=again, by=desk)
+    sign_in(client, desk)
+    url = reverse("workspace:task", args=[again.pk])
+    page = client.get(url)
+    html = page.content.decode()
+    assert 'value="supplement"' not in html and 'value="accept"' in html
+    assert page.context["supplement_used"] is True
+    posted = client.post(
+        reverse("workspace:act", args=[again.pk]),
+        {
+            "action": "supplement",
+            "supplement-reason": "Lần hai",
+            f"supplement-item_{component}": "on",
+            f"supplement-why_{component}": "Vẫn mờ",
+        },
+        follow=True,
+    )
+    from django.utils import translation
+
+    from workflows.models import first_supplement_at_reception
+    from workflows.services.dossiers import CONDITION_MESSAGES
+
+    with translation.override(posted.wsgi_request.LANGUAGE_CODE):
+        expected = str(CONDITION_MESSAGES[first_supplement_at_reception])
+    assert expected in [str(m) for m in posted.context["messages"]]
+    dossier.refresh_from_db()
+    assert dossier.status == "submitted" and dossier.supplement_round == 1

@@ -73,7 +73,8 @@ def test_the_desk_files_for_a_walk_in(client, officers, procedure, province):
     response = client.post(draft_url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
     dossier.refresh_from_db()
-    assert dossier.status == Status.SUBMITTED and dossier.code
+    # Filed, not yet received: the code comes with the reception.
+    assert dossier.status == Status.SUBMITTED and dossier.code is None
     assert dossier.filed_by == desk and dossier.applicant_user is None
     assert dossier.applicant_name == "Giàng A Páo"
     assert DossierTask.objects.filter(dossier=dossier, stage="reception", status="NEW").exists()

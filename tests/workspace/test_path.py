@@ -40,7 +40,7 @@ def test_full_path_with_a_supplement_round(client, demo, signing):
     dossier = Dossier.objects.filter(status=Status.SUBMITTED).order_by("pk").first()
     # 1. Reception claims the task and requests a supplement.
     login(client, users["reception"])
-    task = queue_task(client, "reception", dossier.code)
+    task = queue_task(client, "reception", dossier.reference)
     assert task.dossier_id == dossier.pk
     assert client.post(reverse("workspace:claim", args=[task.pk])).status_code == 302
     page = client.get(reverse("workspace:task", args=[task.pk]))
@@ -112,7 +112,7 @@ def test_full_path_with_a_supplement_round(client, demo, signing):
     ]
     for stage, officer, form in steps:
         login(client, officer)
-        task = queue_task(client, stage, dossier.code)
+        task = queue_task(client, stage, dossier.reference)
         client.post(reverse("workspace:claim", args=[task.pk]))
         inbox = client.get(reverse("workspace:inbox")).content.decode()
         assert f"/workspace/tasks/{task.pk}/" in inbox
@@ -132,7 +132,7 @@ def test_reasons_are_asked_and_nothing_typed_is_lost(client, demo):
     users = demo["users"]
     dossier = Dossier.objects.filter(status=Status.SUBMITTED).order_by("pk").first()
     login(client, users["reception"])
-    task = queue_task(client, "reception", dossier.code)
+    task = queue_task(client, "reception", dossier.reference)
     client.post(reverse("workspace:claim", args=[task.pk]))
     response = client.post(
         reverse("workspace:act", args=[task.pk]), {"action": "reject", "reject-reason": "  "}
@@ -153,7 +153,7 @@ def test_a_forged_action_is_refused_in_words(client, demo):
     users = demo["users"]
     dossier = Dossier.objects.filter(status=Status.SUBMITTED).order_by("pk").first()
     login(client, users["reception"])
-    task = queue_task(client, "reception", dossier.code)
+    task = queue_task(client, "reception", dossier.reference)
     client.post(reverse("workspace:claim", args=[task.pk]))
     response = client.post(reverse("workspace:act", args=[task.pk]), {"action": "sign"})
     assert response.status_code == 302

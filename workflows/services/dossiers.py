@@ -31,7 +31,7 @@ from django_fsm import TransitionNotAllowed
 
 from config.search import search_text
 from procedures.auth import has_agency_perm
-from procedures.forms import clean_form_data
+from procedures.forms import clean_form_data, localized
 from procedures.models import Agency, Procedure
 
 from ..clock import (
@@ -61,6 +61,8 @@ from ..models import (
     ServiceRating,
     Status,
     conditions_memoised,
+    first_supplement_after_review,
+    first_supplement_at_reception,
     has_mandatory_components,
     has_proposal,
     not_yet_rescheduled,
@@ -82,6 +84,15 @@ CONDITION_MESSAGES = {
         "working days after receipt."
     ),
     has_proposal: gettext_lazy("The specialist has not proposed a decision yet."),
+    first_supplement_at_reception: gettext_lazy(
+        "A supplement was already requested at the desk for this dossier. The applicant is "
+        "told once, completely, what to add or fix: receive the dossier now, or refuse it "
+        "with reasons."
+    ),
+    first_supplement_after_review: gettext_lazy(
+        "A supplement after appraisal was already requested for this dossier, and it can be "
+        "requested only once: propose a decision on the dossier as it is."
+    ),
 }
 
 Changes = dict[str, object]
@@ -359,10 +370,21 @@ def dossier_save_draft(
     return locked
 
 
+def _too_many(spec: dict) -> str:
+    return _(
+        "“%(name)s” takes at most %(n)d file(s), and has them already. Remove one before "
+        "adding another."
+    ) % {"name": localized(spec["name"]), "n": spec.get("count", 1)}
+
+
 def dossier_attach_component(
-    *, dossier: Dossier, by, component_code: str, upload, replace: bool = True
+    *, dossier: Dossier, by, component_code: str, upload, replace: bool | None = None
 ) -> DossierComponent:
-    """Check and store one file for a component; by default it replaces the current one.
+    """Check and store one file for a component.
+
+    A component of one file (``count: 1``) has its file replaced by a new one; a component
+    of several (``count: 2``, two photographs) keeps each file, up to ``count``: one more
+    is refused with a message. ``replace`` forces either way.
 
     The file is checked, hashed and written to storage before the dossier row is locked:
     a slow upload or a slow object store never holds up an officer acting on the same
@@ -373,6 +395,8 @@ def dossier_attach_component(
     spec = dossier.procedure_version.component(component_code)
     if spec is None:
         raise ValidationError({component_code: [_("This procedure has no such component.")]})
+    if replace is None:
+        replace = spec.get("count", 1) == 1
     try:
         checked = check_upload(
             upload, accepted=spec["content_types"], max_bytes=spec["max_size_mb"] * 1_048_576
@@ -412,14 +436,7 @@ def dossier_attach_component(
             if replace:
                 current.update(superseded_at=component.uploaded_at)
             elif current.count() >= spec.get("count", 1):
-                raise ValidationError(
-                    {
-                        component_code: [
-                            _("At most %(n)d file(s) for this component.")
-                            % {"n": spec.get("count", 1)}
-                        ]
-                    }
-                )
+                raise ValidationError({component_code: [_too_many(spec)]})
             component.dossier = locked
             component.supplement_round = locked.supplement_round
             component.save()
@@ -429,6 +446,21 @@ def dossier_attach_component(
         _discard(component)
         raise
     return component
+
+
+def dossier_remove_component(*, dossier: Dossier, by, component_id: int) -> Dossier:
+    """Take one current file off a component (while the dossier can still be changed). The
+    file stays, for the record, as a replaced one; it no longer counts."""
+    with transaction.atomic():
+        locked = _editable(dossier, by)
+        removed = locked.components.filter(pk=component_id, superseded_at__isnull=True).update(
+            superseded_at=timezone.now()
+        )
+        if not removed:
+            raise ValidationError(_("This file is not one of the dossier's current files."))
+        locked.edited_at = timezone.now()
+        locked.save(update_fields=["edited_at"])
+    return locked
 
 
 STORAGE_DOWN = gettext_lazy(
@@ -480,9 +512,13 @@ def validate_for_filing(dossier: Dossier) -> Changes:
         changes["form_data"] = clean_form_data(spec, dossier.form_data)
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    present = {code for code, _sha in _current_components(dossier)}
+    counts: dict[str, int] = {}
+    for code, _sha in _current_components(dossier):
+        counts[code] = counts.get(code, 0) + 1
     for component in spec["components"]:
-        if component["mandatory"] and component["code"] not in present:
+        # A mandatory component needs at least one file; each of a component's files counts
+        # (up to its ``count``, which the upload enforces), and the receipt lists how many.
+        if component["mandatory"] and not counts.get(component["code"]):
             errors[component["code"]] = [_("This component is required.")]
     if errors:
         raise ValidationError(errors)
@@ -509,16 +545,11 @@ def lookup_secret() -> str:
 
 def _file(dossier: Dossier, by, name: str, comment: str = "") -> Dossier:
     def apply(d: Dossier) -> Changes:
-        now = timezone.now()
-        changes: Changes = {"submitted_at": now}
-        if d.code is None:
-            changes["code"] = dossier_code(d.handling_agency, local_date(now))
-            changes["lookup_secret"] = lookup_secret()
-        # The code is new, and the name and ID number are as validated for filing.
-        changes["search_text"] = search_text(
-            changes.get("code", d.code), d.applicant_name, d.applicant_id_number
-        )
-        return changes
+        # The name and ID number as validated for filing (the code comes at reception).
+        return {
+            "submitted_at": timezone.now(),
+            "search_text": search_text(d.code, d.applicant_name, d.applicant_id_number),
+        }
 
     return _act(
         dossier,
@@ -532,7 +563,7 @@ def _file(dossier: Dossier, by, name: str, comment: str = "") -> Dossier:
 
 
 def dossier_submit(*, dossier: Dossier, by) -> Dossier:
-    """File the dossier: it gets its code and waits for the one-stop desk."""
+    """File the dossier: it waits for the one-stop desk, which gives it its code."""
     return _file(dossier, by, "submit")
 
 
@@ -542,12 +573,26 @@ def dossier_resubmit(*, dossier: Dossier, by, comment: str = "") -> Dossier:
 
 
 def dossier_receive(*, dossier: Dossier, by, comment: str = "") -> Dossier:
-    """Accept a complete dossier: the legal clock starts (again, after a supplement)."""
+    """Accept a complete dossier: the legal clock starts (again, after a supplement).
+
+    The first reception gives the dossier its code, with the reception date and the
+    agency's next number of the day (Decree 61 art. 26), and the lookup secret printed
+    beside it on the receipt. A dossier refused at the desk never takes a number; the
+    number is taken in this transaction, so a reception that fails gives it back.
+    """
 
     def apply(d: Dossier) -> Changes:
         now = timezone.now()
         due = working_calendar().due_date(now, d.procedure_version.time_limit_days)
-        return {"received_at": now, "due_date": due}
+        changes: Changes = {"received_at": now, "due_date": due}
+        if d.code is None:
+            changes["code"] = dossier_code(d.handling_agency, local_date(now))
+            changes["lookup_secret"] = lookup_secret()
+            # Officers find it by its new code from now on.
+            changes["search_text"] = search_text(
+                changes["code"], d.applicant_name, d.applicant_id_number
+            )
+        return changes
 
     return _act(
         dossier,

@@ -17,7 +17,10 @@ APPLICANT_KEYS = ("name", "id_number", "address", "phone", "email")
 
 
 def filing_from_post(spec: dict, post, files) -> tuple[dict, dict, dict]:
-    """(applicant, form data, uploads by component code) from a filing form's POST."""
+    """(applicant, form data, uploads by component code) from a filing form's POST.
+
+    A component of several files (``count`` > 1) may bring several at once: its uploads
+    are a list."""
     applicant = {key: post.get(f"applicant_{key}", "") for key in APPLICANT_KEYS}
     form_data = {}
     for field in spec["fields"]:
@@ -28,18 +31,37 @@ def filing_from_post(spec: dict, post, files) -> tuple[dict, dict, dict]:
             form_data[name] = "on" if post.get(name) else ""
         else:
             form_data[name] = post.get(name, "")
-    uploads = {
-        c["code"]: files[f"file_{c['code']}"]
-        for c in spec["components"]
-        if f"file_{c['code']}" in files
-    }
+    uploads = {}
+    for c in spec["components"]:
+        sent = files.getlist(f"file_{c['code']}") if hasattr(files, "getlist") else []
+        if not sent and f"file_{c['code']}" in files:
+            sent = [files[f"file_{c['code']}"]]
+        if sent:
+            uploads[c["code"]] = sent if c.get("count", 1) > 1 else sent[-1]
     return applicant, form_data, uploads
 
 
+def removals_from_post(post) -> list[int]:
+    """The current files the form asks to take off (their ids; anything else is dropped)."""
+    ids = []
+    for value in post.getlist("remove_file") if hasattr(post, "getlist") else []:
+        if value.isascii() and value.isdigit() and len(value) <= 18:
+            ids.append(int(value))
+    return ids[:100]
+
+
 def dossier_save_filing(
-    *, dossier: Dossier, by, applicant: dict, form_data: dict, uploads: dict
+    *,
+    dossier: Dossier,
+    by,
+    applicant: dict,
+    form_data: dict,
+    uploads: dict,
+    remove: list[int] | tuple = (),
 ) -> tuple[Dossier, dict[str, list[str]]]:
-    """Keep what can be kept; return the dossier and the problems by field."""
+    """Keep what can be kept; return the dossier and the problems by field.
+
+    Files to take off (``remove``) go first, so that a new file can take a freed place."""
     errors: dict[str, list[str]] = {}
     try:
         dossier = dossiers.dossier_save_draft(
@@ -48,13 +70,22 @@ def dossier_save_filing(
     except ValidationError as exc:  # what could be kept is saved all the same
         errors.update(error_dict(exc))
         dossier = Dossier.objects.get(pk=dossier.pk)
-    for code, upload in uploads.items():
+    for component_id in remove:
         try:
-            dossiers.dossier_attach_component(
-                dossier=dossier, by=by, component_code=code, upload=upload
+            dossier = dossiers.dossier_remove_component(
+                dossier=dossier, by=by, component_id=component_id
             )
         except ValidationError as exc:
             errors.update(error_dict(exc))
+    for code, sent in uploads.items():
+        for upload in sent if isinstance(sent, list | tuple) else [sent]:
+            try:
+                dossiers.dossier_attach_component(
+                    dossier=dossier, by=by, component_code=code, upload=upload
+                )
+            except ValidationError as exc:
+                for field, messages in error_dict(exc).items():
+                    errors.setdefault(field, []).extend(messages)
     return dossier, errors
 
 
@@ -71,5 +102,10 @@ def dossier_save_filing_post(*, dossier: Dossier, by, post, files):
     """``dossier_save_filing`` with what a filing form posted."""
     applicant, form_data, uploads = filing_from_post(dossier.procedure_version.spec, post, files)
     return dossier_save_filing(
-        dossier=dossier, by=by, applicant=applicant, form_data=form_data, uploads=uploads
+        dossier=dossier,
+        by=by,
+        applicant=applicant,
+        form_data=form_data,
+        uploads=uploads,
+        remove=removals_from_post(post),
     )
