@@ -95,7 +95,11 @@ class ApiCall(models.Model):
         verbose_name = _("API call")
         verbose_name_plural = _("API calls")
         ordering = ["-at", "-pk"]
-        indexes = [models.Index(fields=["client", "-at"], name="api_call_client_idx")]
+        indexes = [
+            models.Index(fields=["client", "-at"], name="api_call_client_idx"),
+            # The daily prune deletes by age.
+            models.Index(fields=["at"], name="api_call_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.client} {self.method} {self.endpoint} {self.status_code}"

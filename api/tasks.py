@@ -14,3 +14,10 @@ def deliver_webhook(delivery_id: int) -> str | None:
 @shared_task
 def sweep_webhooks() -> int:
     return webhooks_sweep()
+
+
+@shared_task
+def prune_api_records() -> dict[str, int]:
+    from .services import api_records_prune
+
+    return api_records_prune()

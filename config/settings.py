@@ -433,6 +433,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.sweep_webhooks",
         "schedule": env.float("MOTCUA_WEBHOOK_SWEEP_SECONDS", default=60.0),
     },
+    # API call records and idempotency keys past their keeping time (api.services).
+    "prune-api-records": {
+        "task": "api.tasks.prune_api_records",
+        "schedule": env.float("MOTCUA_API_PRUNE_SECONDS", default=86400.0),
+    },
     # Each agency's seal over the heads of its dossiers' history (workflows.services.sealing).
     "seal-history": {
         "task": "workflows.tasks.seal_history",

@@ -156,3 +156,31 @@ def test_errors_follow_accept_language(province):
     vi = Api(key, language="vi").get("/api/v1/agencies/").json()
     en = Api(key, language="en").get("/api/v1/agencies/").json()
     assert vi["title"] != en["title"]
+
+
+def test_old_call_records_and_idempotency_keys_are_pruned(province, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from api.models import IdempotentRequest
+    from api.services import api_records_prune
+    from api.tasks import prune_api_records
+
+    client, _key = make_api_client(province, ["catalog:read"])
+    now = timezone.now()
+    days = settings.MOTCUA["API"]
+    old_call = ApiCall.objects.create(client=client, method="GET", endpoint="/x", status_code=200)
+    new_call = ApiCall.objects.create(client=client, method="GET", endpoint="/y", status_code=200)
+    ApiCall.objects.filter(pk=old_call.pk).update(
+        at=now - dt.timedelta(days=days["CALL_LOG_DAYS"] + 1)
+    )
+    old_key = IdempotentRequest.objects.create(client=client, key="a", fingerprint="f")
+    new_key = IdempotentRequest.objects.create(client=client, key="b", fingerprint="f")
+    IdempotentRequest.objects.filter(pk=old_key.pk).update(
+        created_at=now - dt.timedelta(days=days["IDEMPOTENCY_DAYS"] + 1)
+    )
+    assert api_records_prune(now=now) == {"calls": 1, "idempotency_keys": 1}
+    assert list(ApiCall.objects.values_list("pk", flat=True)) == [new_call.pk]
+    assert list(IdempotentRequest.objects.values_list("pk", flat=True)) == [new_key.pk]
+    assert prune_api_records() == {"calls": 0, "idempotency_keys": 0}  # the beat task

@@ -45,6 +45,8 @@ def fill_form(page, spec):
     for field in spec["fields"]:
         name, value = field["name"], values[field["name"]]
         locator = f"[name={name}]"
+        if field["type"] == "ethnic_group":
+            continue  # filled from the profile: checked by the caller
         if field["type"] == "choice":
             page.select_option(locator, value)
         elif field["type"] == "multichoice":
@@ -63,6 +65,9 @@ def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_pa
     officers = {
         role: make_officer(role, province) for role in ("reception", "specialist", "head", "signer")
     }
+    # The signer's name and title are printed under the signature.
+    officers["signer"].first_name, officers["signer"].last_name = "Lù Văn", "Páo"
+    officers["signer"].save(update_fields=["first_name", "last_name"])
     base = live_server.url
     problems: dict[str, list] = {}
 
@@ -92,8 +97,19 @@ def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_pa
     page.wait_for_url(f"{base}/me/dossiers/")
     look("my dossiers (empty)")
 
-    # Find the procedure and apply.
-    page.goto(f"{base}/procedures/{procedure.code}/")
+    # The profile: the ethnic group as the citizen knows it ("Mông"), from the one list.
+    page.goto(f"{base}/me/profile/")
+    page.fill("#id_full_name", "Giàng A Páo")
+    page.select_option("#id_ethnic_group", label="Mông")
+    page.click("main form button[type=submit]")
+    look("profile")
+
+    # Find the procedure, typed without accents, and apply.
+    page.goto(f"{base}/")
+    page.fill("#id_q", "xac nhan nguoi dan toc thieu so")
+    page.click("form.filters button[type=submit]")
+    look("catalog search without accents")
+    page.click(f"a[href='/procedures/{procedure.code}/']")
     look("procedure")
     page.click(f"a[href='/procedures/{procedure.code}/apply/']")
     look("where to file")
@@ -104,6 +120,8 @@ def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_pa
     page.fill("#applicant_name", "Giàng A Páo")
     page.fill("#applicant_phone", "0987654321")
     fill_form(page, spec)
+    # "Mông" from the profile is the form's "Mông" (code 08): the field is filled.
+    assert page.locator("[name=ethnic_group]").input_value() == "08"
     for component in spec["components"]:
         page.set_input_files(f"#file_{component['code']}", file_for(tmp_path, component))
     page.click("button[name=review]")
@@ -111,11 +129,13 @@ def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_pa
     look("review")
     page.check("#id_declaration")
     page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/receipt/$"))
-    look("receipt")
     dossier = Dossier.objects.get(applicant_user__username="giangapao")
+    # The code comes at reception; until then the dossier is known by its number.
+    page.wait_for_url(f"{base}/me/dossiers/{dossier.pk}/")
+    look("filed dossier")
     assert dossier.status == Status.SUBMITTED
-    assert dossier.code in page.content() and dossier.lookup_secret in page.content()
+    assert dossier.code is None and f"#{dossier.pk}" in page.content()
+    assert dossier.form_data["ethnic_group"] == "08"
 
     # The desk asks for a supplement; the citizen answers it.
     first = spec["components"][0]
@@ -136,12 +156,19 @@ def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_pa
     page.click("button[name=review]")
     page.check("#id_declaration")
     page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/receipt/$"))
+    page.wait_for_url(f"{base}/me/dossiers/{dossier.pk}/")
     dossier.refresh_from_db()
     assert dossier.status == Status.SUBMITTED
 
-    # The officers do the rest; the citizen downloads the result.
+    # Received: the code, with the reception date, and the receipt with the lookup secret.
     dossier = officer_does(dossier, "reception", officers["reception"], "accept")
+    dossier.refresh_from_db()
+    assert dossier.code
+    page.goto(f"{base}/me/dossiers/{dossier.pk}/receipt/")
+    look("receipt")
+    assert dossier.code in page.content() and dossier.lookup_secret in page.content()
+
+    # The officers do the rest; the citizen downloads the result.
     dossier = officer_does(
         dossier,
         "review",
@@ -163,6 +190,9 @@ def test_a_new_citizen_from_sign_up_to_the_result(page, live_server, axe, tmp_pa
     result = PdfReader(download.value.path())
     text = " ".join(" ".join((p.extract_text() or "").split()) for p in result.pages)
     assert dossier.code in text and "Giàng A Páo" in text
+    # One page, signed by name and title.
+    assert len(result.pages) == 1
+    assert "Lù Văn Páo" in text and "TRƯỞNG BAN" in text
     assert verify_pdf(download.value.path().read_bytes()).ok
 
     # The public lookup, without logging in.

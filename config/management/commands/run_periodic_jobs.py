@@ -4,6 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from api.services import api_records_prune
 from api.webhooks import webhooks_sweep
 from documents.services import documents_sweep
 from notifications.alerts import alerts_send
@@ -74,6 +75,8 @@ class Command(BaseCommand):
         sent = attempt("message sweep", messages_sweep)
         rendered = attempt("document sweep", documents_sweep)
         posted = attempt("webhook sweep", webhooks_sweep)
+        # Old API call records and idempotency keys (a daily job under beat; cheap here).
+        attempt("API records prune", api_records_prune)
         alerted = attempt("failure digest", alerts_send)
         close_stale_connections()
         self.stdout.write(
