@@ -819,12 +819,23 @@ def test_the_schema_describes_the_dossier_endpoints(client):
 
 
 def test_submitted_by_api_processed_on_the_pages_polled_and_downloaded(
-    client, api, submit, officers, signing, django_capture_on_commit_callbacks
+    client, api, submit, officers, signing, django_capture_on_commit_callbacks, settings
 ):
+    """The client sees every status by polling and by webhook (signed, in order), then
+    downloads the signed result."""
     import re
+
+    from .test_webhooks import Receiver, subscribe, verify
 
     give_certificate(signing, officers["signer"])
     seen = []
+    # The client's receiver, on loopback (allowed as under DEBUG).
+    settings.MOTCUA = {
+        **settings.MOTCUA,
+        "API": {**settings.MOTCUA["API"], "WEBHOOK_ALLOW_PRIVATE": True},
+    }
+    receiver = Receiver()
+    secret = subscribe(api, receiver.url())["secret"]
 
     def poll(dossier_id):
         body = api.get(f"{URL}{dossier_id}/").json()
@@ -832,9 +843,9 @@ def test_submitted_by_api_processed_on_the_pages_polled_and_downloaded(
             seen.append((body["status"], body["national_status"]["code"]))
         return body
 
-    def act(officer, stage, code, form):
+    def act(officer, stage, number, form):
         sign_in(client, officer)
-        page = client.get(reverse("workspace:queue"), {"stage": stage, "q": code})
+        page = client.get(reverse("workspace:queue"), {"stage": stage, "q": number})
         ids = re.findall(r'href="/workspace/tasks/(\d+)/"', page.content.decode())
         assert ids, (stage, page.content.decode()[:1500])
         task = int(ids[0])
@@ -844,7 +855,8 @@ def test_submitted_by_api_processed_on_the_pages_polled_and_downloaded(
 
     with django_capture_on_commit_callbacks(execute=True):
         dossier = submit()
-    dossier_id, code = dossier["id"], dossier["code"]
+    # The code comes at reception: officers find it by its number until then (and after).
+    dossier_id, code = dossier["id"], f"#{dossier['id']}"
     poll(dossier_id)
     spec = Dossier.objects.get(pk=dossier_id).procedure_version.spec
     first = spec["components"][0]["code"]
@@ -914,3 +926,22 @@ def test_submitted_by_api_processed_on_the_pages_polled_and_downloaded(
     timeline = api.get(f"{URL}{dossier_id}/timeline/").content.decode()
     for officer in officers.values():
         assert officer.username not in timeline
+    # The same story by webhook: every event, signed, in the order it happened.
+    try:
+        accepted = [r for r in receiver.received if r["status"] == 200]
+        assert all(verify(secret, r) for r in accepted)
+        events = [json.loads(r["body"]) for r in accepted]
+        assert [
+            (e["event"], e["dossier"]["status"], e["dossier"]["national_status"]) for e in events
+        ] == [
+            ("filed", "submitted", 1),
+            ("supplement_requested", "supplement_requested", 5),
+            ("resubmitted", "submitted", 1),
+            ("received", "received", 2),
+            ("approved", "approved", 4),
+            ("issued", "issued", 10),
+        ]
+        assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+        assert len({e["delivery_id"] for e in events}) == len(events)
+    finally:
+        receiver.close()
