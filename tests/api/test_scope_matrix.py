@@ -32,6 +32,8 @@ def _operations() -> list[tuple[str, str]]:
 
 
 def _concrete(path: str) -> str:
+    """The path with each parameter filled: ids with 1, the delivery's UUID with zeros."""
+    path = path.replace("{delivery_id}", "00000000-0000-0000-0000-000000000000")
     return re.sub(r"\{[^}]+\}", "1", path)
 
 

@@ -184,9 +184,11 @@ def test_events_arrive_signed_in_order_without_personal_data(api, receiver, walk
     seqs = [p["seq"] for p in payloads]
     assert seqs == sorted(seqs) and len(set(seqs)) == 4
     first = payloads[0]["dossier"]
+    # Filed, not yet received: no code then; the code comes with the reception.
+    assert payloads[1]["dossier"]["code"] == dossier.code and dossier.code
     assert first == {
         "id": dossier.pk,
-        "code": dossier.code,
+        "code": None,
         "status": "submitted",
         "national_status": 1,
         "procedure": dossier.procedure_version.procedure.code,

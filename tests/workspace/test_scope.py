@@ -138,6 +138,7 @@ def test_the_done_list_holds_only_the_officer_s_own_finished_tasks(
         task = DossierTask.objects.get(dossier=dossier, stage="reception")
         work.task_claim(task=task, by=who)
         work.task_complete(task=task, by=who, action="accept")
+        dossier.refresh_from_db()  # received: it has its code now
         finished[who.pk] = (task, dossier.code)
     for who in (officers["reception"], colleague, outsiders["reception"]):
         sign_in(client, who)
