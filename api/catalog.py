@@ -113,7 +113,7 @@ class AgencyViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AgencySerializer
     queryset = Agency.objects.none()  # for the schema; get_queryset scopes it
     lookup_field = "code"
-    lookup_value_regex = "[^/]{1,32}"
+    lookup_value_regex = "[A-Za-z0-9._-]{1,32}"
     filterset_fields = ["kind", "parent__code"]
 
     def get_queryset(self):
@@ -142,7 +142,7 @@ class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProcedureSerializer
     queryset = Procedure.objects.none()  # for the schema; get_queryset scopes it
     lookup_field = "code"
-    lookup_value_regex = "[^/]{1,64}"
+    lookup_value_regex = "[A-Za-z0-9._-]{1,64}"
     filterset_fields = ["is_active"]
 
     def get_queryset(self):

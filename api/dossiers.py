@@ -395,7 +395,7 @@ def _json_part(data, name: str, errors: dict, *, required: bool):
     if hasattr(data, "getlist"):  # multipart: a JSON string
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             errors[name] = [_("Send a JSON object.")]
             return None
     if not isinstance(value, dict):
@@ -608,7 +608,9 @@ class DateOrTimeField(forms.Field):
             text = text[:-1] + "+00:00"
         text = re.sub(r"(T\d\d:\d\d):60", r"\1:59", text)  # a leap second
         try:
-            moment = parse_datetime(text)
+            # A bare date first: Python 3.11's parse_datetime reads "2026-11-30" as its
+            # midnight, which would leave that day out of submitted_before.
+            moment = None if re.fullmatch(r"\d{4}-\d\d-\d\d", text) else parse_datetime(text)
             if moment is None:
                 day = parse_date(text)
                 if day is None:

@@ -17,7 +17,6 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from . import webhooks
@@ -31,6 +30,7 @@ from .models import (
     SubscriptionStatus,
 )
 from .pagination import KeysetPagination
+from .parsers import SafeJSONParser
 
 
 class ProblemFieldSerializer(serializers.Serializer):
@@ -208,7 +208,7 @@ class SubscriptionViewSet(
 
     scope = Scope.EVENTS_SUBSCRIBE
     serializer_class = SubscriptionSerializer
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     lookup_value_regex = "[0-9]{1,18}"
     filter_backends: list = []
 

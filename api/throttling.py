@@ -1,30 +1,45 @@
-"""Each client's own rate limit (requests per minute), in the shared cache, so that every
-node counts the same calls. Over it: 429 with Retry-After (api.errors)."""
+"""Each client's own rate limit (requests per minute), counted in the shared cache so that
+every node counts the same calls. Over it: 429 with Retry-After (api.errors).
+
+A fixed window per client and minute, counted with the cache's increment (atomic in
+Redis, the production cache): parallel requests cannot all read the same count and pass,
+as they could with a list read, changed and written back."""
 
 from __future__ import annotations
 
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from .models import ApiClient
 
+WINDOW = 60  # seconds
 
-class ClientRateThrottle(SimpleRateThrottle):
-    scope = "api-client"
-    cache_format = "motcua:api:throttle:%(ident)s"
 
-    def get_rate(self):  # the rate is per client: set in allow_request
-        return None
+class ClientRateThrottle(BaseThrottle):
+    def __init__(self):
+        from django.core.cache import cache
+
+        self.cache = cache
+        self.wait_seconds: float | None = None
 
     def allow_request(self, request, view):
+        import time
+
         client = request.auth
         if not isinstance(client, ApiClient):
             return True  # refused by the permission check anyway
-        self.num_requests, self.duration = client.rate_limit, 60
-        self.key = self.cache_format % {"ident": client.pk}
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        if len(self.history) >= self.num_requests:
-            return self.throttle_failure()
-        return self.throttle_success()
+        now = time.time()
+        window = int(now // WINDOW)
+        key = f"motcua:api:throttle:{client.pk}:{window}"
+        self.cache.add(key, 0, WINDOW * 2)
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # expired between add and incr
+            self.cache.set(key, 1, WINDOW * 2)
+            count = 1
+        if count > client.rate_limit:
+            self.wait_seconds = max(1, (window + 1) * WINDOW - now)
+            return False
+        return True
+
+    def wait(self):
+        return self.wait_seconds

@@ -152,6 +152,8 @@ def _official_stamp(name: str, title: str, signed_at) -> bytes:
 def _apply_seal(document: Document, pdf: bytes, box: Box | None) -> tuple[bytes, dict]:
     agency = document.dossier.handling_agency
     signer = seal_backend().signer(agency=agency)
+    # A revoked seal certificate seals nothing, as a revoked official's never signs.
+    refuse_revoked(signer.signing_cert, list(signer.cert_registry))
     now = timezone.now()
     info = describe(signer.signing_cert)
     signed = sign_pdf(

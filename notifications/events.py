@@ -319,7 +319,7 @@ def _supervisors(event: OutgoingEvent) -> None:
             count=1,
             dossiers=[
                 {
-                    "code": event.dossier.code,
+                    "code": event.dossier.reference,
                     "procedure": context["procedure"],
                     "due_date": _date(task.due_date),
                     "days_overdue": event.payload.get("days_overdue", 1),

@@ -29,3 +29,11 @@ def normalise_mobile(value: str) -> str:
     if not MOBILE.fullmatch(compact):
         raise ValidationError(INVALID, code="mobile")
     return compact
+
+
+def mobile_or_none(value: str) -> str | None:
+    """``normalise_mobile``, or None for what is not a Vietnamese mobile (a landline)."""
+    try:
+        return normalise_mobile(value)
+    except ValidationError:
+        return None

@@ -12,6 +12,7 @@ from config.bounds import query_ids
 
 from .forms import PreferenceForm
 from .models import Preference
+from .phones import mobile_or_none
 from .services import inbox, notifications_mark_read
 
 MAX_IDS = 500
@@ -47,7 +48,8 @@ def preferences(request):
         # A citizen's profile may hold a phone already: offer it (the portal's profile is
         # reached through the user, as the account pages do, without importing the portal).
         profile = getattr(request.user, "citizen_profile", None)
-        if profile is not None and profile.phone:
+        # Only a mobile number: a landline would be refused on a field never touched.
+        if profile is not None and profile.phone and mobile_or_none(profile.phone):
             initial["phone"] = profile.phone
     form = PreferenceForm(request.POST or None, instance=instance, initial=initial)
     if request.method == "POST" and form.is_valid():

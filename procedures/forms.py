@@ -117,6 +117,26 @@ def to_json_value(value):
     return value
 
 
+def _as_posted(spec: dict, data: dict) -> tuple[dict, dict[str, list[str]]]:
+    posted, wrong = {}, {}
+    kinds = {f["name"]: f["type"] for f in spec["fields"]}
+    for name, value in data.items():
+        many = kinds.get(name) == "multichoice"
+        if isinstance(value, bool):
+            value = ("on" if value else "") if kinds.get(name) == "boolean" else str(value).lower()
+        elif isinstance(value, (int, float, Decimal)):
+            value = str(value)
+        if many:
+            fits = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            fits = value is None or isinstance(value, str)
+        if fits:
+            posted[name] = value
+        elif name in kinds:
+            wrong[name] = [str(_("Choose from the list.") if many else _("Enter a single value."))]
+    return posted, wrong
+
+
 def clean_form_data(spec: dict, data: dict) -> dict:
     """Validate ``data`` against the procedure's fields; return JSON-ready cleaned data.
 
@@ -125,9 +145,14 @@ def clean_form_data(spec: dict, data: dict) -> dict:
     if not isinstance(data, dict):
         raise ValidationError("Form data must be a mapping of field names to values.")
     unknown = sorted(set(data) - {f["name"] for f in spec["fields"]})
+    # What a browser can send is text (a list of texts for several choices); a machine
+    # client may send other JSON: numbers and yes/no are read as their text, anything
+    # else is refused on its field before the form's fields (which expect text) see it.
+    data, wrong = _as_posted(spec, data)
     form = build_form_class(spec)(data=data)
-    if not form.is_valid() or unknown:
+    if not form.is_valid() or unknown or wrong:
         errors = {name: list(errs) for name, errs in form.errors.items()}
+        errors.update(wrong)
         for name in unknown:
             errors[name] = ["This procedure has no such field."]
         raise ValidationError(errors)

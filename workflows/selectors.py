@@ -259,9 +259,13 @@ def dossier_form_rows(dossier: Dossier) -> list[Row]:
         elif field["type"] in ("decimal", "integer") and value not in (None, ""):
             # Kept as "120.5" (JSON); shown as the language writes numbers: 120,5.
             try:
-                shown = number_format(Decimal(str(value)))
+                number = Decimal(str(value))
             except InvalidOperation:
-                shown = str(value)
+                number = None
+            # "NaN" and "Infinity" parse, but are no number to print: shown as typed.
+            shown = (
+                number_format(number) if number is not None and number.is_finite() else str(value)
+            )
         else:
             shown = choices.get(value, "" if value is None else str(value))
         rows.append(Row(localized(field["label"]), shown))

@@ -186,6 +186,7 @@ def _bad(procedure, province, other_province):
     spec = procedure.current_version.spec
     first = spec["components"][0]["code"]
     text_field = next(f["name"] for f in spec["fields"] if f["type"] == "text")
+    date_field = next((f["name"] for f in spec["fields"] if f["type"] == "date"), None)
     good = json_body(procedure, province)
     missing_file = {k: v for k, v in good["files"].items() if k != first}
     department = Agency.objects.filter(parent=province).first()
@@ -287,6 +288,24 @@ def _bad(procedure, province, other_province):
             400,
             [f"file_{first}"],
         ),
+        # JSON values of other types than the web form's text, on a date field: the field
+        # is named, never a 500 (a date field would call .strip() on them).
+        *[
+            (
+                f"a date given as {kind}",
+                {**good, "form_data": {**good["form_data"], date_field: value}},
+                True,
+                400,
+                [f"form_data.{date_field}"],
+            )
+            for kind, value in (
+                ("a number", 19900101),
+                ("a list", ["1990-05-12"]),
+                ("an object", {"y": 1990}),
+                ("true", True),
+            )
+            if date_field
+        ],
     ]
 
 
@@ -946,3 +965,32 @@ def test_submitted_by_api_processed_on_the_pages_polled_and_downloaded(
         assert len({e["delivery_id"] for e in events}) == len(events)
     finally:
         receiver.close()
+
+
+def test_forged_cursors_deep_json_and_odd_paths_are_4xx_never_500(api, submit, province):
+    import base64 as b64
+
+    submit()
+    for position in ("abc", "1" * 40, "-1", "1.5"):
+        forged = b64.b64encode(f"p={position}".encode()).decode()
+        response = api.get(URL, {"cursor": forged})
+        assert response.status_code == 404, (position, response.content[:300])
+        assert response["Content-Type"] == "application/problem+json"
+    deep = "[" * 100_000
+    response = api.http.post(URL, deep, content_type="application/json", headers=api.headers())
+    assert response.status_code == 400
+    response = api.post(
+        URL, {"procedure": "x", "agency": "y", "applicant": "{}", "form_data": deep}, json=False
+    )
+    assert response.status_code == 400
+    for path in ("/api/v1/agencies/%00/", "/api/v1/procedures/%00/form-schema/"):
+        assert api.get(path).status_code == 404
+
+
+def test_submitted_before_a_date_includes_that_day(api, submit):
+    from django.utils import timezone
+
+    made = submit()
+    today = timezone.localdate().isoformat()
+    ids = [d["id"] for d in api.get(URL, {"submitted_before": today}).json()["results"]]
+    assert made["id"] in ids

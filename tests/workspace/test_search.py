@@ -144,7 +144,7 @@ def test_a_discarded_draft_keeps_no_searchable_name(walk):
 
 
 def test_the_migration_fills_the_column_of_existing_dossiers(filed):
-    fill = importlib.import_module("workflows.migrations.0019_dossier_search_text").fill
+    fill = importlib.import_module("workflows.migrations.0020_fill_dossier_search_text").fill
     Dossier.objects.update(search_text="")
     # The step reads only the editor's connection (SQLite's editor cannot open inside the
     # test's transaction).

@@ -17,6 +17,15 @@ def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # A concurrent build that failed leaves an INVALID index behind, which IF NOT EXISTS
+    # would keep: drop it first, so that a rerun builds it again.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [INDEX]
+        )
+        invalid = cursor.fetchone()
+    if invalid and invalid[0]:
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
     schema_editor.execute(
         f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} "
         "ON workflows_dossier USING gin (search_text gin_trgm_ops)"
@@ -32,7 +41,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("workflows", "0019_dossier_search_text"),
+        ("workflows", "0020_fill_dossier_search_text"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]
