@@ -239,10 +239,16 @@ def revocation_status(
     if ours:
         # The development CA keeps its revocations: an expired certificate is judged as
         # of its last valid second, against the list as it is now.
-        moment = certificate.not_valid_after - dt.timedelta(seconds=1) if expired else None
+        # The list and the moment it is judged at come from the same clock (the
+        # validator would read its own, in another thread: a list made under a clock
+        # moved for the demo's past dossiers would then look stale).
+        crl = dev_crl()
+        moment = (
+            certificate.not_valid_after - dt.timedelta(seconds=1) if expired else timezone.now()
+        )
         context = ValidationContext(
             trust_roots=roots,
-            crls=[dev_crl()],
+            crls=[crl],
             allow_fetching=False,
             # "require": the list is consulted whether or not the certificate names it
             # ("hard-fail" looks at lists only for certificates that name one).
