@@ -261,14 +261,21 @@ def monthly(rows: list[dict], query: Query) -> list[dict]:
     """Per month: received, finished early or on time, finished late, adding up the
     published cells only (rule 4): a hidden cell adds nothing."""
     totals = {
-        m.strftime("%Y-%m"): {"month": m, "received": 0, "in_time": 0, "late": 0}
+        m.strftime("%Y-%m"): {"month": m, "received": 0, "in_time": 0, "late": 0, "more": set()}
         for m in query.months
     }
     for row in rows:
         month = totals[row["month"]]
-        for key, parts in (("received", ("received",)), ("in_time", ("early", "on_time"))):
+        for key, parts in (
+            ("received", ("received",)),
+            ("in_time", ("early", "on_time")),
+            ("late", ("late",)),
+        ):
             month[key] += sum(row[p] for p in parts if isinstance(row[p], int))
-        month["late"] += row["late"] if isinstance(row["late"], int) else 0
+            # A hidden cell ("<5" or "x") counts for nothing here, but it is not nothing:
+            # the total says so ("3+"), rather than showing a small month as empty.
+            if any(not isinstance(row[p], int) for p in parts):
+                month["more"].add(key)
     return list(totals.values())
 
 
