@@ -3,12 +3,11 @@ threads, real PostgreSQL (the second insert of the key waits on the unique index
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from api.models import IdempotentRequest
+from tests.workspace.test_concurrency import race  # one thread harness for the suite
 from workflows.models import Dossier, DossierTask
 
 from .conftest import Api
@@ -21,29 +20,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
-
-
-def race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertions
-            errors[index] = exc
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def test_the_same_key_at_the_same_moment_files_one_dossier(api_pair, procedure, province):
