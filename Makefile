@@ -98,11 +98,14 @@ run: run-packages $(STAMP)
 	@echo "  e-mail (sign-up confirmations, password resets) is written to files in var/mail/"
 	@echo "Embedded default: SQLite in var/, Celery tasks run in-process; periodic jobs (flow"
 	@echo "timers, outbox sweep) run every 60 s in the background (var/periodic.log)."
+	@echo "National systems (sign-in, population register, national portal, payment) are local"
+	@echo "sandboxes from port 8490 (var/sandboxes.log; README \"National connections\")."
 	@echo ""
 	@: > var/periodic.log; \
 	  DEBUG=1 nice $(BIN)/python manage.py run_periodic_jobs --every 60 >> var/periodic.log 2>&1 & periodic=$$!; \
 	  DEBUG=1 nice $(BIN)/python manage.py render_documents >> var/periodic.log 2>&1 & papers=$$!; \
-	  trap "kill $$periodic $$papers 2>/dev/null" EXIT INT TERM; \
+	  DEBUG=1 $(BIN)/python manage.py run_sandboxes > var/sandboxes.log 2>&1 & sandboxes=$$!; \
+	  trap "kill $$periodic $$papers $$sandboxes 2>/dev/null" EXIT INT TERM; \
 	  DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 # --- end of the first run ----------------------------------------------------------------
 

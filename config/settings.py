@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "connectors",
     "django_prometheus",  # health, metrics and logs (config.health, config.metrics)
 ]
 
@@ -681,6 +682,30 @@ MOTCUA = {
         "VERIFY_RATE": env.str("MOTCUA_VERIFY_RATE", default="20/m"),
         "CHECK_MAX_BYTES": env.int("MOTCUA_CHECK_MAX_BYTES", default=20 * 1024 * 1024),
     },
+}
+
+# --- National connections (connectors/, README "National connections") -------------------
+# Each connector's BACKEND names a registered adapter; empty switches it off. Under DEBUG,
+# with nothing configured, each one uses its sandbox at SANDBOX_HOST:SANDBOX_PORT + its
+# offset (identity 0, population 1, national_portal 2, payment 3), which `make run` starts
+# (manage.py run_sandboxes). Outside DEBUG nothing is on until the deployment configures it.
+SANDBOX_HOST = env.str("MOTCUA_SANDBOX_HOST", default="127.0.0.1")
+SANDBOX_PORT = env.int("MOTCUA_SANDBOX_PORT", default=8490)
+
+
+def sandbox_url(offset: int) -> str:
+    return f"http://{SANDBOX_HOST}:{SANDBOX_PORT + offset}"
+
+
+MOTCUA["CONNECTORS"] = {
+    # National sign-in (VNeID through the national portal's single sign-on): #15 item 1.
+    "identity": {},
+    # The national population register (prefill): #15 item 2.
+    "population": {},
+    # Status sync to the national public service portal: #15 item 3.
+    "national_portal": {},
+    # Online fees through the national payment platform: #15 item 4.
+    "payment": {},
 }
 
 
