@@ -183,3 +183,11 @@ class Sandbox:
         if fault == "malformed":
             response = Response(response.status, b"{<html>not json", response.content_type)
         return response
+
+
+def people() -> list[dict]:
+    """The invented people every sandbox knows (connectors/sandbox_people.yaml)."""
+    import yaml
+
+    with open(Path(__file__).with_name("sandbox_people.yaml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
