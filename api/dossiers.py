@@ -71,6 +71,7 @@ from documents.models import DocumentStatus, Kind
 from documents.services import current_result
 from procedures.forms import localized
 from procedures.models import Agency, Procedure
+from workflows.clock import one_calendar
 from workflows.exceptions import error_dict
 from workflows.models import (
     Channel,
@@ -83,7 +84,7 @@ from workflows.models import (
 from workflows.national_status import BY_EVENT, CODES, national_status, statuses_for
 from workflows.presentation import private_file_response
 from workflows.services import work
-from workflows.services.dossiers import dossier_attach_component, dossier_create
+from workflows.services.dossiers import dossier_create, holding
 from workflows.services.filing import APPLICANT_KEYS, dossier_filing_problems, dossier_save_filing
 
 from .errors import problem
@@ -528,22 +529,11 @@ def _remove_files(names: list[str]) -> None:
             log.warning("could not remove the unused stored file %s", name)
 
 
-def _attach_all(dossier, by, uploads: dict[str, list], errors: dict, *, first_done: bool) -> None:
-    """The second and further files of a component (the first went with the filing)."""
-    for code, files in uploads.items():
-        for upload in files[1:] if first_done else files:
-            try:
-                dossier_attach_component(
-                    dossier=dossier, by=by, component_code=code, upload=upload, replace=False
-                )
-            except ValidationError as exc:
-                for key, messages in error_dict(exc).items():
-                    errors.setdefault(key, []).extend(m for m in messages if m not in errors[key])
-                break
-
-
 def _save_all(dossier, by, applicant, form_data, uploads) -> dict:
-    """What was sent, through the filing service; the problems by service field name."""
+    """What was sent, through the filing service; the problems by service field name.
+
+    Every file of a component goes in one call: the first takes the component's place
+    (replacing a file of a one-file component), the others are added next to it."""
     known = {c["code"] for c in dossier.procedure_version.spec["components"]}
     errors: dict[str, list[str]] = {}
     for code in [c for c in uploads if c not in known]:
@@ -554,11 +544,10 @@ def _save_all(dossier, by, applicant, form_data, uploads) -> dict:
         by=by,
         applicant=applicant,
         form_data=form_data,
-        uploads={code: files[0] for code, files in uploads.items() if files},
+        uploads={code: list(files) for code, files in uploads.items() if files},
     )
     for key, messages in save_errors.items():
         errors[key] = list(messages)
-    _attach_all(dossier, by, uploads, errors, first_done=True)
     return errors
 
 
@@ -1000,6 +989,10 @@ class DossierViewSet(viewsets.GenericViewSet):
         made: dict = {}
 
         def run():
+            with one_calendar():  # one reading of the working-day overrides for it all
+                return filed()
+
+        def filed():
             dossier = dossier_create(
                 procedure=procedure,
                 handling_agency=agency,
@@ -1011,15 +1004,18 @@ class DossierViewSet(viewsets.GenericViewSet):
             if dossier.status != Status.DRAFT:
                 return dossier  # filed before, under the same key (its record pruned since)
             spec = dossier.procedure_version.spec
-            errors = {**upload_errors, **_save_all(dossier, by, applicant, form_data, uploads)}
-            if errors:
-                for field, messages in dossier_filing_problems(dossier).items():
-                    errors.setdefault(field, list(messages))
-            else:
-                try:
-                    dossier = work.application_submit(dossier=dossier, by=by)
-                except ValidationError as exc:
-                    errors = error_dict(exc)
+            # The new row is this transaction's alone until it commits: the steps below
+            # need not read and lock it again, each in turn.
+            with holding(dossier):
+                errors = {**upload_errors, **_save_all(dossier, by, applicant, form_data, uploads)}
+                if errors:
+                    for field, messages in dossier_filing_problems(dossier).items():
+                        errors.setdefault(field, list(messages))
+                else:
+                    try:
+                        dossier = work.application_submit(dossier=dossier, by=by)
+                    except ValidationError as exc:
+                        errors = error_dict(exc)
             if errors:
                 raise ValidationError(_error_paths(errors, spec, form_data))
             return dossier

@@ -100,6 +100,9 @@ _scope: ContextVar[list[WorkingCalendar] | None] = ContextVar("motcua_calendar",
 def one_calendar() -> Iterator[None]:
     """Inside: working_calendar() reads the overrides once. For one action, whose steps
     (the due date, the next stage's due date, the messages' dates) count on one calendar."""
+    if _scope.get() is not None:  # inside another action's block: its calendar holds
+        yield
+        return
     token = _scope.set([])
     try:
         yield

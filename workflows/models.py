@@ -162,9 +162,15 @@ def memoised(condition: Callable[[Dossier], bool]) -> Callable[[Dossier], bool]:
 
 @memoised
 def has_mandatory_components(dossier: Dossier) -> bool:
-    present = set(
-        dossier.components.filter(superseded_at__isnull=True).values_list(
-            "component_code", flat=True
+    # A filing reads the current files once, under its lock (services.dossiers._file).
+    files = getattr(dossier, "_current_files", None)
+    present = (
+        {code for code, _sha in files}
+        if files is not None
+        else set(
+            dossier.components.filter(superseded_at__isnull=True).values_list(
+                "component_code", flat=True
+            )
         )
     )
     mandatory = {c["code"] for c in dossier.procedure_version.spec["components"] if c["mandatory"]}

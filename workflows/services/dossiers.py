@@ -334,13 +334,13 @@ def _create_draft(
 def _editable(dossier: Dossier, by, *, lock: bool = True) -> Dossier:
     """The dossier, fresh (and locked), if ``by`` may still change it: a draft, or the
     answer to a supplement request."""
-    fresh = (
-        _lock(dossier)
-        if lock
-        else Dossier.objects.select_related("procedure_version", "handling_agency").get(
+    held = _held.get()
+    if lock or (held is not None and held.pk == dossier.pk):
+        fresh = _lock(dossier)
+    else:
+        fresh = Dossier.objects.select_related("procedure_version", "handling_agency").get(
             pk=dossier.pk
         )
-    )
     name = "resubmit" if fresh.status == Status.SUPPLEMENT_REQUESTED else "submit"
     _check_allowed(fresh, by, name)
     return fresh
@@ -380,72 +380,121 @@ def _too_many(spec: dict) -> str:
 def dossier_attach_component(
     *, dossier: Dossier, by, component_code: str, upload, replace: bool | None = None
 ) -> DossierComponent:
-    """Check and store one file for a component.
+    """Check and store one file for a component (``dossier_attach_components`` with one
+    file); its problems are raised as a ValidationError."""
+    attached, errors = dossier_attach_components(
+        dossier=dossier, by=by, uploads={component_code: [upload]}, replace=replace
+    )
+    if errors:
+        raise ValidationError(errors)
+    return attached[0]
+
+
+def dossier_attach_components(
+    *, dossier: Dossier, by, uploads: dict[str, list], replace: bool | None = None
+) -> tuple[list[DossierComponent], dict[str, list[str]]]:
+    """Check and store files for components, all under one lock of the dossier: the files
+    kept (or the same ones already there), and the problems by component code.
 
     A component of one file (``count: 1``) has its file replaced by a new one; a component
     of several (``count: 2``, two photographs) keeps each file, up to ``count``: one more
-    is refused with a message. ``replace`` forces either way.
+    is refused with a message. ``replace`` forces either way for the first file of each
+    component; its further files in the same call are added next to it.
 
-    The file is checked, hashed and written to storage before the dossier row is locked:
+    Each file is checked, hashed and written to storage before the dossier row is locked:
     a slow upload or a slow object store never holds up an officer acting on the same
     dossier. A store that cannot be reached is a message on the component, with nothing
-    written; a file stored for a row that is then not kept is removed again.
+    written; a file stored for a row that is then not kept is removed again. A file that
+    fails leaves the others of the call as they are.
     """
     dossier = _editable(dossier, by, lock=False)  # who may, before anything about the file
-    spec = dossier.procedure_version.component(component_code)
-    if spec is None:
-        raise ValidationError({component_code: [_("This procedure has no such component.")]})
-    if replace is None:
-        replace = spec.get("count", 1) == 1
-    try:
-        checked = check_upload(
-            upload, accepted=spec["content_types"], max_bytes=spec["max_size_mb"] * 1_048_576
-        )
-    except ValidationError as exc:
-        raise ValidationError({component_code: exc.messages}) from exc
-    current = dossier.components.filter(component_code=component_code, superseded_at__isnull=True)
-    same = current.filter(sha256=checked.sha256).first()
-    if same is not None:
-        return same  # the same file sent again (a repeated post): keep the one we have
-    component = DossierComponent(
-        dossier=dossier,
-        component_code=component_code,
-        storage_key=checked.storage_key,
-        original_name=clean_text(getattr(upload, "name", "") or "file", "name", limit=10**6)[-255:],
-        content_type=checked.content_type,
-        size=checked.size,
-        sha256=checked.sha256,
-        uploaded_at=timezone.now(),
-        uploaded_by=by,
-    )
-    try:
-        component.file.save(checked.storage_key, upload, save=False)
-    except OSError as exc:  # StorageUnavailable, a full disk, ...
-        log.warning("storing a file of dossier %s failed: %s", dossier.pk, exc)
-        raise ValidationError({component_code: [STORAGE_DOWN]}) from exc
+    version = dossier.procedure_version
+    errors: dict[str, list[str]] = {}
+
+    def problem(code: str, messages) -> None:
+        kept = errors.setdefault(code, [])
+        kept.extend(str(m) for m in messages if str(m) not in kept)
+
+    prepared: list[tuple[dict, DossierComponent, bool]] = []
+    now = timezone.now()
+    for code, files in uploads.items():
+        spec = version.component(code)
+        if spec is None:
+            problem(code, [_("This procedure has no such component.")])
+            continue
+        first_replaces = spec.get("count", 1) == 1 if replace is None else replace
+        for index, upload in enumerate(files):
+            try:
+                checked = check_upload(
+                    upload,
+                    accepted=spec["content_types"],
+                    max_bytes=spec["max_size_mb"] * 1_048_576,
+                )
+            except ValidationError as exc:
+                problem(code, exc.messages)
+                continue
+            component = DossierComponent(
+                dossier=dossier,
+                component_code=code,
+                storage_key=checked.storage_key,
+                original_name=clean_text(
+                    getattr(upload, "name", "") or "file", "name", limit=10**6
+                )[-255:],
+                content_type=checked.content_type,
+                size=checked.size,
+                sha256=checked.sha256,
+                uploaded_at=now,
+                uploaded_by=by,
+            )
+            try:
+                component.file.save(checked.storage_key, upload, save=False)
+            except OSError as exc:  # StorageUnavailable, a full disk, ...
+                log.warning("storing a file of dossier %s failed: %s", dossier.pk, exc)
+                problem(code, [STORAGE_DOWN])
+                continue
+            prepared.append((spec, component, first_replaces and index == 0))
+    if not prepared:
+        return [], errors
+    unused = [component for _spec, component, _replace in prepared]
     try:
         with transaction.atomic():
             locked = _editable(dossier, by)
-            current = locked.components.filter(
-                component_code=component_code, superseded_at__isnull=True
-            )
-            same = current.filter(sha256=checked.sha256).first()
-            if same is not None:
-                _discard(component)
-                return same  # the same file, sent twice at once
-            if replace:
-                current.update(superseded_at=component.uploaded_at)
-            elif current.count() >= spec.get("count", 1):
-                raise ValidationError({component_code: [_too_many(spec)]})
-            component.dossier = locked
-            component.supplement_round = locked.supplement_round
-            component.save()
-            locked.edited_at = component.uploaded_at
-            locked.save(update_fields=["edited_at"])
-    except BaseException:
-        _discard(component)
-        raise
-    return component
+            current: dict[str, list[DossierComponent]] = {}
+            for row in locked.components.filter(
+                component_code__in={c.component_code for c in unused}, superseded_at__isnull=True
+            ):
+                current.setdefault(row.component_code, []).append(row)
+            attached, new, superseded = [], [], []
+            for spec, component, replaces in prepared:
+                code = component.component_code
+                now_current = current.setdefault(code, [])
+                same = next((c for c in now_current if c.sha256 == component.sha256), None)
+                if same is not None:
+                    attached.append(same)  # the same file sent again: keep the one we have
+                    continue
+                if replaces:
+                    superseded.extend(c.pk for c in now_current)
+                    now_current.clear()
+                elif len(now_current) >= spec.get("count", 1):
+                    problem(code, [_too_many(spec)])
+                    continue
+                component.dossier = locked
+                component.supplement_round = locked.supplement_round
+                now_current.append(component)
+                new.append(component)
+                attached.append(component)
+            if superseded:
+                DossierComponent.objects.filter(pk__in=superseded).update(superseded_at=now)
+            if new:
+                DossierComponent.objects.bulk_create(new)
+                locked.edited_at = now
+                locked.save(update_fields=["edited_at"])
+            kept = {id(c) for c in new}
+            unused = [c for c in unused if id(c) not in kept]
+    finally:
+        for component in unused:
+            _discard(component)
+    return attached, errors
 
 
 def dossier_remove_component(*, dossier: Dossier, by, component_id: int) -> Dossier:
@@ -488,6 +537,9 @@ def _discard(component: DossierComponent) -> None:
 
 
 def _current_components(dossier: Dossier) -> list[tuple[str, str]]:
+    files = getattr(dossier, "_current_files", None)
+    if files is not None:
+        return files
     return list(
         dossier.components.filter(superseded_at__isnull=True)
         .order_by("component_code", "uploaded_at")
@@ -551,15 +603,28 @@ def _file(dossier: Dossier, by, name: str, comment: str = "") -> Dossier:
             "search_text": search_text(d.code, d.applicant_name, d.applicant_id_number),
         }
 
-    return _act(
-        dossier,
-        by,
-        name,
-        comment=comment,
-        validate=validate_for_filing,
-        apply=apply,
-        data=lambda d: {**_manifest(d), "round": d.supplement_round},
-    )
+    def validate(d: Dossier) -> Changes:
+        # The current files, read once under the lock: the checks, the conditions and the
+        # manifest of this filing all see the same ones.
+        d._current_files = _current_components(d)
+        return validate_for_filing(d)
+
+    try:
+        filed = _act(
+            dossier,
+            by,
+            name,
+            comment=comment,
+            validate=validate,
+            apply=apply,
+            data=lambda d: {**_manifest(d), "round": d.supplement_round},
+        )
+    finally:
+        held = _held.get()
+        if held is not None:
+            held.__dict__.pop("_current_files", None)
+    filed.__dict__.pop("_current_files", None)  # later changes read the files again
+    return filed
 
 
 def dossier_submit(*, dossier: Dossier, by) -> Dossier:

@@ -77,15 +77,17 @@ def dossier_save_filing(
             )
         except ValidationError as exc:
             errors.update(error_dict(exc))
-    for code, sent in uploads.items():
-        for upload in sent if isinstance(sent, list | tuple) else [sent]:
-            try:
-                dossiers.dossier_attach_component(
-                    dossier=dossier, by=by, component_code=code, upload=upload
-                )
-            except ValidationError as exc:
-                for field, messages in error_dict(exc).items():
-                    errors.setdefault(field, []).extend(messages)
+    if uploads:
+        _attached, problems = dossiers.dossier_attach_components(
+            dossier=dossier,
+            by=by,
+            uploads={
+                code: list(sent) if isinstance(sent, list | tuple) else [sent]
+                for code, sent in uploads.items()
+            },
+        )
+        for field, messages in problems.items():
+            errors.setdefault(field, []).extend(messages)
     return dossier, errors
 
 
