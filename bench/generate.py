@@ -290,7 +290,7 @@ COPIES = {
     "assigned, started, finished, token, owner_id, process_id, data) FROM STDIN",
     "workflows_dossiertask": "COPY workflows_dossiertask (task_ptr_id, dossier_id, agency_id, "
     "stage, role, due_date, timeliness, task_status, task_finished, task_owner_id, "
-    "dossier_agency_id) FROM STDIN",
+    "dossier_agency_id, search_text) FROM STDIN",
     "workflows_historyentry": "COPY workflows_historyentry (id, dossier_id, seq, at, actor_id, "
     "action, from_status, to_status, comment, data, prev_hash, hash) FROM STDIN",
 }
@@ -491,6 +491,7 @@ def generate(size: int, seed: int = 2026) -> dict:
                 "signing": ("sign", "approved", "signed"),
             }
             count_tasks = stages_done + (1 if is_open else 0)
+            folded = search_text(code, name, id_number).replace("\n", "\\n")
             for index in range(min(4, count_tasks)):
                 stage = STAGES[index]
                 role = ROLE_OF[stage]
@@ -540,6 +541,7 @@ def generate(size: int, seed: int = 2026) -> dict:
                         finished,
                         owner,
                         agency.pk,
+                        folded,
                     )
                     history.append((task_created, owner, "task_claim", "", "", {"task": task_id}))
                     if stage == "review":
@@ -581,6 +583,7 @@ def generate(size: int, seed: int = 2026) -> dict:
                         None,
                         owner if held else None,
                         agency.pk,
+                        folded,
                     )
                     if held:
                         history.append(
@@ -641,7 +644,7 @@ def generate(size: int, seed: int = 2026) -> dict:
                 processing,
                 len(history),
                 prev,
-                search_text(code, name, id_number).replace("\n", "\\n"),
+                folded,
             )
             writer.row(
                 "viewflow_process",

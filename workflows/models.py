@@ -856,6 +856,12 @@ class DossierTask(Task):
         editable=False,
         related_name="+",
     )
+    # The dossier's ``search_text`` (its code, the applicant's name and ID number, folded),
+    # copied when the task is made and whenever the dossier's changes (services.dossiers
+    # ._act): an officer's list searched by name is then a scan of the officer's own tasks
+    # in one index (task_done_owner_idx, task_open_agency_idx), however many dossiers of
+    # the whole database carry a common name.
+    search_text = models.TextField(blank=True, default="", db_default="", editable=False)
 
     class Meta:
         verbose_name = _("task")
@@ -873,6 +879,20 @@ class DossierTask(Task):
                 name="task_done_idx",
                 condition=models.Q(task_status="DONE"),
                 include=["task_owner", "timeliness"],
+            ),
+            # The "done" list of one officer, newest first, searched or not.
+            models.Index(
+                fields=["task_owner", "task_finished", "task_ptr"],
+                name="task_done_owner_idx",
+                condition=models.Q(task_status="DONE"),
+                include=["search_text"],
+            ),
+            # The team list: the open tasks of an agency, soonest due first.
+            models.Index(
+                fields=["agency", "due_date", "task_ptr"],
+                name="task_open_agency_idx",
+                condition=models.Q(task_status__in=["NEW", "ASSIGNED"]),
+                include=["search_text"],
             ),
         ]
 
@@ -893,6 +913,7 @@ class DossierTask(Task):
                 self.dossier = process.dossier
                 self.agency = process.dossier.handling_agency
             self.dossier_agency_id = self.dossier.handling_agency_id
+            self.search_text = self.dossier.search_text
             prepare = getattr(self.flow_task, "prepare", None)
             if prepare is not None:
                 prepare(self)

@@ -58,6 +58,7 @@ from ..models import (
     Channel,
     Dossier,
     DossierComponent,
+    DossierTask,
     ServiceRating,
     Status,
     conditions_memoised,
@@ -219,6 +220,8 @@ def _act(
             data=data(locked) if callable(data) else data,
         )
         locked.save(update_fields=["status", "history_count", "history_hash", *changes])
+        if "search_text" in changes:  # the tasks' copy (DossierTask.search_text)
+            DossierTask.objects.filter(dossier=locked).update(search_text=locked.search_text)
         payload = event_payload(locked) if callable(event_payload) else event_payload
         event_record(
             name=f"dossier.{action or name}",
@@ -362,9 +365,13 @@ def dossier_save_draft(
         locked.form_data = {**locked.form_data, **data}
         for column, value in person.items():
             setattr(locked, column, value)
+        searched = locked.search_text
         locked.search_text = locked.folded_search_text()
         locked.edited_at = timezone.now()
         locked.save(update_fields=["form_data", "edited_at", "search_text", *person])
+        if locked.search_text != searched and locked.status != Status.DRAFT:
+            # An answer to a supplement request: the open tasks' copy follows.
+            DossierTask.objects.filter(dossier=locked).update(search_text=locked.search_text)
     if errors or person_errors:
         raise ValidationError({**errors, **person_errors})
     return locked
