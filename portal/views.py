@@ -25,10 +25,10 @@ from django_ratelimit.core import is_ratelimited
 from access.models import AccessKind
 from access.selectors import applicant_accesses
 from access.services import access_record
+from connectors.population import services as population
 from documents import services as documents
 from documents.models import DocumentStatus
 from documents.views import pdf_response
-from connectors.population import services as population
 from procedures.ethnic_groups import ethnic_group_from_name
 from procedures.forms import build_form_class, field_choices
 from procedures.models import Agency, Procedure

@@ -11,11 +11,12 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class LookupOutcome(models.TextChoices):
-    FOUND = "found", _("found")
-    NOT_FOUND = "not_found", _("not found")
+    FOUND = "found", pgettext_lazy("population look-up", "found")
+    NOT_FOUND = "not_found", pgettext_lazy("population look-up", "not found")
     DOWN = "down", _("register unavailable")
     TIMEOUT = "timeout", _("no answer in time")
     MALFORMED = "malformed", _("unreadable answer")
@@ -43,7 +44,9 @@ class PopulationLookup(models.Model):
     # The new application's form the look-up filled, before its first save makes the draft
     # (workflows.Dossier.filing_key): the first save links the look-up to the dossier.
     filing_key = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
-    outcome = models.CharField(_("outcome"), max_length=20, choices=LookupOutcome.choices)
+    outcome = models.CharField(
+        pgettext_lazy("population look-up", "outcome"), max_length=20, choices=LookupOutcome.choices
+    )
     # What went wrong, without personal data: "HTTP 503", the name of a broken field.
     detail = models.CharField(_("detail"), max_length=200, blank=True)
     values = models.JSONField(_("filled values"), default=dict, blank=True)

@@ -57,9 +57,7 @@ NOTICES = {
         "not filled from it. Please fill it in yourself."
     ),
 }
-CHANGED = _(
-    "This value comes from the national population database and cannot be changed here."
-)
+CHANGED = _("This value comes from the national population database and cannot be changed here.")
 
 
 def verified_id_number(user) -> str | None:

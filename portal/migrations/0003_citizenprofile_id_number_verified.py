@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0002_profile_ethnic_group_codes'),
+        ("portal", "0002_profile_ethnic_group_codes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='citizenprofile',
-            name='id_number_verified',
-            field=models.CharField(blank=True, editable=False, max_length=12, verbose_name='verified personal ID number'),
+            model_name="citizenprofile",
+            name="id_number_verified",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                max_length=12,
+                verbose_name="verified personal ID number",
+            ),
         ),
     ]
