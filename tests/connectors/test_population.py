@@ -409,3 +409,10 @@ def test_the_json_schema_names_the_source_and_stays_valid(certification):
     assert schema["properties"]["ethnic_group"]["x-motcua-prefill"] == "population.ethnic_group"
     assert schema["properties"]["ethnic_group"]["x-motcua-readonly-when-prefilled"] is True
     assert "x-motcua-prefill" not in schema["properties"]["commune"]
+
+
+def test_make_run_starts_the_population_sandbox_at_offset_1():
+    from connectors import sandbox
+
+    assert sandbox.discover()["population"] is PopulationSandbox
+    assert PopulationSandbox.port_offset == 1
