@@ -700,8 +700,18 @@ def sandbox_url(offset: int) -> str:
 MOTCUA["CONNECTORS"] = {
     # National sign-in (VNeID through the national portal's single sign-on): #15 item 1.
     "identity": {},
-    # The national population register (prefill): #15 item 2.
-    "population": {},
+    # The national population register (prefill): #15 item 2 (connectors.population).
+    # BACKEND "national" is the one adapter; URL is the register's base address and TOKEN
+    # the bearer token the deployment obtains; TIMEOUT in seconds, after which the citizen
+    # fills the form by hand. Under DEBUG: the sandbox (offset 1) and its token.
+    "population": {
+        "BACKEND": env.str("MOTCUA_POPULATION_BACKEND", default="national" if DEBUG else ""),
+        "URL": env.str("MOTCUA_POPULATION_URL", default=sandbox_url(1) if DEBUG else ""),
+        "TOKEN": env.str(
+            "MOTCUA_POPULATION_TOKEN", default="sandbox-population-token" if DEBUG else ""
+        ),
+        "TIMEOUT": env.float("MOTCUA_POPULATION_TIMEOUT", default=3.0),
+    },
     # Status sync to the national public service portal: #15 item 3.
     "national_portal": {},
     # Online fees through the national payment platform: #15 item 4.

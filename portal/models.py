@@ -24,6 +24,11 @@ class CitizenProfile(models.Model):
         blank=True,
         validators=[RegexValidator(r"^[0-9]{12}$", _("The personal ID number has 12 digits."))],
     )
+    # The ID number the national sign-in vouched for (#15); the profile's number counts as
+    # verified while it is this one (connectors.population.services.verified_id_number).
+    id_number_verified = models.CharField(
+        _("verified personal ID number"), max_length=12, blank=True, editable=False
+    )
     province = models.CharField(_("province"), max_length=100, blank=True)
     commune = models.CharField(_("commune"), max_length=100, blank=True)
     address = models.CharField(_("street address, village"), max_length=300, blank=True)

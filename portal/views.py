@@ -25,6 +25,7 @@ from django_ratelimit.core import is_ratelimited
 from access.models import AccessKind
 from access.selectors import applicant_accesses
 from access.services import access_record
+from connectors.population import services as population
 from documents import services as documents
 from documents.models import DocumentStatus
 from documents.views import pdf_response
@@ -275,16 +276,23 @@ def apply(request, code):
         )
     if request.method != "POST":
         applicant, initial = _profile_prefill(request.user, version.spec)
+        filing_key = uuid.uuid4()
+        prefill = _register_prefill(request, version.spec, filing_key)
+        if prefill is not None:
+            initial.update(prefill.values)
+        form = form_class(initial=initial)
+        if prefill is not None:
+            prefill.mark(form)
         return _filing_page(
             request,
             procedure=procedure,
             version=version,
             dossier=None,
-            form=form_class(initial=initial),
+            form=form,
             errors={},
             agencies=agencies,
             agency=agency,
-            filing_key=uuid.uuid4(),
+            filing_key=filing_key,
             applicant=applicant,
         )
     try:
@@ -305,7 +313,25 @@ def apply(request, code):
         return redirect("portal:procedure", code=procedure.code)
     if dossier.status != Status.DRAFT:
         return redirect("portal:dossier", pk=dossier.pk)
+    population.population_lookup_attach(dossier=dossier, user=request.user, filing_key=key)
     return _save_and_continue(request, dossier)
+
+
+def _register_prefill(request, spec: dict, filing_key) -> population.Prefill | None:
+    """For a citizen whose ID number is verified, what the population register fills in
+    this new form; the citizen is told plainly when it cannot (they type it themselves)."""
+    id_number = population.verified_id_number(request.user)
+    if not id_number or not population.prefills(spec) or population.get_register() is None:
+        return None
+    lookup, _person = population.population_lookup(
+        user=request.user, id_number=id_number, filing_key=filing_key, spec=spec
+    )
+    prefill = population.Prefill.of(lookup)
+    if prefill is not None:
+        messages.info(request, population.NOTICES[lookup.outcome])
+    elif lookup.outcome != population.LookupOutcome.FOUND:
+        messages.warning(request, population.NOTICES[lookup.outcome])
+    return prefill
 
 
 def _my_dossier_or_404(request, pk):
@@ -328,6 +354,9 @@ def edit(request, pk):
         return _save_and_continue(request, dossier)
     version = dossier.procedure_version
     form = build_form_class(version.spec)(initial=dossier.form_data)
+    prefill = population.dossier_prefill(dossier=dossier)
+    if prefill is not None:
+        prefill.mark(form, data=dossier.form_data)
     return _filing_page(
         request,
         procedure=version.procedure,
@@ -340,13 +369,17 @@ def edit(request, pk):
 
 def _save_and_continue(request, dossier):
     version = dossier.procedure_version
+    # Fields the population register filled read-only keep its values, whatever is posted.
+    prefill = population.dossier_prefill(dossier=dossier)
+    post, pinned = prefill.pin(request.POST) if prefill is not None else (request.POST, {})
     try:
         dossier, errors = dossier_save_filing_post(
-            dossier=dossier, by=request.user, post=request.POST, files=request.FILES
+            dossier=dossier, by=request.user, post=post, files=request.FILES
         )
     except (ActionNotAllowed, PermissionDenied) as exc:
         messages.error(request, str(exc))
         return redirect("portal:dossier", pk=dossier.pk)
+    errors = {**errors, **{k: errors.get(k, []) + v for k, v in pinned.items()}}
     if not errors and request.POST.get("review"):
         errors = dossier_filing_problems(dossier)
         if not errors:
@@ -354,8 +387,10 @@ def _save_and_continue(request, dossier):
     if not errors:
         messages.success(request, _("Your draft is saved. You can come back to it any time."))
         return redirect("portal:edit", pk=dossier.pk)
-    form = build_form_class(version.spec)(data=request.POST)
+    form = build_form_class(version.spec)(data=post)
     form.is_valid()
+    if prefill is not None:
+        prefill.mark(form, data=post)
     return _filing_page(
         request,
         procedure=version.procedure,

@@ -15,6 +15,11 @@ def _property(field: dict) -> dict:
         "x-title-en": field["label"]["en"],
         "x-motcua-type": kind,
     }
+    if field.get("prefill"):
+        # Filled by motcua from a national register for a citizen whose ID number is
+        # verified (procedures.prefill); with readonly, kept as the register gave it.
+        prop["x-motcua-prefill"] = field["prefill"]
+        prop["x-motcua-readonly-when-prefilled"] = bool(field.get("readonly"))
     if field.get("help"):
         prop["description"] = field["help"]["vi"]
         prop["x-description-en"] = field["help"]["en"]

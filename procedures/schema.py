@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import prefill as prefill_sources
 from .ethnic_groups import ethnic_group_by_code
 from .roles import STAGE_ROLES
 
@@ -110,6 +111,35 @@ class FormField(Strict):
     # (all but Kinh) or a list of GSO codes. The names come from the one list.
     groups: Literal["all", "minorities"] | list[EthnicCode] | None = None
     validation: Validation | None = None
+    # Filled from a national register when the citizen's ID number is verified
+    # (procedures.prefill.SOURCES), and then kept as the register gave it if readonly.
+    prefill: str | None = None
+    readonly: bool = False
+
+    @field_validator("prefill")
+    @classmethod
+    def _known_source(cls, value: str | None) -> str | None:
+        if value is not None and value not in prefill_sources.SOURCES:
+            known = ", ".join(prefill_sources.SOURCES)
+            raise ValueError(f"unknown prefill source {value!r}; known: {known}")
+        return value
+
+    @model_validator(mode="after")
+    def _prefill_fits(self) -> FormField:
+        if self.readonly and self.prefill is None:
+            raise ValueError("readonly applies to a prefilled field only: add prefill")
+        if self.prefill is None:
+            return self
+        kinds = prefill_sources.SOURCES[self.prefill]
+        if self.type not in kinds:
+            raise ValueError(
+                f"a {self.type} field cannot take {self.prefill}; it fits: {', '.join(kinds)}"
+            )
+        if self.prefill == "population.sex":
+            values = {c.value for c in self.choices or []}
+            if not set(prefill_sources.SEX_VALUES) <= values:
+                raise ValueError("a field filled from population.sex offers male and female")
+        return self
 
     @model_validator(mode="after")
     def _choices_match_type(self) -> FormField:
@@ -137,12 +167,17 @@ class FormField(Strict):
         return self
 
     @model_serializer(mode="wrap")
-    def _without_unset_groups(self, handler):
+    def _without_unset_keys(self, handler):
         # Only ethnic_group fields carry "groups": the other procedures' content (and so
         # their content hash and version) stays what it was before the key existed.
         data = handler(self)
         if self.groups is None:
             data.pop("groups", None)
+        # Likewise prefill and readonly: only the fields that use them carry them.
+        if self.prefill is None:
+            data.pop("prefill", None)
+        if not self.readonly:
+            data.pop("readonly", None)
         return data
 
 
