@@ -21,7 +21,7 @@ from . import fields
 
 SYSTEM = "national_portal"
 portal = Registry(SYSTEM)
-TOKEN_CACHE_KEY = "motcua:national_portal:token"
+TOKEN_CACHE_KEY = "motcua:national_portal:token"  # noqa: S105 - a cache key
 
 
 class NationalPortal:

@@ -44,6 +44,6 @@ def identity_verified(dossier: Dossier) -> bool:
 
 
 def applicant_type(dossier: Dossier) -> str:
-    """"citizen" or "organisation": motcua files for persons only (a personal ID number,
+    """ "citizen" or "organisation": motcua files for persons only (a personal ID number,
     an ethnic group), so a citizen."""
     return "citizen"
