@@ -32,11 +32,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from connectors.http import REFUSED, ConnectorError
@@ -45,7 +48,7 @@ from workflows.events import MAX_ATTEMPTS, backoff, expands
 from workflows.models import FINAL, Dossier, OutgoingEvent
 
 from .adapter import portal
-from .models import DossierSync, PortalPush, PushStatus, SyncState
+from .models import DossierSync, ForwardedDossier, PortalPush, PushStatus, SyncState
 from .payload import portal_code, portal_payload
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,32 @@ def steps_for(event: OutgoingEvent) -> list[national.NationalStatus]:
         return []
     before = national.BY_EVENT.get(event.name.split(".", 1)[1])
     return [before, found] if before else [found]
+
+
+# --- Dossiers the portal forwards ---------------------------------------------------------
+
+PORTAL_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def dossier_mark_forwarded(*, dossier: Dossier, portal_code: str) -> ForwardedDossier:
+    """Record that the national portal forwarded ``dossier`` under ``portal_code`` (before
+    it is filed, in the filing's transaction: its pushes then name that code, from status
+    1 on). A code the portal forwarded before is refused: one dossier per code."""
+    if not isinstance(portal_code, str) or not PORTAL_CODE.fullmatch(portal_code):
+        raise ValidationError(
+            {"source_code": [_("Give the portal's dossier code: letters, digits, . - _")]}
+        )
+    if ForwardedDossier.objects.filter(portal_code=portal_code).exists():
+        raise ValidationError(
+            {"source_code": [_("A dossier with this national portal code was already filed.")]}
+        )
+    try:
+        with transaction.atomic():
+            return ForwardedDossier.objects.create(dossier=dossier, portal_code=portal_code)
+    except IntegrityError:  # the same code forwarded twice at the same moment
+        raise ValidationError(
+            {"source_code": [_("A dossier with this national portal code was already filed.")]}
+        ) from None
 
 
 # --- Writing (in the change's own transaction) ---------------------------------------------
