@@ -1183,12 +1183,6 @@ class DossierViewSet(viewsets.GenericViewSet):
         def run():
             spec = dossier.procedure_version.spec
             errors = {**upload_errors, **_save_all(dossier, by, applicant, form_data, uploads)}
-            if forwarded and not errors:
-                # Before the filing: its sync to the portal names the portal's code.
-                try:
-                    dossier_mark_forwarded(dossier=dossier, portal_code=forwarded)
-                except ValidationError as exc:
-                    errors = error_dict(exc)
             if errors:
                 for field, messages in dossier_filing_problems(dossier).items():
                     errors.setdefault(field, list(messages))
