@@ -387,3 +387,40 @@ def test_the_sandbox_refuses_bad_shapes_and_no_credentials(sandbox):
     answer = http.call_json("t", "POST", url, json=good, headers=headers, timeout=2)
     assert answer == {"error_code": "0", "message": "Đồng bộ thành công"}
     assert sandbox.statuses("X") == [1]
+
+
+# --- Settings ------------------------------------------------------------------------------
+
+
+def test_debug_uses_the_sandbox_and_a_deployment_is_off_until_configured(tmp_path):
+    import json
+
+    from connectors import sandbox as sandboxes
+    from tests.config.test_settings import run_manage
+
+    assert sandboxes.discover()["national_portal"].port_offset == 2
+    code = (
+        "import json; from django.conf import settings as s; "
+        "print(json.dumps(s.MOTCUA['CONNECTORS']['national_portal']))"
+    )
+    base = {"MOTCUA_VAR_DIR": str(tmp_path)}
+
+    def options(**env):
+        result = run_manage("shell", "-c", code, env={**base, **env})
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    debug = options(DEBUG="1")
+    assert debug["BACKEND"] == "national" and debug["URL"] == "http://127.0.0.1:8492"
+    assert debug["CLIENT_ID"] == "motcua-sandbox"
+    assert options()["BACKEND"] == ""
+    real = options(
+        MOTCUA_NATIONAL_PORTAL_URL="https://portal.example.gov.vn",
+        MOTCUA_NATIONAL_PORTAL_AUTH="key",
+        MOTCUA_NATIONAL_PORTAL_API_KEY="k-123",
+        MOTCUA_NATIONAL_PORTAL_FIELDS='{"dossier_code": "MaHoSoQG"}',
+        DEBUG="1",
+    )
+    assert real["BACKEND"] == "national" and real["URL"] == "https://portal.example.gov.vn"
+    assert real["CLIENT_ID"] == "" and real["API_KEY"] == "k-123"
+    assert real["FIELDS"] == {"dossier_code": "MaHoSoQG"}
