@@ -67,6 +67,7 @@ from rest_framework.response import Response
 from access.models import AccessKind
 from access.services import access_record
 from config.uploads import upload_limits
+from connectors.national_portal.sync import dossier_mark_forwarded
 from documents.models import DocumentStatus, Kind
 from documents.services import current_result
 from procedures.forms import localized
@@ -319,9 +320,24 @@ FILES_HELP = (
 )
 
 
+SOURCES = ["national_portal"]
+SOURCE_HELP = (
+    "Where the dossier was filed, when not by this client's own users: `national_portal` "
+    "for a dossier the national public service portal forwards (filed online there). "
+    "Then `source_code` (the portal's dossier code) and the applicant's `id_number` are "
+    "required, and every status change is synced to the portal under that code."
+)
+
+
 class SubmitSerializer(serializers.Serializer):
     procedure = serializers.CharField(max_length=64, help_text="The procedure's national code.")
     agency = serializers.CharField(max_length=32, help_text="The handling agency's code.")
+    source = serializers.ChoiceField(choices=SOURCES, required=False, help_text=SOURCE_HELP)
+    source_code = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        required=False,
+        help_text="The national portal's code of a forwarded dossier (with `source`).",
+    )
     applicant = ApplicantInputSerializer()
     form_data = serializers.DictField(help_text=FORM_DATA_HELP)
     files = serializers.DictField(
@@ -362,6 +378,8 @@ SUBMIT_MULTIPART = {
     "properties": {
         "procedure": {"type": "string", "minLength": 1, "maxLength": 64},
         "agency": {"type": "string", "minLength": 1, "maxLength": 32},
+        "source": {"type": "string", "enum": SOURCES},
+        "source_code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
         "applicant": APPLICANT_PART,
         "form_data": FORM_DATA_PART,
     },
@@ -425,6 +443,24 @@ def _text_part(
     elif len(value) > limit:
         errors[name] = [_("Keep it under %(limit)d characters.") % {"limit": limit}]
     return value
+
+
+def _check_source(source: str, source_code: str, applicant, errors: dict) -> None:
+    """A dossier forwarded by the national portal names the portal's code for it and the
+    applicant's identity number (the portal's sync carries both)."""
+    if "source" in errors or "source_code" in errors:
+        return
+    if source and source not in SOURCES:
+        errors["source"] = [_("Unknown source: give national_portal, or leave it out.")]
+    elif source_code and not source:
+        errors["source"] = [_("Say which portal forwarded the dossier (national_portal).")]
+    elif source:
+        if not source_code:
+            errors["source_code"] = [_("Give the national portal's code for this dossier.")]
+        if isinstance(applicant, dict) and not str(applicant.get("id_number") or "").strip():
+            errors["applicant.id_number"] = [
+                _("A dossier forwarded by the national portal carries the applicant's ID number.")
+            ]
 
 
 def _uploads(request, errors: dict) -> dict[str, list]:
@@ -925,6 +961,9 @@ class DossierViewSet(viewsets.GenericViewSet):
         agency_code = _text_part(data, "agency", errors, limit=32, required=True, nul=True)
         applicant = _json_part(data, "applicant", errors, required=True)
         form_data = _json_part(data, "form_data", errors, required=True)
+        source = _text_part(data, "source", errors, limit=32, required=False)
+        source_code = _text_part(data, "source_code", errors, limit=64, required=False)
+        _check_source(source, source_code, applicant, errors)
         if errors:
             raise exceptions.ValidationError(errors)
         # A code with a NUL names nothing (and PostgreSQL would refuse to compare it).
@@ -957,11 +996,21 @@ class DossierViewSet(viewsets.GenericViewSet):
             "agency": agency_code,
             "applicant": applicant,
             "form_data": form_data,
+            "source": source,
+            "source_code": source_code,
         }
 
         def submit() -> Response:
             return self._submit(
-                client, procedure, agency, applicant, form_data, uploads, upload_errors, key=key
+                client,
+                procedure,
+                agency,
+                applicant,
+                form_data,
+                uploads,
+                upload_errors,
+                key=key,
+                forwarded=source_code or None,
             )
 
         if key is None:
@@ -983,7 +1032,17 @@ class DossierViewSet(viewsets.GenericViewSet):
             raise TooLarge()
 
     def _submit(
-        self, client, procedure, agency, applicant, form_data, uploads, upload_errors, *, key
+        self,
+        client,
+        procedure,
+        agency,
+        applicant,
+        form_data,
+        uploads,
+        upload_errors,
+        *,
+        key,
+        forwarded: str | None = None,
     ) -> Response:
         by = client.user
         made: dict = {}
@@ -1008,6 +1067,12 @@ class DossierViewSet(viewsets.GenericViewSet):
             # need not read and lock it again, each in turn.
             with holding(dossier):
                 errors = {**upload_errors, **_save_all(dossier, by, applicant, form_data, uploads)}
+                if forwarded and not errors:
+                    # Before the filing: its sync to the portal names the portal's code.
+                    try:
+                        dossier_mark_forwarded(dossier=dossier, portal_code=forwarded)
+                    except ValidationError as exc:
+                        errors = error_dict(exc)
                 if errors:
                     for field, messages in dossier_filing_problems(dossier).items():
                         errors.setdefault(field, list(messages))

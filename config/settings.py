@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "connectors",
+    "connectors.national_portal",  # status sync to the national portal (its own models)
     "django_prometheus",  # health, metrics and logs (config.health, config.metrics)
 ]
 
@@ -434,6 +435,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.sweep_webhooks",
         "schedule": env.float("MOTCUA_WEBHOOK_SWEEP_SECONDS", default=60.0),
     },
+    # Status pushes to the national portal whose retry is due, or that missed their hand-off.
+    "sync-national-portal": {
+        "task": "connectors.national_portal.tasks.sweep_portal_sync",
+        "schedule": env.float("MOTCUA_NATIONAL_PORTAL_SWEEP_SECONDS", default=60.0),
+    },
     # API call records and idempotency keys past their keeping time (api.services).
     "prune-api-records": {
         "task": "api.tasks.prune_api_records",
@@ -716,6 +722,35 @@ MOTCUA["CONNECTORS"] = {
     "national_portal": {},
     # Online fees through the national payment platform: #15 item 4.
     "payment": {},
+}
+
+# The national public service portal (connectors/national_portal, README "National public
+# service portal"): each status change pushed through the outbox. Under DEBUG with no URL
+# given, the sandbox with its own credentials; outside DEBUG, off until a URL is set.
+# AUTH "token": an access token from TOKEN_PATH with CLIENT_ID/CLIENT_SECRET (client
+# credentials); "key": API_KEY sent in KEY_HEADER. Paths and field names are unverified.
+_portal_url = env.str("MOTCUA_NATIONAL_PORTAL_URL", default="")
+_portal_sandbox = DEBUG and not _portal_url
+MOTCUA["CONNECTORS"]["national_portal"] = {
+    "BACKEND": "national" if (_portal_url or _portal_sandbox) else "",
+    "URL": sandbox_url(2) if _portal_sandbox else _portal_url,
+    "AUTH": env.str("MOTCUA_NATIONAL_PORTAL_AUTH", default="token"),
+    "TOKEN_PATH": env.str("MOTCUA_NATIONAL_PORTAL_TOKEN_PATH", default="/token"),
+    "PUSH_PATH": env.str("MOTCUA_NATIONAL_PORTAL_PUSH_PATH", default="/dossiers/sync"),
+    "CLIENT_ID": "motcua-sandbox"
+    if _portal_sandbox
+    else env.str("MOTCUA_NATIONAL_PORTAL_CLIENT_ID", default=""),
+    "CLIENT_SECRET": "sandbox-secret"  # noqa: S105 - the sandbox's own, never a real one
+    if _portal_sandbox
+    else env.str("MOTCUA_NATIONAL_PORTAL_CLIENT_SECRET", default=""),
+    "API_KEY": env.str("MOTCUA_NATIONAL_PORTAL_API_KEY", default=""),
+    "KEY_HEADER": env.str("MOTCUA_NATIONAL_PORTAL_KEY_HEADER", default="X-Api-Key"),
+    "TIMEOUT": env.float("MOTCUA_NATIONAL_PORTAL_TIMEOUT", default=10.0),
+    # A push "sending" longer than this was left by a dead worker: taken up again.
+    "STUCK_SECONDS": env.int("MOTCUA_NATIONAL_PORTAL_STUCK_SECONDS", default=300),
+    # Portal field names, by motcua's name (connectors/national_portal/fields.py): only
+    # those that differ from the defaults, e.g. {"dossier_code": "MaHoSoQG"}.
+    "FIELDS": env.json("MOTCUA_NATIONAL_PORTAL_FIELDS", default={}),
 }
 
 
