@@ -451,3 +451,94 @@ def test_the_crl_is_fetched_before_any_lock_and_a_revoked_signer_writes_nothing(
     assert seen and set(seen) == {0}
     assert current_result(other).signatures == []
     assert not other.history.filter(action="result_signed").exists()
+
+
+# --- Revoked after signing: valid at signing time, when that time is proven ----------------------
+
+
+def _issue(dossier, signer):
+    from workflows import services
+
+    services.dossier_sign(dossier=dossier, by=signer)
+    services.dossier_issue(dossier=dossier)
+
+
+def _check_page(client, data) -> str:
+    client.cookies["django_language"] = "vi"
+    page = client.post(reverse("documents:verify_check"), {"file": _upload(data)})
+    assert page.status_code == 200
+    return page.content.decode()
+
+
+def test_a_certificate_revoked_after_motcua_signed_leaves_its_paper_valid(
+    approved, signing, officers, client
+):
+    import time
+
+    signer = officers["signer"]
+    give_certificate(signing, signer)
+    dossier = approved()
+    document = result_sign(dossier=dossier, by=signer, password=SIGNER_PASSWORD)
+    _issue(dossier, signer)
+    data = _bytes(document)
+    # A list dates a revocation to the second: let a whole second pass after signing.
+    time.sleep(1.2)
+    call_command("revoke_certificate", "--user", signer.username, "--reason", "key_compromise")
+
+    # motcua's own record proves when it signed these very bytes.
+    html = _check_page(client, data)
+    assert "Hợp lệ:" in html
+    assert f"Chứng thư số đã bị thu hồi ngày {_today()}, sau thời điểm ký" in html
+    assert "hồ sơ ký lưu tại hệ thống" in html
+    assert "Không hợp lệ" not in html
+
+    # Checked with no proven time (only the signer's own claim, as for any file motcua
+    # did not issue with exactly these bytes), the same signature is not valid.
+    report = verify_pdf(data)
+    assert not report.ok and report.revoked
+
+
+def test_a_certificate_revoked_before_the_signing_time_leaves_its_paper_not_valid(
+    approved, licensed, officers, client
+):
+    """The CA revoked the certificate at 10:00 and published it later; motcua signed at
+    10:01 against the older list. Its own record then proves the paper was signed after
+    the revocation: not valid."""
+    signer = officers["signer"]
+    serial = _licensed_signer(licensed, signer)
+    dossier = approved()
+    document = result_sign(dossier=dossier, by=signer, password=SIGNER_PASSWORD, seal=False)
+    _issue(dossier, signer)
+    data = _bytes(document)
+    signed_at = dt.datetime.fromisoformat(document.signatures[0]["at"])
+    licensed.revoked.append((serial, signed_at - dt.timedelta(minutes=1), "key_compromise"))
+
+    html = _check_page(client, data)
+    assert "sau thời điểm ký" not in html
+    assert "Hợp lệ:" not in html
+    assert "đã bị thu hồi" in html
+
+
+def test_a_trusted_timestamp_before_the_revocation_proves_the_signing_time(
+    approved, signing, officers, monkeypatch
+):
+    """A file motcua has no record of, timestamped by a trusted authority: the timestamp
+    proves when it was signed."""
+    import time
+
+    from documents import signing as signing_module
+    from documents.verification import REVOKED_LATER
+    from tests.conftest import make_timestamper
+
+    stamper = make_timestamper(signing["ca"])
+    monkeypatch.setattr(signing_module, "timestamper", lambda: stamper)
+    signer = officers["signer"]
+    give_certificate(signing, signer)
+    document = result_sign(dossier=approved(), by=signer, password=SIGNER_PASSWORD, seal=False)
+    data = _bytes(document)
+    time.sleep(1.2)
+    call_command("revoke_certificate", "--user", signer.username)
+    (check,) = verify_pdf(data).signatures
+    assert check.timestamped and check.timestamp_trusted
+    assert check.revocation == REVOKED_LATER and check.time_proof == "timestamp"
+    assert verify_pdf(data).ok
