@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Q, QuerySet, Value
-from django.db.models.functions import Concat, TruncDate
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import translation
 
+from config.search import fold
 from workflows.clock import local_zone
 from workflows.models import Dossier
 from workflows.supervision import supervised_agencies
@@ -71,22 +72,45 @@ class AccessFilters:
     end: dt.datetime | None = None  # to the start of the day after the last
 
 
+def _dossiers_matching(text: str) -> QuerySet[Dossier]:
+    """As the officers' search finds dossiers (workflows.selectors): the code, the
+    applicant's name or ID number within the folded search column, whatever the accents
+    and case ("lo thi mai" finds "Lò Thị Mai"), or the number of one not received yet
+    ("#42")."""
+    folded = fold(text)
+    match = Q(code__istartswith=text) | Q(search_text__contains=folded)
+    number = folded.removeprefix("#")
+    if number.isascii() and number.isdigit() and len(number) <= 18:
+        match |= Q(pk=int(number))
+    return Dossier.objects.filter(match)
+
+
+def _people_named(text: str):
+    """Accounts named by ``text``: the login or e-mail address exactly, or a full name that
+    contains it once both are folded (config.search.fold). Names are folded here, in
+    Python, over the staff and officers (people with a role): a bounded set, and the user
+    table has no folded column to search."""
+    folded = fold(text)
+    people = get_user_model().objects
+    staff = (
+        people.filter(Q(is_staff=True) | Q(agency_roles__isnull=False))
+        .distinct()
+        .values_list("pk", "first_name", "last_name")
+    )
+    named = [pk for pk, first, last in staff if folded and folded in fold(f"{first} {last}")]
+    return people.filter(Q(username__iexact=text) | Q(email__iexact=text) | Q(pk__in=named))
+
+
 def access_search(*, user, filters: AccessFilters) -> QuerySet[DossierAccess]:
     """The record of the dossiers handled by the agencies ``user`` supervises (a
     supervisor's subtree, a head's agency), newest first."""
     rows = DossierAccess.objects.filter(dossier_agency_id__in=supervised_agencies(user))
-    if filters.code:
-        rows = rows.filter(dossier__code__istartswith=filters.code)
+    if filters.code and fold(filters.code):
+        rows = rows.filter(dossier__in=_dossiers_matching(filters.code).values("pk"))
     if filters.user_id:
         rows = rows.filter(user_id=filters.user_id)
     if filters.officer:
-        term = filters.officer
-        people = (
-            get_user_model()
-            .objects.annotate(full_name=Concat("first_name", Value(" "), "last_name"))
-            .filter(Q(username__iexact=term) | Q(email__iexact=term) | Q(full_name__icontains=term))
-        )
-        rows = rows.filter(user__in=people.values("pk"))
+        rows = rows.filter(user__in=_people_named(filters.officer).values("pk"))
     if filters.kind:
         rows = rows.filter(kind=filters.kind)
     if filters.start:

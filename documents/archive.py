@@ -171,6 +171,8 @@ def dossier_archive(*, dossier: Dossier) -> bytes:
 
     facts = {
         "code": dossier.code,
+        # The code, or "#42" for a dossier that never got one (refused at the desk).
+        "reference": dossier.reference,
         "status": dossier.status,
         "procedure": {
             "code": version.procedure.code,
@@ -208,6 +210,7 @@ def dossier_archive(*, dossier: Dossier) -> bytes:
     manifest = {
         "format": FORMAT,
         "dossier": dossier.code,
+        "reference": dossier.reference,
         "made_at": _iso(timezone.now()),
         "history_head": {"count": dossier.history_count, "hash": dossier.history_hash},
         "history_verified": broken is None,

@@ -204,6 +204,16 @@ def certificate_revoke(
     return record
 
 
+def recorded_revocation(certificate: x509.Certificate | asn1_x509.Certificate):
+    """The development CA's record revoking ``certificate``, or None: a database read
+    (no network, no list signed), cheap enough to repeat under the signing locks."""
+    if isinstance(certificate, asn1_x509.Certificate):
+        certificate = x509.load_der_x509_certificate(certificate.dump())
+    return RevokedCertificate.objects.filter(
+        issuer=issuer_name(certificate), serial=format(certificate.serial_number, "x")
+    ).first()
+
+
 # --- Checking -------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ import contextvars
 import hashlib
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
@@ -35,7 +36,7 @@ from workflows.services.dossiers import dossier_note
 from . import content
 from .models import Document, DocumentStatus, Kind, SignerCredential
 from .pdf import Box, qr_data_uri, render_html, render_template
-from .revocation import revocation_status
+from .revocation import recorded_revocation, revocation_status
 from .signing import (
     SigningError,
     backend,
@@ -149,9 +150,18 @@ def _official_stamp(name: str, title: str, signed_at) -> bytes:
     return render_html(html).pdf
 
 
-def _apply_seal(document: Document, pdf: bytes, box: Box | None) -> tuple[bytes, dict]:
-    agency = document.dossier.handling_agency
+def _seal_signer(agency):
+    """The agency's seal, once its certificate is shown not to be revoked (a revoked seal
+    seals nothing, as a revoked official's certificate never signs). May fetch a CRL over
+    the network: called before any row is locked."""
     signer = seal_backend().signer(agency=agency)
+    refuse_revoked(signer.signing_cert, list(signer.cert_registry), seal=True)
+    return signer
+
+
+def _apply_seal(document: Document, pdf: bytes, box: Box | None, signer) -> tuple[bytes, dict]:
+    """Seal ``pdf`` with ``signer``, checked by ``_seal_signer`` before the locks."""
+    refuse_revoked_since_checked(signer.signing_cert, seal=True)
     now = timezone.now()
     info = describe(signer.signing_cert)
     signed = sign_pdf(
@@ -176,6 +186,15 @@ def document_render(*, document_id: int) -> Document:
     """Render one pending document and store it; the standard forms are sealed with the
     agency's seal when one is configured. Idempotent: a stored document is returned."""
     try:
+        # The seal's revocation is checked first, without a lock: its CRL may come over
+        # the network, and a slow list must not hold the document's row.
+        document = Document.objects.select_related("dossier__handling_agency").get(pk=document_id)
+        if document.ready or document.erased_at is not None:
+            return document
+        agency = document.dossier.handling_agency
+        sealer = None
+        if document.kind != Kind.RESULT and seal_backend().available(agency):
+            sealer = _seal_signer(agency)
         with transaction.atomic():
             document = (
                 Document.objects.select_for_update()
@@ -186,9 +205,8 @@ def document_render(*, document_id: int) -> Document:
                 return document
             rendered = render_template(document.template, _page_context(document))
             pdf, signatures = rendered.pdf, []
-            seals = seal_backend()
-            if document.kind != Kind.RESULT and seals.available(document.dossier.handling_agency):
-                pdf, seal = _apply_seal(document, pdf, rendered.boxes.get("sig-seal"))
+            if sealer is not None:
+                pdf, seal = _apply_seal(document, pdf, rendered.boxes.get("sig-seal"), sealer)
                 signatures.append(seal)
             _store(document, pdf)
             now = timezone.now()
@@ -311,11 +329,79 @@ def result_sign(
         raise SigningError(str(STORAGE_DOWN)) from exc
 
 
+@dataclass
+class _Prepared:
+    """What signs, opened and checked before any row is locked."""
+
+    credential: SignerCredential | None = None
+    signer: object = None
+    sealer: object = None
+
+
+def _already_signed(dossier: Dossier) -> set[str]:
+    """The roles that already signed the current approval's result (read without a lock;
+    signatures are only ever added, so the locked read sees at least these)."""
+    document = dossier.documents.filter(kind=Kind.RESULT, source_key=result_key(dossier)).first()
+    return {s["role"] for s in document.signatures} if document is not None else set()
+
+
+def _prepare(*, dossier: Dossier, by, password: str, personal: bool, seal: bool) -> _Prepared:
+    """Open the official's certificate and the agency's seal and check them, revocation
+    included: a CRL may be fetched over HTTP (``CRL_TIMEOUT`` seconds), so this runs
+    before the signing transaction takes its locks."""
+    prepared = _Prepared()
+    if personal:
+        credential = active_credential(by)
+        if credential is None:
+            raise SigningError(
+                _("You have no signing certificate yet. Upload one on your certificate page.")
+            )
+        signer = backend(options()["SIGNER_BACKEND"]).signer(
+            pkcs12=bytes(credential.pkcs12), password=password
+        )
+        _refuse_out_of_date(signer, timezone.now())
+        check_trusted(signer.signing_cert, list(signer.cert_registry))
+        refuse_revoked(signer.signing_cert, list(signer.cert_registry))
+        prepared.credential, prepared.signer = credential, signer
+    if seal:
+        prepared.sealer = _seal_signer(dossier.handling_agency)
+    return prepared
+
+
+def _refuse_out_of_date(signer, now) -> None:
+    info = describe(signer.signing_cert)
+    if info.not_after < now:
+        raise SigningError(_("Your signing certificate has expired."))
+    if info.not_before > now:
+        raise SigningError(_("Your signing certificate is not valid yet."))
+
+
+CHANGED_WHILE_SIGNING = gettext_lazy(
+    "Something changed while this was being signed (another certificate, or the dossier's "
+    "agency): nothing was signed. Please sign again."
+)
+
+
 def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: bool) -> Document:
     if not has_agency_perm(by, "workflows.sign_dossier", dossier):
         raise PermissionDenied(_("You are not allowed to sign results of this agency."))
     if not (personal or seal):
         raise SigningError(_("Choose your own signature, the agency's seal, or both."))
+    # Fetch and validate first, then lock and write: the revocation lists are read before
+    # any row is locked (a slow CA must not hold the dossier). The check stays
+    # authoritative: the certificate checked is the one that signs (the same opened key;
+    # the credential is compared again under the lock), a revocation recorded by the
+    # development CA in between is seen under the lock (a local read, no network), and
+    # what a remote CA revokes in the moment between is caught by the verification page,
+    # which compares the revocation date with the signing time recorded here.
+    done_before = _already_signed(dossier)
+    prepared = _prepare(
+        dossier=dossier,
+        by=by,
+        password=password,
+        personal=personal and "official" not in done_before,
+        seal=seal and "seal" not in done_before,
+    )
     with transaction.atomic():
         dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
         if dossier.status != Status.APPROVED:
@@ -329,6 +415,17 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
         seal = seal and "seal" not in done
         if not (personal or seal):
             return document
+        if (personal and prepared.signer is None) or (seal and prepared.sealer is None):
+            raise SigningError(str(CHANGED_WHILE_SIGNING))
+        if personal:
+            current = active_credential(by)
+            if current is None or current.pk != prepared.credential.pk:
+                raise SigningError(str(CHANGED_WHILE_SIGNING))
+        if seal and (
+            seal_backend().signer(agency=dossier.handling_agency).signing_cert.sha256
+            != prepared.sealer.signing_cert.sha256
+        ):
+            raise SigningError(str(CHANGED_WHILE_SIGNING))
         if not signatures:
             # The first signature: the paper names the officer who signs it now.
             _name_the_signer(document, by=by, agency=dossier.handling_agency)
@@ -336,22 +433,11 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
             pdf = handle.read()
         rendered_boxes = _boxes(document)
         if personal:
-            credential = active_credential(by)
-            if credential is None:
-                raise SigningError(
-                    _("You have no signing certificate yet. Upload one on your certificate page.")
-                )
-            signer = backend(options()["SIGNER_BACKEND"]).signer(
-                pkcs12=bytes(credential.pkcs12), password=password
-            )
+            signer = prepared.signer
             now = timezone.now()
+            _refuse_out_of_date(signer, now)
+            refuse_revoked_since_checked(signer.signing_cert)
             info = describe(signer.signing_cert)
-            if info.not_after < now:
-                raise SigningError(_("Your signing certificate has expired."))
-            if info.not_before > now:
-                raise SigningError(_("Your signing certificate is not valid yet."))
-            check_trusted(signer.signing_cert, list(signer.cert_registry))
-            refuse_revoked(signer.signing_cert, list(signer.cert_registry))
             title = document.context.get("signer_title", "")
             pdf = sign_pdf(
                 pdf,
@@ -373,7 +459,9 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
                 }
             )
         if seal:
-            pdf, sealed = _apply_seal(document, pdf, rendered_boxes.get("sig-seal"))
+            pdf, sealed = _apply_seal(
+                document, pdf, rendered_boxes.get("sig-seal"), prepared.sealer
+            )
             signatures.append(sealed)
         _store(document, pdf)
         document.signatures = signatures
@@ -393,21 +481,38 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
     return document
 
 
-def refuse_revoked(certificate, intermediates=()) -> None:
+def _revoked_message(when, *, seal: bool) -> str:
+    date = when.strftime("%d/%m/%Y") if when else "…"
+    if seal:
+        return _(
+            "The agency's seal certificate was revoked on %(date)s: nothing was sealed. An "
+            "administrator must install a new seal certificate from the certification "
+            "authority."
+        ) % {"date": date}
+    return _(
+        "Your signing certificate was revoked on %(date)s: it can no longer sign. "
+        "Ask your certification authority for a new one and upload it."
+    ) % {"date": date}
+
+
+def refuse_revoked(certificate, intermediates=(), *, seal: bool = False) -> None:
     """SigningError unless the certificate's CA says it is not revoked: a revoked
-    certificate never signs, nor one whose status cannot be checked just now."""
+    certificate never signs (nor seals), nor one whose status cannot be checked just now.
+    May fetch a CRL: never call it while holding row locks."""
     status = revocation_status(certificate, intermediates)
     if status.revoked:
         when = timezone.localtime(status.revoked_at) if status.revoked_at else None
-        raise SigningError(
-            _(
-                "Your signing certificate was revoked on %(date)s: it can no longer sign. "
-                "Ask your certification authority for a new one and upload it."
-            )
-            % {"date": when.strftime("%d/%m/%Y") if when else "…"}
-        )
+        raise SigningError(_revoked_message(when, seal=seal))
     if status.unknown:
         log.warning("revocation could not be checked: %s", status.detail)
+        if seal:
+            raise SigningError(
+                _(
+                    "Whether the agency's seal certificate has been revoked could not be "
+                    "checked just now (its authority's revocation list did not answer): "
+                    "nothing was sealed. Please try again in a few minutes."
+                )
+            )
         raise SigningError(
             _(
                 "Whether your signing certificate has been revoked could not be checked just "
@@ -415,6 +520,14 @@ def refuse_revoked(certificate, intermediates=()) -> None:
                 "Please try again in a few minutes."
             )
         )
+
+
+def refuse_revoked_since_checked(certificate, *, seal: bool = False) -> None:
+    """Under the signing locks, after ``refuse_revoked``: a revocation the development
+    CA recorded in the meantime (a database read; no network, so safe under locks)."""
+    record = recorded_revocation(certificate)
+    if record is not None:
+        raise SigningError(_revoked_message(timezone.localtime(record.revoked_at), seal=seal))
 
 
 def _name_the_signer(document: Document, *, by, agency) -> None:

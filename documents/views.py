@@ -27,7 +27,7 @@ from workflows.selectors import dossier_for_officer
 from .forms import CheckForm, CodeForm
 from .models import Document, DocumentStatus, Kind, normalize_code
 from .services import issued
-from .verification import verify_pdf
+from .verification import signing_record, verify_pdf
 
 
 def _rate() -> str:
@@ -166,7 +166,13 @@ def verify_check(request):
         known = public_documents().filter(sha256=hashlib.sha256(data).hexdigest()).first()
         # A paper motcua issued is checked as of when motcua signed it (its own record),
         # so it stays valid after the certificate expires; any other file as of now.
-        report = verify_pdf(data, moment=known.signed_at if known else None)
+        # Its record also proves when each signature was made, so a certificate revoked
+        # after that leaves the signature valid (documents/verification.py).
+        report = verify_pdf(
+            data,
+            moment=known.signed_at if known else None,
+            recorded=signing_record(known) if known else None,
+        )
         if known is not None:
             _record_by_code(request, known, AccessKind.COPY_CHECK)
     status = 429 if limited else (400 if check_form.errors else 200)

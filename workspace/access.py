@@ -26,7 +26,11 @@ DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
 
 class AccessSearchForm(forms.Form):
-    code = forms.CharField(label=gettext_lazy("Dossier code"), required=False, max_length=64)
+    code = forms.CharField(
+        label=gettext_lazy("Dossier (code, #number or applicant's name)"),
+        required=False,
+        max_length=64,
+    )
     officer = forms.CharField(
         label=gettext_lazy("Officer (login or name)"), required=False, max_length=150
     )

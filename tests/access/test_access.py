@@ -262,6 +262,35 @@ def test_staff_see_the_officers_name(client, received, named, supervisor):
     assert reverse("workspace:access_log") not in page
 
 
+def test_the_record_is_searched_without_accents_or_case(client, received, named, supervisor):
+    """As the officers' search: "lo thi mai" finds the dossier of "Lò Thị Mai", and an
+    officer is found by a name typed without accents, in any case."""
+    sign_in(client, named["specialist"])
+    client.get(reverse("workspace:dossier", args=[received.pk]))
+    specialist = named["specialist"]
+    assert received.applicant_name == "Lò Thị Mai"
+    assert specialist.get_full_name() == "Hoàng Văn Thắng"
+    sign_in(vietnamese(client), supervisor)
+
+    def found(**query) -> bool:
+        response = client.get(reverse("workspace:access_log"), query)
+        assert response.status_code == 200
+        return f"?user={specialist.pk}" in response.content.decode() or (
+            specialist.username in response.content.decode()
+        )
+
+    assert found(code="lo thi mai")
+    assert found(code="LÒ THỊ")
+    assert found(code=f"#{received.pk}")
+    assert found(code=received.code.lower())
+    assert found(officer="hoang van thang")
+    assert found(officer="VAN THANG")
+    assert found(officer="thắng", code="  lo   thi mai ")
+    assert not found(code="lo thi mai xyz")
+    assert not found(officer="hoang van thanh")
+    assert not found(code=f"#{received.pk + 1000}")
+
+
 # --- Verification by code ----------------------------------------------------------------------
 
 

@@ -168,3 +168,20 @@ def test_a_corrupted_file_stops_the_package(issued_signed, tmp_path):
 def test_an_unknown_code_is_an_error(db, tmp_path):
     with pytest.raises(CommandError, match="no dossier"):
         call_command("archive_dossier", "NOPE-1", "--out", str(tmp_path / "x.zip"))
+
+
+def test_a_dossier_refused_at_the_desk_is_archived_by_its_reference(walk, tmp_path):
+    """Refused at the desk, a dossier never gets a code: ``#pk`` names it, as on its pages."""
+    dossier = walk(Status.REJECTED_AT_RECEPTION)
+    assert dossier.code is None or dossier.code == ""
+    out = tmp_path / "refused.zip"
+    call_command("archive_dossier", f" #{dossier.pk} ", "--out", str(out))
+    package = zipfile.ZipFile(io.BytesIO(out.read_bytes()))
+    manifest = json.loads(package.read("manifest.json"))
+    facts = json.loads(package.read("dossier.json"))
+    assert manifest["reference"] == facts["reference"] == f"#{dossier.pk}"
+    assert facts["status"] == Status.REJECTED_AT_RECEPTION
+    # A number that names nothing, or is not a number, is a clear error.
+    for wrong in (f"#{dossier.pk + 1000}", "#", "#abc", "#" + "9" * 40, ""):
+        with pytest.raises(CommandError, match="no dossier"):
+            call_command("archive_dossier", wrong, "--out", str(tmp_path / "x.zip"))

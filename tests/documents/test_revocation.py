@@ -41,6 +41,17 @@ def approved(walk, django_capture_on_commit_callbacks):
     return _approved
 
 
+@pytest.fixture
+def through_received(walk, django_capture_on_commit_callbacks):
+    """A dossier received, its papers rendered after commit as in production."""
+
+    def _received():
+        with django_capture_on_commit_callbacks(execute=True):
+            return walk(Status.RECEIVED)
+
+    return _received
+
+
 def _bytes(document) -> bytes:
     document.refresh_from_db()
     with document.file.open("rb") as handle:
@@ -239,11 +250,13 @@ class CrlPoint:
         self.ca = ca
         self.revoked: list[tuple[int, dt.datetime, str]] = []
         self.fetches = 0
+        self.on_fetch = lambda: None
         point = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's name
                 point.fetches += 1
+                point.on_fetch()
                 body = pki.make_crl(
                     point.ca,
                     point.revoked,
@@ -342,3 +355,190 @@ def test_an_unreachable_list_leaves_the_paper_unconfirmed_and_signing_refused(
 
     with pytest.raises(SigningError, match="could not be checked"):
         result_sign(dossier=approved(), by=signer, password=SIGNER_PASSWORD, seal=False)
+
+
+# --- The organisation's seal (review of #16: it was never checked) -------------------------------
+
+
+def _seal_certificate(dossier) -> x509.Certificate:
+    from documents.signing import seal_backend
+
+    signer = seal_backend().signer(agency=dossier.handling_agency)
+    return x509.load_der_x509_certificate(signer.signing_cert.dump())
+
+
+def test_a_revoked_seal_seals_nothing_and_a_valid_one_seals_as_before(
+    approved, through_received, signing, officers
+):
+    from documents.models import Document, DocumentStatus, Kind
+
+    signer = officers["signer"]
+    first = result_sign(dossier=approved(), by=signer, personal=False, seal=True)
+    assert [s["role"] for s in first.signatures] == ["seal"]
+    assert verify_pdf(_bytes(first)).ok
+
+    certificate_revoke(certificate=_seal_certificate(first.dossier), reason="key_compromise")
+
+    # The signing officer is told why, and nothing is written.
+    other = approved()
+    with pytest.raises(SigningError, match="seal certificate was revoked on " + _today()):
+        result_sign(dossier=other, by=signer, personal=False, seal=True)
+    assert current_result(other).signatures == []
+    assert not other.history.filter(action="result_signed").exists()
+
+    # A paper the system seals by itself fails visibly (the admin's documents list, with
+    # the reason), and is not sealed with the revoked certificate.
+    dossier = through_received()
+    receipt = Document.objects.get(dossier=dossier, kind=Kind.RECEIPT)
+    assert receipt.status in (DocumentStatus.PENDING, DocumentStatus.FAILED)
+    assert not receipt.file and receipt.attempts >= 1
+    assert "seal certificate was revoked on " + _today() in receipt.last_error
+
+
+def test_a_revoked_seal_is_shown_to_the_officer_on_the_signing_form(
+    signing, officers, citizen, procedure, province, django_capture_on_commit_callbacks, client
+):
+    from tests.documents.test_documents import _flow_to_signing
+    from tests.workspace.test_path import login
+    from workflows.models import DossierTask
+
+    dossier = _flow_to_signing(
+        procedure, province, officers, citizen, django_capture_on_commit_callbacks
+    )
+    certificate_revoke(certificate=_seal_certificate(dossier))
+    task = DossierTask.objects.get(dossier=dossier, stage="signing", status="NEW")
+    login(client, officers["signer"])
+    client.post(reverse("workspace:claim", args=[task.pk]))
+    client.cookies["django_language"] = "vi"
+    page = client.post(
+        reverse("workspace:act", args=[task.pk]), {"action": "sign", "sign-seal": "on"}
+    )
+    assert page.status_code == 400
+    assert "Chứng thư số của con dấu cơ quan đã bị thu hồi ngày " + _today() in (
+        page.content.decode()
+    )
+    assert current_result(dossier).signatures == []
+
+
+# --- Revocation lists are read before the signing transaction locks anything --------------------
+
+
+def test_the_crl_is_fetched_before_any_lock_and_a_revoked_signer_writes_nothing(
+    approved, licensed, officers
+):
+    from django.db import connections
+
+    signer = officers["signer"]
+    serial = _licensed_signer(licensed, signer)
+    dossier = approved()
+    # The test runs inside transactions of its own; the signing path must add none while
+    # the list is fetched (an open transaction there holds the dossier's row lock). The
+    # list is served from another thread: it looks at this thread's connection.
+    signing_connection = connections["default"]
+    depth = len(signing_connection.atomic_blocks)
+    seen: list[int] = []
+    licensed.on_fetch = lambda: seen.append(len(signing_connection.atomic_blocks) - depth)
+
+    document = result_sign(dossier=dossier, by=signer, password=SIGNER_PASSWORD, seal=False)
+    assert document.signatures and seen and set(seen) == {0}
+
+    # Revoked: the check happens (one more fetch) and nothing is written.
+    licensed.revoked.append((serial, timezone.now() - dt.timedelta(minutes=1), "key_compromise"))
+    seen.clear()
+    other = approved()
+    with pytest.raises(SigningError, match="revoked on"):
+        result_sign(dossier=other, by=signer, password=SIGNER_PASSWORD, seal=False)
+    assert seen and set(seen) == {0}
+    assert current_result(other).signatures == []
+    assert not other.history.filter(action="result_signed").exists()
+
+
+# --- Revoked after signing: valid at signing time, when that time is proven ----------------------
+
+
+def _issue(dossier, signer):
+    from workflows import services
+
+    services.dossier_sign(dossier=dossier, by=signer)
+    services.dossier_issue(dossier=dossier)
+
+
+def _check_page(client, data) -> str:
+    client.cookies["django_language"] = "vi"
+    page = client.post(reverse("documents:verify_check"), {"file": _upload(data)})
+    assert page.status_code == 200
+    return page.content.decode()
+
+
+def test_a_certificate_revoked_after_motcua_signed_leaves_its_paper_valid(
+    approved, signing, officers, client
+):
+    import time
+
+    signer = officers["signer"]
+    give_certificate(signing, signer)
+    dossier = approved()
+    document = result_sign(dossier=dossier, by=signer, password=SIGNER_PASSWORD)
+    _issue(dossier, signer)
+    data = _bytes(document)
+    # A list dates a revocation to the second: let a whole second pass after signing.
+    time.sleep(1.2)
+    call_command("revoke_certificate", "--user", signer.username, "--reason", "key_compromise")
+
+    # motcua's own record proves when it signed these very bytes.
+    html = _check_page(client, data)
+    assert "Hợp lệ:" in html
+    assert f"Chứng thư số đã bị thu hồi ngày {_today()}, sau thời điểm ký" in html
+    assert "hồ sơ ký lưu tại hệ thống" in html
+    assert "Không hợp lệ" not in html
+
+    # Checked with no proven time (only the signer's own claim, as for any file motcua
+    # did not issue with exactly these bytes), the same signature is not valid.
+    report = verify_pdf(data)
+    assert not report.ok and report.revoked
+
+
+def test_a_certificate_revoked_before_the_signing_time_leaves_its_paper_not_valid(
+    approved, licensed, officers, client
+):
+    """The CA revoked the certificate at 10:00 and published it later; motcua signed at
+    10:01 against the older list. Its own record then proves the paper was signed after
+    the revocation: not valid."""
+    signer = officers["signer"]
+    serial = _licensed_signer(licensed, signer)
+    dossier = approved()
+    document = result_sign(dossier=dossier, by=signer, password=SIGNER_PASSWORD, seal=False)
+    _issue(dossier, signer)
+    data = _bytes(document)
+    signed_at = dt.datetime.fromisoformat(document.signatures[0]["at"])
+    licensed.revoked.append((serial, signed_at - dt.timedelta(minutes=1), "key_compromise"))
+
+    html = _check_page(client, data)
+    assert "sau thời điểm ký" not in html
+    assert "Hợp lệ:" not in html
+    assert "đã bị thu hồi" in html
+
+
+def test_a_trusted_timestamp_before_the_revocation_proves_the_signing_time(
+    approved, signing, officers, monkeypatch
+):
+    """A file motcua has no record of, timestamped by a trusted authority: the timestamp
+    proves when it was signed."""
+    import time
+
+    from documents import signing as signing_module
+    from documents.verification import REVOKED_LATER
+    from tests.conftest import make_timestamper
+
+    stamper = make_timestamper(signing["ca"])
+    monkeypatch.setattr(signing_module, "timestamper", lambda: stamper)
+    signer = officers["signer"]
+    give_certificate(signing, signer)
+    document = result_sign(dossier=approved(), by=signer, password=SIGNER_PASSWORD, seal=False)
+    data = _bytes(document)
+    time.sleep(1.2)
+    call_command("revoke_certificate", "--user", signer.username)
+    (check,) = verify_pdf(data).signatures
+    assert check.timestamped and check.timestamp_trusted
+    assert check.revocation == REVOKED_LATER and check.time_proof == "timestamp"
+    assert verify_pdf(data).ok

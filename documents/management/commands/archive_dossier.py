@@ -8,6 +8,16 @@ from documents.archive import ArchiveError, dossier_archive
 from workflows.models import Dossier
 
 
+def find_dossier(reference: str) -> Dossier | None:
+    """By its code, or by ``#pk`` as ``Dossier.reference`` names one that has no code (a
+    dossier refused at the desk never gets one)."""
+    reference = reference.strip()
+    number = reference.removeprefix("#")
+    if reference.startswith("#") and number.isascii() and number.isdigit() and len(number) <= 18:
+        return Dossier.objects.filter(pk=int(number)).first()
+    return Dossier.objects.filter(code__iexact=reference).first() if reference else None
+
+
 class Command(BaseCommand):
     help = (
         "Write a dossier's archive package: a ZIP with its papers (the stored originals and "
@@ -16,19 +26,23 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("code", help="the dossier code")
+        parser.add_argument(
+            "code",
+            help="the dossier code, or its reference #42 (a dossier refused at the desk has "
+            "no code)",
+        )
         parser.add_argument("--out", required=True, help="the ZIP file to write")
 
     def handle(self, *args, code, out, **options):
-        dossier = Dossier.objects.filter(code__iexact=code.strip()).first()
+        dossier = find_dossier(code)
         if dossier is None:
-            raise CommandError(f"no dossier with the code {code!r}")
+            raise CommandError(f"no dossier with the code or reference {code!r}")
         try:
             data = dossier_archive(dossier=dossier)
         except ArchiveError as exc:
             raise CommandError(str(exc)) from exc
         except OSError as exc:  # a file missing from the store, or the store not answering
-            raise CommandError(f"a file of {dossier.code} could not be read: {exc}") from exc
+            raise CommandError(f"a file of {dossier.reference} could not be read: {exc}") from exc
         target = Path(out)
         # Written beside the target and renamed: a reader never sees half a package.
         fd, partial = tempfile.mkstemp(dir=target.parent or ".", suffix=".partial")
@@ -40,5 +54,7 @@ class Command(BaseCommand):
             Path(partial).unlink(missing_ok=True)
             raise
         self.stdout.write(
-            self.style.SUCCESS(f"archive of {dossier.code} written to {target} ({len(data)} bytes)")
+            self.style.SUCCESS(
+                f"archive of {dossier.reference} written to {target} ({len(data)} bytes)"
+            )
         )
