@@ -237,7 +237,7 @@ def test_the_identity_server_down_or_slow_is_a_clear_page(client, idp, settings)
     idp.fault = "down"
     response = start(client)
     assert response.status_code == 503
-    assert "VNeID" in response.content.decode()
+    assert "(VNeID) hiện không phản hồi" in response.content.decode()  # in Vietnamese
 
     settings.MOTCUA["CONNECTORS"]["identity"]["TIMEOUT"] = 0.3
     idp.fault = "slow:1"
@@ -252,6 +252,18 @@ def test_the_identity_server_down_or_slow_is_a_clear_page(client, idp, settings)
     assert response.status_code in (400, 503)
     assert not signed_in_user(client).is_authenticated
     assert not CitizenProfile.objects.exists()
+
+
+def test_cancelling_at_the_identity_server_changes_nothing(client, idp):
+    location = start(client)["Location"]
+    form = _hidden_fields(requests.get(location, timeout=5).text) | {"action": "cancel"}
+    answer = requests.post(f"{idp.url}/authorize", data=form, allow_redirects=False, timeout=5)
+    assert "error=access_denied" in answer.headers["Location"]
+    response = back_at_motcua(client, answer.headers["Location"])
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Đã huỷ đăng nhập bằng định danh điện tử" in page
+    assert not get_user_model().objects.exists()
 
 
 def test_off_when_not_configured_no_button_and_404(client, settings):
