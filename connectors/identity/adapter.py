@@ -223,7 +223,10 @@ def _verify(request, sociallogin: SocialLogin, user) -> None:
     backend = claims.configured()
     if backend is None or user is None or is_staff_member(user):
         return
-    person = backend.person(sociallogin.account.extra_data)
+    try:
+        person = backend.person(sociallogin.account.extra_data)
+    except ValueError:
+        return  # no usable ID number: pre_social_login refuses the sign-in
     try:
         replaced = portal_services.profile_verify_identity(
             user=user, values=person.verified_values(), source=SOURCE, level=person.level

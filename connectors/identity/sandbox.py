@@ -13,7 +13,7 @@ Faults of its own, for the tests (``fault``, or ``POST /_sandbox/fault``):
 - ``"wrong-issuer"``: the id_token names another issuer.
 
 Options: ``client_id``, ``client_secret``, ``redirect_uris`` (the allow-list; without it,
-any URI under ``motcua_url``), and the claim names (``id_number_claim``, ``level_claim``).
+any URI under ``motcua_url`` or on loopback), and the claim names (``id_number_claim``, ``level_claim``).
 """
 
 from __future__ import annotations
@@ -114,8 +114,13 @@ class IdentitySandbox(Sandbox):
         if self.redirect_uris is not None:
             allowed = redirect_uri in self.redirect_uris
         else:
+            # The demo's sandbox: motcua's own address, or any on this machine (the demo is
+            # opened as localhost or 127.0.0.1). A real server allow-lists exact URIs.
             base = self.options.get("motcua_url", "")
-            allowed = bool(base) and redirect_uri.startswith(base.rstrip("/") + "/")
+            host = urllib.parse.urlsplit(redirect_uri).hostname or ""
+            allowed = (bool(base) and redirect_uri.startswith(base.rstrip("/") + "/")) or (
+                host in ("127.0.0.1", "localhost", "::1")
+            )
         if not allowed:
             return "Địa chỉ quay về (redirect_uri) không nằm trong danh sách đã đăng ký."
         if params.get("response_type") != "code":
