@@ -21,6 +21,7 @@ from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
+from allauth.utils import get_request_param
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -112,21 +113,35 @@ class NationalIdentityAdapter(OpenIDConnectOAuth2Adapter):
         return dict(token.claims)
 
     def get_access_token_data(self, request, app, client, pkce_code_verifier=None):
-        # allauth's client raises OAuth2Error for any non-200 and RequestException when the
-        # server is unreachable or slow: name the second "unavailable".
-        import requests
-
+        # The code exchange through connectors.http like every other call (allauth's client
+        # cannot tell a server that is down from one that refuses): client_secret_post.
+        data = {
+            "grant_type": "authorization_code",
+            "code": get_request_param(request, "code") or "",
+            "redirect_uri": client.callback_url,
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+        }
+        if pkce_code_verifier:
+            data["code_verifier"] = pkce_code_verifier
         try:
-            return super().get_access_token_data(
-                request, app, client, pkce_code_verifier=pkce_code_verifier
+            answer = http.call_json(
+                SYSTEM,
+                "POST",
+                self.access_token_url,
+                data=data,
+                timeout=_timeout(),
+                headers={"Accept": "application/json"},
             )
-        except requests.Timeout as exc:
-            raise IdentityUnavailable(http.ConnectorError(SYSTEM, http.TIMEOUT, "token")) from exc
-        except requests.RequestException as exc:
-            raise IdentityUnavailable(http.ConnectorError(SYSTEM, http.DOWN, "token")) from exc
-        except OAuth2Error as exc:
-            log.warning("identity: token exchange refused")
-            raise IdentityRefused("token exchange refused") from exc
+        except http.ConnectorError as exc:
+            if exc.reason == http.REFUSED:
+                log.warning("identity: code exchange refused", extra={"status": exc.status})
+                raise IdentityRefused("code exchange refused") from exc
+            raise IdentityUnavailable(exc) from exc
+        if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+            raise IdentityUnavailable(http.ConnectorError(SYSTEM, http.MALFORMED, "token"))
+        self.did_fetch_access_token = True
+        return answer
 
 
 class NationalIdentityProvider(OpenIDConnectProvider):

@@ -165,7 +165,7 @@ def test_the_configured_claim_name_is_the_one_read(client, run_sandbox, idp, set
     settings.MOTCUA["CONNECTORS"]["identity"]["ID_NUMBER_CLAIM"] = "citizen_id"
     refused = sign_in_nationally(client, other, id_number=HOA, otp="")
     assert refused.status_code == 400
-    assert "số định danh" in refused.content.decode().lower() or b"ID number" in refused.content
+    assert "không gửi số định danh cá nhân" in refused.content.decode()
     assert not SocialAccount.objects.filter(extra_data__icontains=HOA).exists()
 
 
@@ -222,10 +222,7 @@ def test_an_id_token_that_fails_its_checks_is_refused(client, idp, fault, caplog
     with caplog.at_level("WARNING", logger="motcua.connectors.identity"):
         response = back_at_motcua(client, location)
     assert response.status_code == 400
-    assert (
-        "không thể xác minh" in response.content.decode()
-        or b"could not be verified" in response.content
-    )
+    assert "Không thể xác minh phản hồi" in response.content.decode()  # in Vietnamese
     assert not signed_in_user(client).is_authenticated
     assert not get_user_model().objects.exists()
     assert not CitizenProfile.objects.exists() and not SocialAccount.objects.exists()
@@ -249,7 +246,7 @@ def test_the_identity_server_down_or_slow_is_a_clear_page(client, idp, settings)
     location = at_identity_server(start(client)["Location"])
     idp.fault = "down"
     response = back_at_motcua(client, location)
-    assert response.status_code in (400, 503)
+    assert response.status_code == 503
     assert not signed_in_user(client).is_authenticated
     assert not CitizenProfile.objects.exists()
 
