@@ -14,6 +14,7 @@ import requests
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
+from django.core import mail
 
 from connectors.identity.sandbox import CLIENT_ID, CLIENT_SECRET, IdentitySandbox
 from portal.models import CitizenProfile
@@ -129,6 +130,7 @@ def test_round_trip_with_pkce_signs_up_a_new_citizen_with_a_verified_profile(cli
     assert SocialAccount.objects.get(user=user).provider == "vneid"
     # The e-mail address VNeID holds is the citizen's declaration: kept, not verified.
     assert EmailAddress.objects.get(user=user).verified is False
+    assert [m.to for m in mail.outbox] == [["citizen@example.org"]]  # a confirmation link
 
     # The token request carried the PKCE verifier and the client's credentials.
     token_call = next(r for r in idp.received if r.path == "/token")
@@ -390,3 +392,20 @@ def test_a_verified_field_cannot_be_edited(client, idp):
     )
     assert bad.status_code == 400
     assert CitizenProfile.objects.get(user=user).date_of_birth.isoformat() == "1990-05-12"
+
+
+def test_unlinking_makes_the_verified_fields_editable_again(client, idp):
+    user = make_user(email="mai.unlink@example.org")
+    _password_login(client, user)
+    back_at_motcua(client, at_identity_server(start(client, process="connect")["Location"]))
+    account = SocialAccount.objects.get(user=user)
+    assert CitizenProfile.objects.get(user=user).is_verified("id_number")
+
+    answer = client.post("/accounts/3rdparty/", {"account": account.pk})
+    assert answer.status_code == 302
+    assert not SocialAccount.objects.filter(user=user).exists()
+    profile = CitizenProfile.objects.get(user=user)
+    assert profile.id_number == MAI and not profile.is_verified("id_number")
+    edited = client.post("/me/profile/", {"full_name": "Lò Thị Mai", "id_number": "001190099999"})
+    assert edited.status_code == 302
+    assert CitizenProfile.objects.get(user=user).id_number == "001190099999"
