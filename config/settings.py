@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # National sign-in (VNeID, connectors.identity): allauth's OpenID Connect provider.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "viewflow",
     "viewflow.workflow",
     "procedures",
@@ -705,7 +708,27 @@ def sandbox_url(offset: int) -> str:
 
 MOTCUA["CONNECTORS"] = {
     # National sign-in (VNeID through the national portal's single sign-on): #15 item 1.
-    "identity": {},
+    # OpenID Connect, code flow with PKCE (connectors.identity); the claim names are the
+    # deployment interface's (unverified). Off when SERVER_URL or CLIENT_ID is empty.
+    "identity": {
+        "BACKEND": "oidc",
+        "SERVER_URL": env.str(
+            "MOTCUA_IDENTITY_SERVER_URL", default=sandbox_url(0) if DEBUG else ""
+        ),
+        "CLIENT_ID": env.str(
+            "MOTCUA_IDENTITY_CLIENT_ID", default="motcua-sandbox" if DEBUG else ""
+        ),
+        "CLIENT_SECRET": env.str(
+            "MOTCUA_IDENTITY_CLIENT_SECRET", default="motcua-sandbox-secret" if DEBUG else ""
+        ),
+        "NAME": env.str("MOTCUA_IDENTITY_NAME", default="VNeID"),
+        "SCOPE": env.list("MOTCUA_IDENTITY_SCOPE", default=["openid", "profile", "email"]),
+        "ID_NUMBER_CLAIM": env.str("MOTCUA_IDENTITY_ID_NUMBER_CLAIM", default="citizen_id"),
+        "LEVEL_CLAIM": env.str("MOTCUA_IDENTITY_LEVEL_CLAIM", default="identity_level"),
+        # Accounts below this VNeID level are refused (1: any; 2: ID number, password, OTP).
+        "MIN_LEVEL": env.int("MOTCUA_IDENTITY_MIN_LEVEL", default=1),
+        "TIMEOUT": env.float("MOTCUA_IDENTITY_TIMEOUT", default=10.0),
+    },
     # The national population register (prefill): #15 item 2 (connectors.population).
     # BACKEND "national" is the one adapter; URL is the register's base address and TOKEN
     # the bearer token the deployment obtains; TIMEOUT in seconds, after which the citizen
@@ -752,6 +775,29 @@ MOTCUA["CONNECTORS"]["national_portal"] = {
     # those that differ from the defaults, e.g. {"dossier_code": "MaHoSoQG"}.
     "FIELDS": env.json("MOTCUA_NATIONAL_PORTAL_FIELDS", default={}),
 }
+# National sign-in through allauth (connectors.identity): the provider made strict, its one
+# app read from MOTCUA["CONNECTORS"]["identity"] by the adapter (never the database), a new
+# citizen signed up without a form (e-mail optional, confirmed by mail when given), PKCE on.
+SOCIALACCOUNT_ADAPTER = "connectors.identity.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "provider_class": "connectors.identity.provider.NationalIdentityProvider",
+        "OAUTH_PKCE_ENABLED": True,
+    }
+}
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "optional"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = MOTCUA["CONNECTORS"]["identity"]["TIMEOUT"]
+# The sign-in button posts to motcua, which redirects to the identity server: browsers apply
+# form-action to that redirect, so the server's origin is allowed there.
+if MOTCUA["CONNECTORS"]["identity"]["SERVER_URL"]:
+    from urllib.parse import urlsplit as _urlsplit
+
+    _idp = _urlsplit(MOTCUA["CONNECTORS"]["identity"]["SERVER_URL"])
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_idp.scheme}://{_idp.netloc}")
 
 
 # --- Integration API (api/) --------------------------------------------------------------------

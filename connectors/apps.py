@@ -6,3 +6,7 @@ class ConnectorsConfig(AppConfig):
     name = "connectors"
     verbose_name = _("Kết nối hệ thống quốc gia")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # allauth's signals for the national sign-in (a link made, a sign-in again).
+        from connectors.identity import adapter  # noqa: F401

@@ -38,6 +38,45 @@ class ProfileForm(forms.ModelForm):
         ]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What a national identity vouched for is shown, read-only, and never taken from a
+        # post (clean() refuses a change): the verified value stays.
+        self.verified = [name for name in self.fields if self.instance.is_verified(name)]
+        for name in self.verified:
+            field = self.fields[name]
+            field.widget.attrs["readonly"] = True
+            field.help_text = _(
+                "Verified by your national identity (VNeID): it cannot be changed here."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        refused = []
+        for name in self.verified:
+            original = getattr(self.instance, name)
+            if name in cleaned and cleaned[name] == original:
+                continue
+            refused.append(name)
+            self._errors.pop(name, None)  # one message: the field's own errors are moot
+            self.add_error(
+                name,
+                _(
+                    "This was verified by your national identity (VNeID) and cannot be "
+                    "changed. The verified value is kept."
+                ),
+            )
+        if refused and self.is_bound:
+            # The page shows the verified value again, and everything else as typed.
+            data = self.data.copy()
+            for name in refused:
+                value = getattr(self.instance, name)
+                data[self.add_prefix(name)] = (
+                    value.isoformat() if hasattr(value, "isoformat") else value
+                )
+            self.data = data
+        return cleaned
+
     def clean_date_of_birth(self):
         value = self.cleaned_data.get("date_of_birth")
         validate_birth_date(value)

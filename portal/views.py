@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +26,7 @@ from django_ratelimit.core import is_ratelimited
 from access.models import AccessKind
 from access.selectors import applicant_accesses
 from access.services import access_record
+from connectors.identity.claims import configured as national_identity
 from connectors.population import services as population
 from documents import services as documents
 from documents.models import DocumentStatus
@@ -127,9 +129,15 @@ def profile(request):
                 user.save(update_fields=["first_name", "last_name"])
         messages.success(request, _("Your profile is saved. New forms are filled from it."))
         return redirect("portal:profile")
-    return render(
-        request, "portal/profile.html", {"form": form}, status=400 if form.errors else 200
-    )
+    context = {
+        "form": form,
+        "profile": instance,
+        "national_identity": national_identity() is not None,
+        "national_linked": SocialAccount.objects.filter(
+            user=request.user, provider="vneid"
+        ).exists(),
+    }
+    return render(request, "portal/profile.html", context, status=400 if form.errors else 200)
 
 
 def _profile_prefill(user, spec) -> tuple[dict, dict]:

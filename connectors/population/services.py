@@ -64,12 +64,12 @@ def verified_id_number(user) -> str | None:
     """The citizen's personal ID number, when the national sign-in vouched for it; None
     otherwise (no profile, no number, or a number typed by hand).
 
-    The one place that reads what marks an ID number as verified: at the merge with the
-    national sign-in (#15 item 1), the comparison below becomes that marker."""
+    The one place that reads what marks an ID number as verified: the profile's fields
+    vouched for by the national sign-in (portal.services.profile_verify_identity)."""
     profile = getattr(user, "citizen_profile", None)
     if profile is None or not profile.id_number:
         return None
-    if profile.id_number == profile.id_number_verified:  # the verification marker
+    if profile.is_verified("id_number"):
         return profile.id_number
     return None
 
