@@ -884,14 +884,16 @@ class DossierTask(Task):
             models.Index(
                 fields=["task_owner", "task_finished", "task_ptr"],
                 name="task_done_owner_idx",
-                condition=models.Q(task_status="DONE"),
+                # An officer's task (with a role), as the lists ask: the whole list and its
+                # search text are read from the index alone.
+                condition=models.Q(task_status="DONE") & ~models.Q(role=""),
                 include=["search_text"],
             ),
             # The team list: the open tasks of an agency, soonest due first.
             models.Index(
                 fields=["agency", "due_date", "task_ptr"],
                 name="task_open_agency_idx",
-                condition=models.Q(task_status__in=["NEW", "ASSIGNED"]),
+                condition=models.Q(task_status__in=["NEW", "ASSIGNED"]) & ~models.Q(role=""),
                 include=["search_text"],
             ),
         ]

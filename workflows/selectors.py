@@ -149,6 +149,12 @@ def team_tasks(*, user, filters: TaskFilters) -> QuerySet[DossierTask]:
     return _filtered(tasks, filters).order_by("due_date", "pk")
 
 
+def task_list_rows(pks: list[int], columns) -> list[dict]:
+    """The ``columns`` of the tasks ``pks``, in that order (a list's page, found by id)."""
+    rows = {row["pk"]: row for row in DossierTask.objects.filter(pk__in=pks).values(*columns)}
+    return [rows[pk] for pk in pks if pk in rows]
+
+
 def task_for(*, user, pk: int) -> DossierTask | None:
     """A task the user may see: offered to them, held by them, done by them, or in an
     agency where they assign work."""

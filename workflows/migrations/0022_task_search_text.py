@@ -14,13 +14,15 @@ from django.db.models import Max
 CHUNK = 20000
 INDEXES = (
     models.Index(
-        condition=models.Q(("task_status", "DONE")),
+        condition=models.Q(("task_status", "DONE"), models.Q(("role", ""), _negated=True)),
         fields=["task_owner", "task_finished", "task_ptr"],
         include=("search_text",),
         name="task_done_owner_idx",
     ),
     models.Index(
-        condition=models.Q(("task_status__in", ["NEW", "ASSIGNED"])),
+        condition=models.Q(
+            ("task_status__in", ["NEW", "ASSIGNED"]), models.Q(("role", ""), _negated=True)
+        ),
         fields=["agency", "due_date", "task_ptr"],
         include=("search_text",),
         name="task_open_agency_idx",
