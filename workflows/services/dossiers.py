@@ -395,6 +395,16 @@ def dossier_attach_component(
     spec = dossier.procedure_version.component(component_code)
     if spec is None:
         raise ValidationError({component_code: [_("This procedure has no such component.")]})
+    name = clean_text(getattr(upload, "name", "") or "file", "name", limit=10**6)[-255:]
+    return _attach(dossier, by, spec, upload, replace=replace, name=name)
+
+
+def _attach(
+    dossier: Dossier, by, spec: dict, upload, *, replace: bool | None, name: str, origin=None
+) -> DossierComponent:
+    """The rules of every new file of a component, uploaded or reused (``origin``: the
+    ``store.Paper`` it is a copy of, recorded on the row and in the history)."""
+    component_code = spec["code"]
     if replace is None:
         replace = spec.get("count", 1) == 1
     try:
@@ -403,6 +413,10 @@ def dossier_attach_component(
         )
     except ValidationError as exc:
         raise ValidationError({component_code: exc.messages}) from exc
+    if origin is not None and checked.sha256 != origin.sha256:
+        # The stored bytes are not those recorded when the paper was accepted or signed.
+        log.warning("reuse: stored paper %s no longer matches its SHA-256", origin.ref)
+        raise ValidationError({component_code: [PAPER_ALTERED]})
     current = dossier.components.filter(component_code=component_code, superseded_at__isnull=True)
     same = current.filter(sha256=checked.sha256).first()
     if same is not None:
@@ -411,13 +425,17 @@ def dossier_attach_component(
         dossier=dossier,
         component_code=component_code,
         storage_key=checked.storage_key,
-        original_name=clean_text(getattr(upload, "name", "") or "file", "name", limit=10**6)[-255:],
+        original_name=name,
         content_type=checked.content_type,
         size=checked.size,
         sha256=checked.sha256,
         uploaded_at=timezone.now(),
         uploaded_by=by,
     )
+    if origin is not None:
+        component.reused_kind = origin.kind
+        component.reused_dossier = origin.dossier
+        component.reused_object_id = origin.object_id
     try:
         component.file.save(checked.storage_key, upload, save=False)
     except OSError as exc:  # StorageUnavailable, a full disk, ...
@@ -441,11 +459,115 @@ def dossier_attach_component(
             component.supplement_round = locked.supplement_round
             component.save()
             locked.edited_at = component.uploaded_at
-            locked.save(update_fields=["edited_at"])
+            fields = ["edited_at"]
+            if origin is not None:
+                history_append(
+                    dossier=locked,
+                    actor=by,
+                    action="reuse_paper",
+                    from_status=locked.status,
+                    to_status=locked.status,
+                    data={
+                        "component": component_code,
+                        "name": component.original_name,
+                        "sha256": component.sha256,
+                        "source": {
+                            "kind": origin.kind,
+                            "dossier": origin.dossier_code,
+                            "dossier_id": origin.dossier.pk,
+                            "id": origin.object_id,
+                        },
+                    },
+                )
+                fields += ["history_count", "history_hash"]
+            locked.save(update_fields=fields)
     except BaseException:
         _discard(component)
         raise
     return component
+
+
+NOT_REUSABLE = gettext_lazy(
+    "This earlier paper cannot be used here: choose one from the list, or upload the file."
+)
+PAPER_ALTERED = gettext_lazy(
+    "This earlier paper no longer matches what was filed, so it cannot be reused: please "
+    "upload the file."
+)
+
+
+def dossier_reuse_paper(
+    *, dossier: Dossier, by, component_code: str, source: str, replace: bool | None = None
+) -> DossierComponent:
+    """Fill a component with a paper from the citizen's data store (``workflows.store``):
+    an accepted component or a signed result of one of their earlier dossiers, named by its
+    ``source`` ref ("c12", "r34"), instead of uploading it again.
+
+    The same rules as an upload (a draft or a supplement answer, by the applicant; the
+    component's accepted types, size and ``count``), and only the applicant's own papers:
+    anything else (another citizen's, a dossier refused at the desk, a forged ref) is
+    refused with one message that tells nothing about it.
+
+    The bytes are *copied*, not referenced: the earlier dossier's files are erased at the end
+    of its own retention (``services.retention``) and a draft's on discard, which must not
+    leave this dossier with a hole, nor keep the earlier one's bytes past their time. The
+    copy is checked against the SHA-256 recorded for the source (a signed result stays the
+    byte-identical signed PDF, its signature still verifiable), and the new row records the
+    source; a history entry says so.
+    """
+    from .. import store
+
+    dossier = _editable(dossier, by, lock=False)
+    spec = dossier.procedure_version.component(component_code)
+    if spec is None:
+        raise ValidationError({component_code: [_("This procedure has no such component.")]})
+    paper = store.paper_find(user=by, ref=source)
+    if paper is None or paper.dossier.pk == dossier.pk or dossier.applicant_user_id != by.pk:
+        raise ValidationError({component_code: [NOT_REUSABLE]})
+    if not store.fits(paper, spec):
+        raise ValidationError(
+            {
+                component_code: [
+                    _("“%(name)s” is %(type)s; accepted here: %(accepted)s (at most %(limit)s MB).")
+                    % {
+                        "name": paper.original_name,
+                        "type": paper.content_type,
+                        "accepted": ", ".join(spec["content_types"]),
+                        "limit": spec["max_size_mb"],
+                    }
+                ]
+            }
+        )
+    try:
+        copy = _read_paper(paper)
+    except OSError as exc:
+        log.warning("reuse: reading paper %s failed: %s", paper.ref, exc)
+        raise ValidationError({component_code: [STORAGE_DOWN]}) from exc
+    with copy:
+        return _attach(
+            dossier, by, spec, copy, replace=replace, name=paper.original_name, origin=paper
+        )
+
+
+def _read_paper(paper):
+    """The paper's bytes, in a temporary file (spooled to disk past 1 MB) named like it."""
+    import tempfile
+
+    from django.core.files import File
+
+    spool = tempfile.SpooledTemporaryFile(max_size=1_048_576)  # noqa: SIM115 - the caller closes it
+    try:
+        with paper.file.open("rb") as source:
+            for chunk in source.chunks():
+                spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    size = spool.tell()
+    spool.seek(0)
+    copy = File(spool, name=paper.original_name)
+    copy.size = size
+    return copy
 
 
 def dossier_remove_component(*, dossier: Dossier, by, component_id: int) -> Dossier:
