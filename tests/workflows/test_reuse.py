@@ -207,6 +207,24 @@ def test_a_paper_whose_bytes_changed_is_refused(earlier, draft, citizen):
     assert not draft.components.exists()
 
 
+def test_the_copy_outlives_the_earlier_dossiers_files(earlier, draft, citizen):
+    """A copy, not a reference: once the earlier dossier's files are erased under its
+    retention, the paper leaves the store and the dossier that reused it keeps its file."""
+    from django.utils import timezone
+
+    from workflows.services.retention import component_files_delete
+
+    source = _component(earlier, ID_COPY)
+    reused = services.dossier_reuse_paper(
+        dossier=draft, by=citizen, component_code=ID_COPY, source=f"c{source.pk}"
+    )
+    content = _read(reused)
+    DossierComponent.objects.filter(dossier=earlier).update(erased_at=timezone.now())
+    assert component_files_delete(dossier_id=earlier.pk) > 0
+    assert paper_find(user=citizen, ref=f"c{source.pk}") is None
+    assert _read(_component(draft, ID_COPY)) == content
+
+
 @pytest.mark.parametrize(
     "forged",
     ["c999999999", "x12", "c0", "c-1", "r", "c" + "9" * 30, "c１２", "c12\x00", "", "r999999"],
