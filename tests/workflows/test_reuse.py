@@ -84,6 +84,21 @@ def test_reuse_an_accepted_component(earlier, draft, citizen, client, officers):
     page = client.get(reverse("workspace:dossier", args=[filed.pk])).content.decode()
     assert f"Dùng lại từ hồ sơ {earlier.code}" in page
     assert "đã dùng lại giấy tờ đã nộp" in page  # the timeline's entry
+    # The archive package names the source too.
+    import io
+    import json
+    import zipfile
+
+    from documents.archive import dossier_archive
+
+    with zipfile.ZipFile(io.BytesIO(dossier_archive(dossier=filed))) as package:
+        facts = json.loads(package.read("dossier.json"))
+    archived = next(r for r in facts["components"] if r["component"] == ID_COPY)
+    assert archived["reused_from"] == {
+        "kind": "component",
+        "dossier": earlier.code,
+        "id": source.pk,
+    }
     flags = {row["code"]: row for row in component_flags(filed)}
     assert flags[ID_COPY] == {
         "code": ID_COPY,
@@ -252,6 +267,12 @@ def test_the_filing_page_offers_and_takes_earlier_papers(client, earlier, draft,
     assert f'name="reuse_{ID_COPY}" value="c{source.pk}"' in page
     assert f"hồ sơ {earlier.code}" in page
     assert earlier.received_at.astimezone().strftime("%d/%m/%Y") in page
+    # A new application offers them from its first page too.
+    first = client.get(
+        reverse("portal:apply", args=[draft.procedure_version.procedure.code]),
+        {"agency": draft.handling_agency.code},
+    ).content.decode()
+    assert f'name="reuse_{ID_COPY}" value="c{source.pk}"' in first
     # A plain form post, as a browser without JavaScript sends it.
     response = client.post(
         url, {"applicant_name": "Lò Thị Mai", f"reuse_{ID_COPY}": f"c{source.pk}", "save": "1"}
