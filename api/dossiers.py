@@ -45,7 +45,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import RegexValidator
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -79,6 +79,7 @@ from workflows.models import (
     Dossier,
     DossierComponent,
     HistoryEntry,
+    PaperKind,
     Status,
     Timeliness,
 )
@@ -171,6 +172,52 @@ class ResultRefSerializer(serializers.Serializer):
     url = serializers.URLField(allow_null=True)
 
 
+def current_files(components):
+    return (
+        components.filter(superseded_at__isnull=True)
+        .select_related("reused_dossier")
+        .order_by("component_code", "uploaded_at", "pk")
+    )
+
+
+class ReusedFromSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=PaperKind.choices,
+        help_text="An accepted component of the earlier dossier, or its signed result.",
+    )
+    dossier_code = serializers.CharField(allow_null=True)
+
+
+class ComponentFileSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The component's code in the procedure.")
+    file_name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField(help_text="As sniffed from the bytes.")
+    size = serializers.IntegerField(min_value=0)
+    sha256 = serializers.CharField()
+    reused = serializers.BooleanField(
+        help_text="Taken from the applicant's data store (a paper of an earlier dossier of "
+        "theirs) instead of uploaded."
+    )
+    reused_from = ReusedFromSerializer(allow_null=True)
+
+
+def _component_file(component: DossierComponent) -> dict:
+    return {
+        "code": component.component_code,
+        "original_name": component.original_name,
+        "content_type": component.content_type,
+        "size": component.size,
+        "sha256": component.sha256,
+        "reused": component.reused,
+        "reused_from": {
+            "kind": component.reused_kind,
+            "dossier_code": component.reused_dossier.code,
+        }
+        if component.reused
+        else None,
+    }
+
+
 class DossierSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField(allow_null=True, help_text="Given when the dossier is filed.")
@@ -190,6 +237,7 @@ class DossierSerializer(serializers.Serializer):
     supplement = serializers.SerializerMethodField()
     result = serializers.SerializerMethodField()
     applicant = serializers.SerializerMethodField()
+    components = serializers.SerializerMethodField()
 
     @extend_schema_field(ProcedureRefSerializer)
     def get_procedure(self, dossier) -> dict:
@@ -240,6 +288,14 @@ class DossierSerializer(serializers.Serializer):
             request = self.context.get("request")
             url = request.build_absolute_uri(path) if request else path
         return {"available": available, "url": url}
+
+    @extend_schema_field(ComponentFileSerializer(many=True))
+    def get_components(self, dossier):
+        """The dossier's current files, each marked when it was reused from the data store."""
+        files = getattr(dossier, "current_files", None)
+        if files is None:
+            files = current_files(dossier.components.all())
+        return ComponentFileSerializer([_component_file(f) for f in files], many=True).data
 
     @extend_schema_field(ApplicantSerializer(allow_null=True))
     def get_applicant(self, dossier):
@@ -806,6 +862,13 @@ class DossierViewSet(viewsets.GenericViewSet):
             .select_related("procedure_version__procedure", "handling_agency")
             .annotate(updated_at=Subquery(last[:1]), has_result=Exists(result))
             .defer("form_data", "procedure_version__spec")
+            .prefetch_related(
+                Prefetch(
+                    "components",
+                    queryset=current_files(DossierComponent.objects.all()),
+                    to_attr="current_files",
+                )
+            )
         )
 
     def get_serializer_context(self):

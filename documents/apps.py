@@ -8,8 +8,12 @@ class DocumentsConfig(AppConfig):
 
     def ready(self):
         from workflows.history import use_sealer
+        from workflows.store import use_provider
 
         from . import handlers  # noqa: F401 - registers the event handlers
         from .history_seals import AgencySealer
+        from .store import ResultPapers
 
         use_sealer(AgencySealer())
+        # Signed results in the citizen's data store (workflows.store).
+        use_provider(ResultPapers())

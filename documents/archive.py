@@ -114,7 +114,9 @@ def dossier_archive(*, dossier: Dossier) -> bytes:
     members: dict[str, bytes] = {}
     files, papers = [], []
 
-    for component in dossier.components.order_by("uploaded_at", "pk"):
+    for component in dossier.components.select_related("reused_dossier").order_by(
+        "uploaded_at", "pk"
+    ):
         row = {
             "component": component.component_code,
             "name": component.original_name,
@@ -124,6 +126,14 @@ def dossier_archive(*, dossier: Dossier) -> bytes:
             "uploaded_at": _iso(component.uploaded_at),
             "superseded_at": _iso(component.superseded_at),
             "erased_at": _iso(component.erased_at),
+            # Taken from the applicant's data store: which paper of which earlier dossier.
+            "reused_from": {
+                "kind": component.reused_kind,
+                "dossier": component.reused_dossier.code,
+                "id": component.reused_object_id,
+            }
+            if component.reused_kind
+            else None,
             "path": None,
         }
         if component.erased_at is None:

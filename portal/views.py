@@ -51,6 +51,7 @@ from workflows.services.filing import (
     dossier_filing_problems,
     dossier_save_filing_post,
 )
+from workflows.store import reuse_choices
 
 from . import selectors
 from .forms import (
@@ -241,6 +242,8 @@ def _filing_page(
             if applicant is not None
             else applicant_values(request.POST, dossier),
             "components": workflow_selectors.dossier_component_rows(dossier) if dossier else [],
+            # The citizen's earlier papers that fit each component (the data store).
+            "reuse": reuse_choices(user=request.user, spec=version.spec, dossier=dossier),
             "agencies": agencies or [],
             "agency": agency,
             "filing_key": filing_key,

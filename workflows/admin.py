@@ -36,6 +36,7 @@ class HistoryInline(ReadOnlyInline):
 
 class ComponentInline(ReadOnlyInline):
     model = DossierComponent
+    fk_name = "dossier"
     fields = (
         "component_code",
         "original_name",
@@ -44,6 +45,8 @@ class ComponentInline(ReadOnlyInline):
         "sha256",
         "uploaded_at",
         "superseded_at",
+        "reused_kind",
+        "reused_dossier",
     )
     readonly_fields = fields
 

@@ -557,6 +557,13 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         return self.status
 
 
+class PaperKind(models.TextChoices):
+    """What a component reused from the citizen's data store was in its earlier dossier."""
+
+    COMPONENT = "component", _("an accepted component")
+    RESULT = "result", _("a signed result")
+
+
 def component_upload_to(instance: DossierComponent, filename: str) -> str:
     # The uploaded name is never part of the path: it is kept only as a label.
     return f"components/{instance.uploaded_at:%Y/%m}/{instance.storage_key}"
@@ -589,15 +596,44 @@ class DossierComponent(models.Model):
     # The bytes were deleted at the end of the retention period; the row, its name, size
     # and SHA-256 stay, as the history's manifest names them.
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
+    # Taken from the citizen's data store (workflows.store) instead of uploaded: which kind
+    # of paper, of which earlier dossier, and the id of that paper (a DossierComponent, or a
+    # documents.Document for a result: an id, not a key, as workflows knows nothing of
+    # documents). The bytes are a copy, so the SHA-256 is the source's.
+    reused_kind = models.CharField(
+        _("reused from"), max_length=12, choices=PaperKind.choices, blank=True, default=""
+    )
+    reused_dossier = models.ForeignKey(
+        "Dossier",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reused from dossier"),
+    )
+    reused_object_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("dossier component")
         verbose_name_plural = _("dossier components")
         ordering = ["component_code", "uploaded_at"]
         indexes = [models.Index(fields=["dossier", "component_code"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(reused_kind="", reused_dossier__isnull=True)
+                    | (~models.Q(reused_kind="") & models.Q(reused_dossier__isnull=False))
+                ),
+                name="component_reuse_has_source",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.component_code}: {self.original_name}"
+
+    @property
+    def reused(self) -> bool:
+        return bool(self.reused_kind)
 
 
 class ImmutableQuerySet(models.QuerySet):

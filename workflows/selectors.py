@@ -296,12 +296,36 @@ def dossier_component_rows(dossier: Dossier) -> list[ComponentRow]:
     from procedures.forms import localized
 
     files: dict[str, list] = {}
-    for component in dossier.components.filter(superseded_at__isnull=True).order_by("uploaded_at"):
+    current = (
+        dossier.components.filter(superseded_at__isnull=True)
+        .select_related("reused_dossier")
+        .order_by("uploaded_at")
+    )
+    for component in current:
         files.setdefault(component.component_code, []).append(component)
     return [
         ComponentRow(c["code"], localized(c["name"]), c["mandatory"], files.get(c["code"], []))
         for c in dossier.procedure_version.spec["components"]
     ]
+
+
+def component_flags(dossier: Dossier) -> list[dict]:
+    """Each component of the dossier's procedure, for the national portal's sync:
+    ``digitised`` (a current file holds it), ``reused`` (a current file of it was taken
+    from the citizen's data store) and ``reused_from`` (the dossier codes it came from).
+    The results' flags are ``documents.store.result_flags``."""
+    rows = []
+    for row in dossier_component_rows(dossier):
+        sources = sorted({f.reused_dossier.code or "" for f in row.files if f.reused_kind})
+        rows.append(
+            {
+                "code": row.code,
+                "digitised": bool(row.files),
+                "reused": bool(sources),
+                "reused_from": sources,
+            }
+        )
+    return rows
 
 
 @dataclass(frozen=True)

@@ -415,54 +415,89 @@ def dossier_attach_components(
     fails leaves the others of the call as they are.
     """
     dossier = _editable(dossier, by, lock=False)  # who may, before anything about the file
-    version = dossier.procedure_version
+    items = []
+    errors: dict[str, list[str]] = {}
+    for code, files in uploads.items():
+        spec = dossier.procedure_version.component(code)
+        if spec is None:
+            errors[code] = [str(_("This procedure has no such component."))]
+            continue
+        for upload in files:
+            name = clean_text(getattr(upload, "name", "") or "file", "name", limit=10**6)[-255:]
+            items.append((spec, upload, name, None))
+    attached, problems = _attach_many(dossier, by, items, replace=replace)
+    for code, messages in problems.items():
+        errors.setdefault(code, []).extend(messages)
+    return attached, errors
+
+
+def _attach(
+    dossier: Dossier, by, spec: dict, upload, *, replace: bool | None, name: str, origin=None
+) -> DossierComponent:
+    """One new file of a component, uploaded or reused (``origin``: the ``store.Paper`` it
+    is a copy of, recorded on the row and in the history); its problems raised."""
+    attached, errors = _attach_many(dossier, by, [(spec, upload, name, origin)], replace=replace)
+    if errors:
+        raise ValidationError(errors)
+    return attached[0]
+
+
+def _attach_many(
+    dossier: Dossier, by, items: list[tuple], *, replace: bool | None
+) -> tuple[list[DossierComponent], dict[str, list[str]]]:
+    """The rules of every new file of a component, for ``items`` (spec, upload, file name,
+    origin) of ``dossier`` (already checked editable by ``by``), under one lock."""
     errors: dict[str, list[str]] = {}
 
     def problem(code: str, messages) -> None:
         kept = errors.setdefault(code, [])
         kept.extend(str(m) for m in messages if str(m) not in kept)
 
-    prepared: list[tuple[dict, DossierComponent, bool]] = []
+    prepared: list[tuple[dict, DossierComponent, bool, object]] = []
     now = timezone.now()
-    for code, files in uploads.items():
-        spec = version.component(code)
-        if spec is None:
-            problem(code, [_("This procedure has no such component.")])
-            continue
-        first_replaces = spec.get("count", 1) == 1 if replace is None else replace
-        for index, upload in enumerate(files):
-            try:
-                checked = check_upload(
-                    upload,
-                    accepted=spec["content_types"],
-                    max_bytes=spec["max_size_mb"] * 1_048_576,
-                )
-            except ValidationError as exc:
-                problem(code, exc.messages)
-                continue
-            component = DossierComponent(
-                dossier=dossier,
-                component_code=code,
-                storage_key=checked.storage_key,
-                original_name=clean_text(
-                    getattr(upload, "name", "") or "file", "name", limit=10**6
-                )[-255:],
-                content_type=checked.content_type,
-                size=checked.size,
-                sha256=checked.sha256,
-                uploaded_at=now,
-                uploaded_by=by,
+    seen: set[str] = set()
+    for spec, upload, name, origin in items:
+        code = spec["code"]
+        first = code not in seen
+        seen.add(code)
+        replaces = (spec.get("count", 1) == 1 if replace is None else replace) and first
+        try:
+            checked = check_upload(
+                upload, accepted=spec["content_types"], max_bytes=spec["max_size_mb"] * 1_048_576
             )
-            try:
-                component.file.save(checked.storage_key, upload, save=False)
-            except OSError as exc:  # StorageUnavailable, a full disk, ...
-                log.warning("storing a file of dossier %s failed: %s", dossier.pk, exc)
-                problem(code, [STORAGE_DOWN])
-                continue
-            prepared.append((spec, component, first_replaces and index == 0))
+        except ValidationError as exc:
+            problem(code, exc.messages)
+            continue
+        if origin is not None and checked.sha256 != origin.sha256:
+            # The stored bytes are not those recorded when the paper was accepted or signed.
+            log.warning("reuse: stored paper %s no longer matches its SHA-256", origin.ref)
+            problem(code, [PAPER_ALTERED])
+            continue
+        component = DossierComponent(
+            dossier=dossier,
+            component_code=code,
+            storage_key=checked.storage_key,
+            original_name=name,
+            content_type=checked.content_type,
+            size=checked.size,
+            sha256=checked.sha256,
+            uploaded_at=now,
+            uploaded_by=by,
+        )
+        if origin is not None:
+            component.reused_kind = origin.kind
+            component.reused_dossier = origin.dossier
+            component.reused_object_id = origin.object_id
+        try:
+            component.file.save(checked.storage_key, upload, save=False)
+        except OSError as exc:  # StorageUnavailable, a full disk, ...
+            log.warning("storing a file of dossier %s failed: %s", dossier.pk, exc)
+            problem(code, [STORAGE_DOWN])
+            continue
+        prepared.append((spec, component, replaces, origin))
     if not prepared:
         return [], errors
-    unused = [component for _spec, component, _replace in prepared]
+    unused = [component for _spec, component, _replaces, _origin in prepared]
     try:
         with transaction.atomic():
             locked = _editable(dossier, by)
@@ -471,8 +506,8 @@ def dossier_attach_components(
                 component_code__in={c.component_code for c in unused}, superseded_at__isnull=True
             ):
                 current.setdefault(row.component_code, []).append(row)
-            attached, new, superseded = [], [], []
-            for spec, component, replaces in prepared:
+            attached, new, superseded, reused = [], [], [], []
+            for spec, component, replaces, origin in prepared:
                 code = component.component_code
                 now_current = current.setdefault(code, [])
                 same = next((c for c in now_current if c.sha256 == component.sha256), None)
@@ -480,7 +515,8 @@ def dossier_attach_components(
                     attached.append(same)  # the same file sent again: keep the one we have
                     continue
                 if replaces:
-                    superseded.extend(c.pk for c in now_current)
+                    superseded.extend(c.pk for c in now_current if c.pk is not None)
+                    new = [c for c in new if c not in now_current]
                     now_current.clear()
                 elif len(now_current) >= spec.get("count", 1):
                     problem(code, [_too_many(spec)])
@@ -490,18 +526,125 @@ def dossier_attach_components(
                 now_current.append(component)
                 new.append(component)
                 attached.append(component)
+                if origin is not None:
+                    reused.append((component, origin))
             if superseded:
                 DossierComponent.objects.filter(pk__in=superseded).update(superseded_at=now)
             if new:
                 DossierComponent.objects.bulk_create(new)
                 locked.edited_at = now
-                locked.save(update_fields=["edited_at"])
+                fields = ["edited_at"]
+                for component, origin in reused:
+                    history_append(
+                        dossier=locked,
+                        actor=by,
+                        action="reuse_paper",
+                        from_status=locked.status,
+                        to_status=locked.status,
+                        data={
+                            "component": component.component_code,
+                            "name": component.original_name,
+                            "sha256": component.sha256,
+                            "source": {
+                                "kind": origin.kind,
+                                "dossier": origin.dossier_code,
+                                "dossier_id": origin.dossier.pk,
+                                "id": origin.object_id,
+                            },
+                        },
+                    )
+                    fields = ["edited_at", "history_count", "history_hash"]
+                locked.save(update_fields=fields)
             kept = {id(c) for c in new}
+            attached = [c for c in attached if c.pk is not None]
             unused = [c for c in unused if id(c) not in kept]
     finally:
         for component in unused:
             _discard(component)
     return attached, errors
+
+
+NOT_REUSABLE = gettext_lazy(
+    "This earlier paper cannot be used here: choose one from the list, or upload the file."
+)
+PAPER_ALTERED = gettext_lazy(
+    "This earlier paper no longer matches what was filed, so it cannot be reused: please "
+    "upload the file."
+)
+
+
+def dossier_reuse_paper(
+    *, dossier: Dossier, by, component_code: str, source: str, replace: bool | None = None
+) -> DossierComponent:
+    """Fill a component with a paper from the citizen's data store (``workflows.store``):
+    an accepted component or a signed result of one of their earlier dossiers, named by its
+    ``source`` ref ("c12", "r34"), instead of uploading it again.
+
+    The same rules as an upload (a draft or a supplement answer, by the applicant; the
+    component's accepted types, size and ``count``), and only the applicant's own papers:
+    anything else (another citizen's, a dossier refused at the desk, a forged ref) is
+    refused with one message that tells nothing about it.
+
+    The bytes are *copied*, not referenced: the earlier dossier's files are erased at the end
+    of its own retention (``services.retention``) and a draft's on discard, which must not
+    leave this dossier with a hole, nor keep the earlier one's bytes past their time. The
+    copy is checked against the SHA-256 recorded for the source (a signed result stays the
+    byte-identical signed PDF, its signature still verifiable), and the new row records the
+    source; a history entry says so.
+    """
+    from .. import store
+
+    dossier = _editable(dossier, by, lock=False)
+    spec = dossier.procedure_version.component(component_code)
+    if spec is None:
+        raise ValidationError({component_code: [_("This procedure has no such component.")]})
+    paper = store.paper_find(user=by, ref=source)
+    if paper is None or paper.dossier.pk == dossier.pk or dossier.applicant_user_id != by.pk:
+        raise ValidationError({component_code: [NOT_REUSABLE]})
+    if not store.fits(paper, spec):
+        raise ValidationError(
+            {
+                component_code: [
+                    _("“%(name)s” is %(type)s; accepted here: %(accepted)s (at most %(limit)s MB).")
+                    % {
+                        "name": paper.original_name,
+                        "type": paper.content_type,
+                        "accepted": ", ".join(spec["content_types"]),
+                        "limit": spec["max_size_mb"],
+                    }
+                ]
+            }
+        )
+    try:
+        copy = _read_paper(paper)
+    except OSError as exc:
+        log.warning("reuse: reading paper %s failed: %s", paper.ref, exc)
+        raise ValidationError({component_code: [STORAGE_DOWN]}) from exc
+    with copy:
+        return _attach(
+            dossier, by, spec, copy, replace=replace, name=paper.original_name, origin=paper
+        )
+
+
+def _read_paper(paper):
+    """The paper's bytes, in a temporary file (spooled to disk past 1 MB) named like it."""
+    import tempfile
+
+    from django.core.files import File
+
+    spool = tempfile.SpooledTemporaryFile(max_size=1_048_576)  # noqa: SIM115 - the caller closes it
+    try:
+        with paper.file.open("rb") as source:
+            for chunk in source.chunks():
+                spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    size = spool.tell()
+    spool.seek(0)
+    copy = File(spool, name=paper.original_name)
+    copy.size = size
+    return copy
 
 
 def dossier_remove_component(*, dossier: Dossier, by, component_id: int) -> Dossier:

@@ -50,6 +50,20 @@ def removals_from_post(post) -> list[int]:
     return ids[:100]
 
 
+def reuses_from_post(spec: dict, post) -> dict[str, list[str]]:
+    """The earlier papers the form picks from the citizen's data store, by component code
+    (fields ``reuse_<code>``: "c12", "r34"; an empty choice is none). Each value is only
+    a name to look up, among the citizen's own papers, by the service; anything oversized
+    is dropped here, a forged one refused there."""
+    reuses = {}
+    for c in spec["components"]:
+        values = post.getlist(f"reuse_{c['code']}") if hasattr(post, "getlist") else []
+        picked = [v for v in values if v and len(v) <= 20][: c.get("count", 1)]
+        if picked:
+            reuses[c["code"]] = picked
+    return reuses
+
+
 def dossier_save_filing(
     *,
     dossier: Dossier,
@@ -58,10 +72,13 @@ def dossier_save_filing(
     form_data: dict,
     uploads: dict,
     remove: list[int] | tuple = (),
+    reuses: dict | None = None,
 ) -> tuple[Dossier, dict[str, list[str]]]:
     """Keep what can be kept; return the dossier and the problems by field.
 
-    Files to take off (``remove``) go first, so that a new file can take a freed place."""
+    Files to take off (``remove``) go first, so that a new file can take a freed place;
+    then the earlier papers picked for reuse, then the uploads (for a component of one
+    file, a new upload is the last word)."""
     errors: dict[str, list[str]] = {}
     try:
         dossier = dossiers.dossier_save_draft(
@@ -77,6 +94,15 @@ def dossier_save_filing(
             )
         except ValidationError as exc:
             errors.update(error_dict(exc))
+    for code, refs in (reuses or {}).items():
+        for ref in refs:
+            try:
+                dossiers.dossier_reuse_paper(
+                    dossier=dossier, by=by, component_code=code, source=ref
+                )
+            except ValidationError as exc:
+                for field, messages in error_dict(exc).items():
+                    errors.setdefault(field, []).extend(messages)
     if uploads:
         _attached, problems = dossiers.dossier_attach_components(
             dossier=dossier,
@@ -102,7 +128,8 @@ def dossier_filing_problems(dossier: Dossier) -> dict[str, list[str]]:
 
 def dossier_save_filing_post(*, dossier: Dossier, by, post, files):
     """``dossier_save_filing`` with what a filing form posted."""
-    applicant, form_data, uploads = filing_from_post(dossier.procedure_version.spec, post, files)
+    spec = dossier.procedure_version.spec
+    applicant, form_data, uploads = filing_from_post(spec, post, files)
     return dossier_save_filing(
         dossier=dossier,
         by=by,
@@ -110,4 +137,5 @@ def dossier_save_filing_post(*, dossier: Dossier, by, post, files):
         form_data=form_data,
         uploads=uploads,
         remove=removals_from_post(post),
+        reuses=reuses_from_post(spec, post),
     )
