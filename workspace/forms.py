@@ -195,7 +195,7 @@ class FeeConfirmForm(forms.Form):
     """A payment made at the desk, or a bank transfer seen on the agency's account."""
 
     channel = forms.ChoiceField(
-        label=_("Paid"),
+        label=_("How it was paid"),
         choices=[
             (FeeChannel.DESK, FeeChannel.DESK.label),
             (FeeChannel.TRANSFER, FeeChannel.TRANSFER.label),
