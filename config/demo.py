@@ -56,8 +56,11 @@ def _past(users: dict) -> int:
 
     zone = ZoneInfo("Asia/Ho_Chi_Minh")
     province = Agency.objects.get(code=demo.DEMO_PROVINCE)
+    # The free procedures: a fee would stop these at the approval until paid.
     procedures = list(
-        Procedure.objects.filter(is_active=True, current_version__agency_level="province")
+        Procedure.objects.filter(
+            is_active=True, current_version__agency_level="province", current_version__fee=0
+        )
         .select_related("current_version")
         .order_by("code")
     )

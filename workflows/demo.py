@@ -236,6 +236,9 @@ STORYLINES = [
     "refused",
     "rejected_at_reception",
 ]
+# Walked on a procedure with a fee (the catalog's sample one), if the catalog has one:
+# appraised, the fee asked for, waiting for its payment (national status 6).
+FEE_STORYLINES = ["fee_requested"]
 
 
 def _stage_task(dossier: Dossier, stage: str) -> DossierTask:
@@ -277,6 +280,8 @@ def _walk(dossier: Dossier, target: str, users, sign_result=None) -> Dossier:
     dossier = _do(dossier, "reception", u["reception"], "accept")
     if target == "received":
         return dossier
+    if target == "fee_requested":
+        return _do(dossier, "review", u["specialist"], "request_fee")
     if target == "claimed_for_review":
         work.task_claim(task=_stage_task(dossier, "review"), by=u["specialist"])
         return dossier
@@ -322,13 +327,20 @@ def seed_demo(*, prepare_accounts=None, sign_result=None) -> dict:
         if Dossier.objects.filter(applicant_user=users["citizen"]).exists():
             return {"users": users, "dossiers_created": 0, "password": DEMO_PASSWORD}
         province = Agency.objects.get(code=DEMO_PROVINCE)
-        procedures = list(
+        in_province = (
             Procedure.objects.filter(is_active=True, current_version__agency_level="province")
             .select_related("current_version")
             .order_by("code")
         )
+        # The storylines go through the free procedures (a fee would stop them at the
+        # approval until paid); the fee's own storyline through one with a fee.
+        procedures = list(in_province.filter(current_version__fee=0))
         for index, target in enumerate(STORYLINES):
             procedure = procedures[index % len(procedures)]
             _walk(_new_dossier(procedure, province, users), target, users, sign_result)
+            created += 1
+        with_fee = in_province.filter(current_version__fee__gt=0).first()
+        for target in FEE_STORYLINES if with_fee is not None else []:
+            _walk(_new_dossier(with_fee, province, users), target, users, sign_result)
             created += 1
     return {"users": users, "dossiers_created": created, "password": DEMO_PASSWORD}

@@ -29,6 +29,8 @@ def test_seed_demo_runs_twice_without_error(settings, capsys):
         Status.IN_REVIEW,
         Status.ISSUED,
         Status.REFUSED,
+        # The catalog's sample procedure with a fee: appraised, waiting for the payment.
+        Status.FEE_REQUESTED,
     } <= statuses
     call_command("seed_demo")
     assert Dossier.objects.count() == dossiers
