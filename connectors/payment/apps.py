@@ -1,11 +1,11 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PaymentConfig(AppConfig):
     name = "connectors.payment"
     label = "payment"
-    verbose_name = _("Online payment")
+    verbose_name = pgettext_lazy("payment", "Online payment")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -6,6 +6,7 @@ from django.db import connections
 
 from api.services import api_records_prune
 from api.webhooks import webhooks_sweep
+from connectors.payment.services import payment_reconcile
 from documents.services import documents_sweep
 from notifications.alerts import alerts_send
 from notifications.services import messages_sweep
@@ -30,7 +31,7 @@ def close_stale_connections() -> None:
 class Command(BaseCommand):
     help = (
         "Run the periodic jobs (time-limit warnings, flow timers, event, message, document "
-        "and webhook sweeps, history seals, retention, the failure digest) "
+        "and webhook sweeps, payment reconciliation, history seals, retention, the failure digest) "
         "once, or every N seconds with --every. Production runs them from Celery beat."
     )
 
@@ -75,6 +76,8 @@ class Command(BaseCommand):
         sent = attempt("message sweep", messages_sweep)
         rendered = attempt("document sweep", documents_sweep)
         posted = attempt("webhook sweep", webhooks_sweep)
+        # Online payments open too long: asked of the payment platform.
+        reconciled = attempt("payment reconciliation", payment_reconcile)
         # Old API call records and idempotency keys (a daily job under beat; cheap here).
         attempt("API records prune", api_records_prune)
         alerted = attempt("failure digest", alerts_send)
@@ -85,6 +88,7 @@ class Command(BaseCommand):
             f"warnings given: {shown(done.get('warnings'))}, "
             f"messages sent: {shown(sent)}, documents rendered: {shown(rendered)}, "
             f"webhooks delivered: {shown(posted)}, "
+            f"payments reconciled: {shown(reconciled and reconciled['checked'])}, "
             f"history seals made: {shown(done.get('seals'))}, "
             f"drafts discarded: {shown(done.get('drafts_discarded'))}, "
             f"dossiers' files erased: {shown(done.get('dossiers_erased'))}, "
