@@ -141,7 +141,9 @@ def _open_attempt(*, fee: Fee, by, provider) -> tuple[Payment, bool]:
             current = Fee.objects.select_for_update().select_related("dossier").get(pk=fee.pk)
             if current.status != FeeStatus.DUE or current.dossier.status in FINAL:
                 raise ActionNotAllowed(_("There is no fee to pay on this dossier now."))
-            payment = Payment.objects.select_for_update().filter(fee=current, state__in=OPEN).first()
+            payment = (
+                Payment.objects.select_for_update().filter(fee=current, state__in=OPEN).first()
+            )
             if payment is not None:
                 if payment.state == State.PENDING and payment.redirect_url:
                     return payment, False
@@ -245,14 +247,18 @@ def _apply(outcome: base.Outcome, *, via: str, client: str = "") -> CallbackResu
             .first()
         )
         if payment is None:
-            return _refused("unknown", "unknown-reference", reference=outcome.reference, client=client)
+            return _refused(
+                "unknown", "unknown-reference", reference=outcome.reference, client=client
+            )
         # A callback always names the amount; a query's "never received" has none.
         missing = outcome.amount is None and via == Confirmation.CALLBACK
         if missing or (outcome.amount is not None and outcome.amount != int(payment.amount)):
             return _refused("amount", "amount-mismatch", reference=payment.reference, client=client)
         if payment.state == State.PAID:
             if outcome.outcome != base.PAID:
-                log.warning("payment %s: a late %s after paid, ignored", payment.reference, outcome.outcome)
+                log.warning(
+                    "payment %s: a late %s after paid, ignored", payment.reference, outcome.outcome
+                )
             result = CallbackResult("duplicate", payment)
         elif outcome.outcome == base.PAID:
             payment.state = State.PAID
@@ -349,7 +355,9 @@ def payment_reconcile() -> dict[str, int]:
         try:
             outcome = provider.query(payment.reference)
         except ConnectorError as exc:
-            log.warning("payment reconcile: %s not checked reason=%s", payment.reference, exc.reason)
+            log.warning(
+                "payment reconcile: %s not checked reason=%s", payment.reference, exc.reason
+            )
             done["errors"] += 1
             continue
         done["checked"] += 1

@@ -147,11 +147,21 @@ def test_pay_online_then_download_the_receipt(platform, dossier, citizen_client)
 
     pdf = citizen_client.get(reverse("payment:receipt", args=[payment.reference]))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
-    words = PdfReader(io.BytesIO(b"".join(pdf.streaming_content if pdf.streaming else [pdf.content])))
+    words = PdfReader(
+        io.BytesIO(b"".join(pdf.streaming_content if pdf.streaming else [pdf.content]))
+    )
     content = " ".join(p.extract_text() for p in words.pages)
-    for expected in ("BIÊN LAI THU PHÍ, LỆ PHÍ", dossier.code, "50.000 đồng", "Năm mươi nghìn đồng"):
+    for expected in (
+        "BIÊN LAI THU PHÍ, LỆ PHÍ",
+        dossier.code,
+        "50.000 đồng",
+        "Năm mươi nghìn đồng",
+    ):
         assert expected in content, expected
-    assert payment.reference in content and timezone.localtime(payment.paid_at).strftime("%d/%m/%Y") in content
+    assert (
+        payment.reference in content
+        and timezone.localtime(payment.paid_at).strftime("%d/%m/%Y") in content
+    )
     # Paid: no button any more, the receipt instead.
     page = citizen_client.get(reverse("portal:dossier", args=[dossier.pk])).content.decode()
     assert "Nộp phí trực tuyến" not in page and "Biên lai thu phí, lệ phí" in page
@@ -163,7 +173,9 @@ def live_url(platform) -> str:
     return platform.options["motcua_url"]
 
 
-def test_a_cancelled_payment_charges_nothing_and_can_be_tried_again(platform, dossier, citizen_client):
+def test_a_cancelled_payment_charges_nothing_and_can_be_tried_again(
+    platform, dossier, citizen_client
+):
     answer = start(citizen_client, dossier)
     back = choose(answer["Location"], "cancel")
     first = Payment.objects.get()
@@ -207,7 +219,9 @@ def post_callback(base: str, body, *, raw: bytes | None = None, content_type="ap
     )
 
 
-def test_forged_callbacks_are_refused_logged_and_change_nothing(platform, dossier, citizen_client, caplog):
+def test_forged_callbacks_are_refused_logged_and_change_nothing(
+    platform, dossier, citizen_client, caplog
+):
     caplog.set_level(logging.WARNING, logger="motcua.security.payment")
     platform.fault = "bad-signature"
     answer = start(citizen_client, dossier)
@@ -226,10 +240,22 @@ def test_forged_callbacks_are_refused_logged_and_change_nothing(platform, dossie
     base = live_url(platform)
     cases = [
         (national.sign(national.RESULT, {**signed, "amount": "1000"}, SECRET), 200, "04"),
-        (national.sign(national.RESULT, {**signed, "reference": "MCNOSUCHPAYMENT"}, SECRET), 200, "01"),
+        (
+            national.sign(national.RESULT, {**signed, "reference": "MCNOSUCHPAYMENT"}, SECRET),
+            200,
+            "01",
+        ),
         (national.sign(national.RESULT, signed, "a guess"), 200, "97"),
         ({**national.sign(national.RESULT, signed, SECRET), "amount": "5"}, 200, "97"),
-        ({k: v for k, v in national.sign(national.RESULT, signed, SECRET).items() if k != "checksum"}, 200, "97"),
+        (
+            {
+                k: v
+                for k, v in national.sign(national.RESULT, signed, SECRET).items()
+                if k != "checksum"
+            },
+            200,
+            "97",
+        ),
         (national.sign(national.RESULT, {**signed, "partner_code": "OTHER"}, SECRET), 200, "97"),
     ]
     for body, status, code in cases:
@@ -242,7 +268,9 @@ def test_forged_callbacks_are_refused_logged_and_change_nothing(platform, dossie
     payment.refresh_from_db()
     assert payment.state == State.PENDING and payment.callback == {}
     assert fees.fee_for_dossier(dossier=dossier).status == FeeStatus.DUE
-    refused = [r.getMessage() for r in caplog.records if "payment callback refused" in r.getMessage()]
+    refused = [
+        r.getMessage() for r in caplog.records if "payment callback refused" in r.getMessage()
+    ]
     # The sandbox's own (bad signature), the six above, two unreadable, one too large.
     assert len(refused) == 10
     assert any("reason=amount-mismatch" in line for line in refused)
@@ -260,11 +288,15 @@ def test_forged_callbacks_are_refused_logged_and_change_nothing(platform, dossie
 
 
 @pytest.mark.parametrize("fault", ["down", "slow:2", "malformed"])
-def test_the_platform_failing_at_init_is_said_plainly(offline_platform, settings, dossier, citizen_client, fault):
+def test_the_platform_failing_at_init_is_said_plainly(
+    offline_platform, settings, dossier, citizen_client, fault
+):
     configure(settings, offline_platform, TIMEOUT=0.5)
     offline_platform.fault = fault
     answer = start(citizen_client, dossier)
-    assert answer.status_code == 302 and answer["Location"] == reverse("portal:dossier", args=[dossier.pk])
+    assert answer.status_code == 302 and answer["Location"] == reverse(
+        "portal:dossier", args=[dossier.pk]
+    )
     page = citizen_client.get(answer["Location"])
     text = page.content.decode()
     assert page.status_code == 200 and "Bạn chưa bị trừ tiền" in text
@@ -281,14 +313,22 @@ def test_the_platform_failing_at_init_is_said_plainly(offline_platform, settings
 
 
 def test_online_payment_off_sends_the_citizen_to_the_desk(settings, dossier, citizen_client):
-    settings.MOTCUA = {**settings.MOTCUA, "CONNECTORS": {**settings.MOTCUA["CONNECTORS"], "payment": {}}}
+    settings.MOTCUA = {
+        **settings.MOTCUA,
+        "CONNECTORS": {**settings.MOTCUA["CONNECTORS"], "payment": {}},
+    }
     page = citizen_client.get(reverse("portal:dossier", args=[dossier.pk])).content.decode()
     assert "Nộp phí trực tuyến" not in page and "nộp phí tại Bộ phận Một cửa" in page
     answer = start(citizen_client, dossier)
     assert answer.status_code == 302
     assert "Chưa thể nộp phí trực tuyến" in citizen_client.get(answer["Location"]).content.decode()
     assert not Payment.objects.exists()
-    assert citizen_client.post(reverse("payment:callback"), b"{}", content_type="application/json").status_code == 404
+    assert (
+        citizen_client.post(
+            reverse("payment:callback"), b"{}", content_type="application/json"
+        ).status_code
+        == 404
+    )
 
 
 # --- Reconciliation -----------------------------------------------------------------------------
@@ -303,7 +343,9 @@ def test_no_callback_reconciliation_marks_it_paid(offline_platform, dossier, cit
     assert payment.state == State.PENDING
     # Too recent to ask about.
     assert payment_reconcile()["checked"] == 0
-    Payment.objects.filter(pk=payment.pk).update(created_at=timezone.now() - dt.timedelta(minutes=20))
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=20)
+    )
     done = tasks.reconcile_payments.delay().get()
     assert done["checked"] == 1 and done["paid"] == 1
     payment.refresh_from_db()
@@ -316,10 +358,14 @@ def test_no_callback_reconciliation_marks_it_paid(offline_platform, dossier, cit
     assert payment_reconcile() == {"checked": 0, "paid": 0, "closed": 0, "errors": 0, "recorded": 0}
 
 
-def test_reconciliation_closes_abandoned_attempts_and_survives_the_platform_down(offline_platform, dossier, citizen_client):
+def test_reconciliation_closes_abandoned_attempts_and_survives_the_platform_down(
+    offline_platform, dossier, citizen_client
+):
     start(citizen_client, dossier)
     payment = Payment.objects.get()
-    Payment.objects.filter(pk=payment.pk).update(created_at=timezone.now() - dt.timedelta(minutes=20))
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=20)
+    )
     offline_platform.fault = "down"
     assert payment_reconcile()["errors"] == 1
     offline_platform.fault = ""
@@ -333,7 +379,9 @@ def test_reconciliation_closes_abandoned_attempts_and_survives_the_platform_down
     assert fees.fee_for_dossier(dossier=dossier).status == FeeStatus.DUE
 
 
-def test_the_return_page_asks_the_platform_when_no_callback_came(offline_platform, dossier, citizen_client):
+def test_the_return_page_asks_the_platform_when_no_callback_came(
+    offline_platform, dossier, citizen_client
+):
     offline_platform.fault = "no-callback"
     answer = start(citizen_client, dossier)
     back = choose(answer["Location"], "success")
@@ -345,7 +393,9 @@ def test_the_return_page_asks_the_platform_when_no_callback_came(offline_platfor
 # --- Someone else's fee --------------------------------------------------------------------------
 
 
-def test_another_citizen_cannot_pay_or_see_someone_elses_fee(offline_platform, dossier, citizen_client, client_factory):
+def test_another_citizen_cannot_pay_or_see_someone_elses_fee(
+    offline_platform, dossier, citizen_client, client_factory
+):
     start(citizen_client, dossier)
     payment = Payment.objects.get()
     other = client_factory()
@@ -355,7 +405,9 @@ def test_another_citizen_cannot_pay_or_see_someone_elses_fee(offline_platform, d
     assert other.get(reverse("payment:receipt", args=[payment.reference])).status_code == 404
     assert Payment.objects.count() == 1 and len(offline_platform.orders) == 1
     # The owner: no receipt before it is paid; a GET does not start a payment.
-    assert citizen_client.get(reverse("payment:receipt", args=[payment.reference])).status_code == 404
+    assert (
+        citizen_client.get(reverse("payment:receipt", args=[payment.reference])).status_code == 404
+    )
     assert citizen_client.get(reverse("payment:start", args=[dossier.pk])).status_code == 405
     assert citizen_client.get(reverse("payment:return", args=["x" * 40])).status_code == 404
 
