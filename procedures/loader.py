@@ -115,6 +115,8 @@ def read_catalog(directory: Path) -> list[tuple[str, ProcedureSpec]]:
             problems.append(
                 Problem(path.name, "result.template", f"unknown template {spec.result.template!r}")
             )
+        for path_in_file, message in spec.fee_problems():
+            problems.append(Problem(path.name, path_in_file, message))
         flows = settings.MOTCUA["FLOWS"]
         if spec.flow not in flows:
             known = ", ".join(flows)

@@ -39,10 +39,90 @@ class Text(Strict):
     en: Annotated[str, Field(min_length=1)]
 
 
+FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+Scalar = Annotated[str, Field(max_length=200)] | int | bool
+# A condition nests at most this deep: deeper is a mistake, not a rule.
+CONDITION_MAX_DEPTH = 4
+
+
+class Condition(Strict):
+    """When an exemption applies, from the dossier's form data. One of:
+
+    - ``{field: NAME, equals: VALUE}``: the field holds VALUE (a multichoice field: among
+      its choices);
+    - ``{field: NAME, one_of: [VALUE, ...]}``: the field holds one of them;
+    - ``{all: [...]}``, ``{any: [...]}``, ``{none: [...]}``: every one, at least one, or
+      none of the conditions listed holds.
+
+    A field left empty holds nothing: no condition on it holds (but ``none``).
+    """
+
+    field: FieldName | None = None
+    equals: Scalar | None = None
+    one_of: Annotated[list[Scalar], Field(min_length=1, max_length=200)] | None = None
+    all: Annotated[list[Condition], Field(min_length=1)] | None = None
+    any: Annotated[list[Condition], Field(min_length=1)] | None = None
+    none: Annotated[list[Condition], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Condition:
+        groups = [k for k in ("all", "any", "none") if getattr(self, k) is not None]
+        tests = [k for k in ("equals", "one_of") if getattr(self, k) is not None]
+        if self.field is not None:
+            if groups or len(tests) != 1:
+                raise ValueError("a condition on a field takes exactly one of equals, one_of")
+        elif tests or len(groups) != 1:
+            raise ValueError(
+                "a condition is either {field, equals|one_of} or exactly one of all, any, none"
+            )
+        if self.depth() > CONDITION_MAX_DEPTH:
+            raise ValueError(f"conditions nest at most {CONDITION_MAX_DEPTH} levels deep")
+        return self
+
+    def depth(self) -> int:
+        children = self.all or self.any or self.none or []
+        return 1 + max((child.depth() for child in children), default=0)
+
+    @model_serializer(mode="wrap")
+    def _only_set(self, handler):
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
+class Exemption(Strict):
+    """Who owes nothing, and on what legal basis."""
+
+    code: Code
+    name: Text
+    legal_basis: Text
+    when: Condition
+
+
 class Fee(Strict):
     amount: Annotated[int, Field(ge=0)]
     currency: Literal["VND"] = "VND"
     note: Text | None = None
+    # Checked in order; the first that applies exempts the applicant.
+    exemptions: list[Exemption] = []
+
+    @field_validator("exemptions")
+    @classmethod
+    def _unique_exemptions(cls, value: list[Exemption]) -> list[Exemption]:
+        return _unique(value, "code")
+
+    @model_validator(mode="after")
+    def _exemptions_need_a_fee(self) -> Fee:
+        if self.exemptions and self.amount == 0:
+            raise ValueError("a free procedure lists no exemptions")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_exemptions(self, handler):
+        # Procedures without exemptions keep the content (and hash, and version) they had
+        # before the key existed.
+        data = handler(self)
+        if not self.exemptions:
+            data.pop("exemptions", None)
+        return data
 
 
 class Component(Strict):
@@ -174,6 +254,28 @@ RETENTION_MAX_YEARS = 100
 PERMANENT = "permanent"
 
 
+def _value_problem(spec: FormField, value) -> str | None:
+    """Why ``value`` cannot be what the form field ``spec`` holds (None: it can)."""
+    if spec.type == "boolean":
+        return (
+            None if isinstance(value, bool) else f"the field {spec.name!r} is yes/no: true or false"
+        )
+    if isinstance(value, bool):
+        return f"the field {spec.name!r} is not a yes/no field"
+    if spec.type in ("choice", "multichoice"):
+        known = [c.value for c in spec.choices or []]
+        if value not in known:
+            return f"{value!r} is not a choice of {spec.name!r}; its choices: {', '.join(known)}"
+        return None
+    if spec.type == "ethnic_group":
+        if not isinstance(value, str) or ethnic_group_by_code(value) is None:
+            return f"{value!r} is not the GSO code of an ethnic group (01-54)"
+        return None
+    if spec.type in ("integer", "decimal"):
+        return None if isinstance(value, int) else f"the field {spec.name!r} holds a number"
+    return None if isinstance(value, str) else f"the field {spec.name!r} holds text"
+
+
 def _unique(items: list, attribute: str) -> list:
     codes = [getattr(item, attribute) for item in items]
     dupes = sorted({c for c in codes if codes.count(c) > 1})
@@ -240,6 +342,36 @@ class ProcedureSpec(Strict):
 
     def to_json(self) -> dict:
         return self.model_dump(mode="json")
+
+    def fee_problems(self) -> list[tuple[str, str]]:
+        """What the fee's exemptions get wrong about the form: (path, problem) pairs, for
+        conditions naming a field the form lacks or a value it cannot hold."""
+        fields = {f.name: f for f in self.fields}
+        problems: list[tuple[str, str]] = []
+
+        def check(condition: Condition, path: str) -> None:
+            for key in ("all", "any", "none"):
+                for i, child in enumerate(getattr(condition, key) or []):
+                    check(child, f"{path}.{key}.{i}")
+            if condition.field is None:
+                return
+            spec = fields.get(condition.field)
+            if spec is None:
+                problems.append((f"{path}.field", f"the form has no field {condition.field!r}"))
+                return
+            if condition.one_of is not None:
+                values, where = condition.one_of, "one_of"
+            else:
+                values, where = [condition.equals], "equals"
+            for i, value in enumerate(values):
+                at = f"{path}.{where}" + (f".{i}" if where == "one_of" else "")
+                wrong = _value_problem(spec, value)
+                if wrong:
+                    problems.append((at, wrong))
+
+        for i, exemption in enumerate(self.fee.exemptions):
+            check(exemption.when, f"fee.exemptions.{i}.when")
+        return problems
 
     @property
     def fee_amount(self) -> Decimal:

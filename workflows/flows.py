@@ -321,6 +321,13 @@ class DossierFlowMixin:
         activation.process.dossier = dossier
         return dossier
 
+    def on_fee_paid(self, activation, fee):
+        from .services.fees import dossier_resume_after_fee
+
+        dossier = dossier_resume_after_fee(dossier=activation.process.dossier, fee=fee)
+        activation.process.dossier = dossier
+        return dossier
+
     def record_no_answer(self, activation):
         from .services import dossier_note
 
@@ -367,8 +374,12 @@ class StandardFlow(DossierFlowMixin, flow.Flow):
     after_review = (
         Switch()
         .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
+        .Case(this.wait_fee, status_is(Status.FEE_REQUESTED))
         .Default(this.approval)
     )
+    # Waits for the fee's payment (online, or recorded at the desk); the specialist then
+    # proposes the decision, with the payment on record.
+    wait_fee = flow.Handle(this.on_fee_paid).Next(this.review)
 
     approval = OfficerTask("approval").Next(this.after_approval)
     after_approval = (
@@ -405,9 +416,11 @@ class ConsultationFlow(DossierFlowMixin, flow.Flow):
     after_review = (
         Switch()
         .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
+        .Case(this.wait_fee, status_is(Status.FEE_REQUESTED))
         .Case(this.consult_split, consultations_asked)
         .Default(this.approval)
     )
+    wait_fee = flow.Handle(this.on_fee_paid).Next(this.review)
     consult_split = DynamicSplit().Next(this.consult, data_source=consultation_branches)
     # A unit that has not answered by its deadline is recorded as silent; the flow goes on.
     consult = (

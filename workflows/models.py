@@ -33,6 +33,9 @@ class Status(models.TextChoices):
     SUPPLEMENT_REQUESTED = "supplement_requested", _("Supplement requested")
     RECEIVED = "received", _("Received")
     IN_REVIEW = "in_review", _("In review")
+    # Appraised; the applicant owes the procedure's fee, and the flow waits for its
+    # payment (national status 6, "financial obligation"). The clock is paused meanwhile.
+    FEE_REQUESTED = "fee_requested", _("Fee requested, waiting for payment")
     APPROVED = "approved", _("Approved, waiting for signature")
     SIGNED = "signed", _("Signed")
     ISSUED = "issued", _("Result issued")
@@ -66,6 +69,7 @@ WITHDRAWABLE = (
     Status.SUPPLEMENT_REQUESTED,
     Status.RECEIVED,
     Status.IN_REVIEW,
+    Status.FEE_REQUESTED,
 )
 FINAL = (Status.ISSUED, Status.REJECTED_AT_RECEPTION, Status.REFUSED, Status.WITHDRAWN)
 
@@ -207,6 +211,19 @@ def within_supplement_window(dossier: Dossier) -> bool:
     days = settings.MOTCUA["SUPPLEMENT_AFTER_REVIEW_DAYS"]
     received = calendar.reception_day(dossier.received_at)
     return calendar.working_days_between(received, calendar.today()) <= days
+
+
+@memoised
+def fee_owed(dossier: Dossier) -> bool:
+    """The dossier's fee record says a fee is due (not paid, not exempted)."""
+    return Fee.objects.filter(dossier=dossier, status=FeeStatus.DUE).exists()
+
+
+@memoised
+def no_fee_owed(dossier: Dossier) -> bool:
+    """Nothing is owed: no fee, exempted, or paid. A result is not granted while the
+    applicant still owes the procedure's fee."""
+    return not fee_owed(dossier)
 
 
 @memoised
@@ -495,10 +512,31 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_REVIEW,
         target=Status.APPROVED,
-        conditions=[has_proposal],
+        conditions=[has_proposal, no_fee_owed],
         permission=APPROVE,
     )
     def approve(self):
+        pass
+
+    # The specialist, having appraised the dossier, asks the applicant to pay the fee.
+    @transition(
+        field=status,
+        source=Status.IN_REVIEW,
+        target=Status.FEE_REQUESTED,
+        conditions=[fee_owed],
+        permission=REVIEW,
+    )
+    def request_fee(self):
+        pass
+
+    # The fee is paid (online, or recorded at the desk): the system resumes the appraisal.
+    @transition(
+        field=status,
+        source=Status.FEE_REQUESTED,
+        target=Status.IN_REVIEW,
+        permission=system_only,
+    )
+    def resume_after_fee(self):
         pass
 
     @transition(
@@ -969,3 +1007,101 @@ class ServiceRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dossier_id}: {self.score}"
+
+
+# --- Fees ----------------------------------------------------------------------------------------
+
+
+class FeeStatus(models.TextChoices):
+    DUE = "due", _("Due")
+    PAID = "paid", _("Paid")
+    EXEMPTED = "exempted", _("Exempted")
+    # Not to be paid any more: the dossier was withdrawn or closed before payment.
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class FeeChannel(models.TextChoices):
+    """How a fee was paid (domain.md: at the desk, by transfer or online)."""
+
+    ONLINE = "online", _("Online payment")
+    DESK = "desk", _("At the one-stop desk")
+    TRANSFER = "transfer", _("Bank transfer")
+
+
+class Fee(models.Model):
+    """What one dossier owes for its procedure, and how it was settled.
+
+    Made when the dossier is received, from its procedure version's ``fee`` (amount and
+    exemptions, evaluated against the form data); at most one per dossier. Its payment is
+    recorded here once (``workflows.services.fees.fee_mark_paid``): a second report of
+    the same payment changes nothing. Written only by the fee services.
+    """
+
+    dossier = models.OneToOneField(
+        Dossier, on_delete=models.PROTECT, related_name="fee", verbose_name=_("dossier")
+    )
+    amount_due = models.DecimalField(_("amount due (VND)"), max_digits=14, decimal_places=0)
+    currency = models.CharField(_("currency"), max_length=3, default="VND")
+    status = models.CharField(
+        _("status"), max_length=12, choices=FeeStatus.choices, default=FeeStatus.DUE
+    )
+    # The exemption that applied, as the procedure version listed it (code, name vi/en,
+    # legal basis): the record keeps why nothing was owed even if the catalog changes.
+    exemption_code = models.CharField(_("exemption"), max_length=64, blank=True)
+    exemption = models.JSONField(_("exemption details"), default=dict, blank=True)
+    assessed_at = models.DateTimeField(_("assessed"), default=timezone.now)
+    # When an officer asked for the payment (the dossier waits from then on).
+    requested_at = models.DateTimeField(_("payment requested"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    channel = models.CharField(
+        _("paid through"), max_length=12, choices=FeeChannel.choices, blank=True
+    )
+    # The payment's own reference: the payment platform's transaction, the desk receipt
+    # number, the bank transfer's reference.
+    reference = models.CharField(_("payment reference"), max_length=100, blank=True)
+    amount_paid = models.DecimalField(
+        _("amount paid (VND)"), max_digits=14, decimal_places=0, null=True, blank=True
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+    # The officer who confirmed the payment; empty for one reported by the payment platform.
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+
+    class Meta:
+        verbose_name = _("fee")
+        verbose_name_plural = _("fees")
+        constraints = [
+            # One online payment settles one fee: the platform's reference is unique.
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=models.Q(channel="online"),
+                name="uniq_fee_online_reference",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="paid")
+                | models.Q(paid_at__isnull=False, amount_paid__isnull=False),
+                name="fee_paid_has_payment",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="fee_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}: {self.amount_due} {self.currency} ({self.status})"
+
+    @property
+    def exempted(self) -> bool:
+        return self.status == FeeStatus.EXEMPTED

@@ -15,8 +15,8 @@ in_review             4     Đang xử lý                     appraisal under w
 approved              4     Đang xử lý                     decided, but no signed result yet:
                                                            still being processed
 supplement_requested  5     Yêu cầu bổ sung giấy tờ        at the desk or after appraisal
-(none)                6     Yêu cầu thực hiện nghĩa vụ     motcua has no fee-payment state yet;
-                            tài chính                      kept for the payment connector
+fee_requested         6     Yêu cầu thực hiện nghĩa vụ     appraised; waits for the applicant
+                            tài chính                      to pay the procedure's fee
 (event, not a state)  7     Công dân yêu cầu rút hồ sơ     a withdrawal takes effect at once
                                                            here: 7 is the event of the request,
                                                            reported just before 8
@@ -90,6 +90,7 @@ BY_STATUS: dict[str, NationalStatus | None] = {
     "in_review": PROCESSING,
     "approved": PROCESSING,
     "supplement_requested": SUPPLEMENT_REQUESTED,
+    "fee_requested": FINANCIAL_OBLIGATION,
     "withdrawn": PROCESSING_STOPPED,
     "signed": PROCESSED,
     "refused": PROCESSED,
@@ -108,5 +109,5 @@ def national_status(status: str) -> NationalStatus | None:
 
 
 def statuses_for(code: int) -> list[str]:
-    """The motcua statuses the portal's ``code`` stands for (none for 6 and 7)."""
+    """The motcua statuses the portal's ``code`` stands for (none for 7)."""
     return [status for status, national in BY_STATUS.items() if national and national.code == code]

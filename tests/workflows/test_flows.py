@@ -21,7 +21,10 @@ STAGE_FOR_STATUS = {
     Status.IN_REVIEW: {"review", "approval", "consult"},
     Status.APPROVED: "signing",
     Status.SUPPLEMENT_REQUESTED: None,
+    Status.FEE_REQUESTED: None,
 }
+# The flow node that waits for the applicant, for a status with no officer task.
+WAITING_NODE = {Status.SUPPLEMENT_REQUESTED: "wait_resubmission", Status.FEE_REQUESTED: "wait_fee"}
 FINAL = {Status.ISSUED, Status.REFUSED, Status.REJECTED_AT_RECEPTION, Status.WITHDRAWN}
 
 
@@ -45,7 +48,7 @@ def assert_consistent(dossier):
     expected = STAGE_FOR_STATUS[dossier.status]
     if expected is None:
         assert human == []
-        assert [t.flow_task.name for t in tasks] == ["wait_resubmission"]
+        assert [t.flow_task.name for t in tasks] == [WAITING_NODE[dossier.status]]
     else:
         allowed = expected if isinstance(expected, set) else {expected}
         assert human and {t.stage for t in human} <= allowed, (dossier.status, human)

@@ -61,10 +61,12 @@ from ..models import (
     ServiceRating,
     Status,
     conditions_memoised,
+    fee_owed,
     first_supplement_after_review,
     first_supplement_at_reception,
     has_mandatory_components,
     has_proposal,
+    no_fee_owed,
     not_yet_rescheduled,
     within_supplement_window,
 )
@@ -72,7 +74,7 @@ from ..uploads import check_upload
 
 log = logging.getLogger(__name__)
 
-SYSTEM_TRANSITIONS = frozenset({"issue", "discard"})
+SYSTEM_TRANSITIONS = frozenset({"issue", "discard", "resume_after_fee"})
 
 CONDITION_MESSAGES = {
     has_mandatory_components: gettext_lazy("Some mandatory components have not been uploaded."),
@@ -84,6 +86,11 @@ CONDITION_MESSAGES = {
         "working days after receipt."
     ),
     has_proposal: gettext_lazy("The specialist has not proposed a decision yet."),
+    fee_owed: gettext_lazy("This dossier owes no fee: nothing to ask the applicant to pay."),
+    no_fee_owed: gettext_lazy(
+        "The applicant has not paid the fee yet: ask for it (“Request the fee”), or record "
+        "the payment made at the desk."
+    ),
     first_supplement_at_reception: gettext_lazy(
         "A supplement was already requested at the desk for this dossier. The applicant is "
         "told once, completely, what to add or fix: receive the dossier now, or refuse it "
@@ -581,10 +588,18 @@ def dossier_receive(*, dossier: Dossier, by, comment: str = "") -> Dossier:
     number is taken in this transaction, so a reception that fails gives it back.
     """
 
+    assessed: dict = {}
+
     def apply(d: Dossier) -> Changes:
+        from .fees import fee_assess, fee_summary
+
         now = timezone.now()
         due = working_calendar().due_date(now, d.procedure_version.time_limit_days)
         changes: Changes = {"received_at": now, "due_date": due}
+        # The fee owed, from the procedure version and the form as received.
+        fee = fee_summary(fee_assess(d))
+        if fee:
+            assessed["fee"] = fee
         if d.code is None:
             changes["code"] = dossier_code(d.handling_agency, local_date(now))
             changes["lookup_secret"] = lookup_secret()
@@ -600,10 +615,11 @@ def dossier_receive(*, dossier: Dossier, by, comment: str = "") -> Dossier:
         "receive",
         comment=clean_text(comment, "comment"),
         apply=apply,
-        data=lambda d: {"due_date": d.due_date, "round": d.supplement_round},
+        data=lambda d: {"due_date": d.due_date, "round": d.supplement_round, **assessed},
         event_payload=lambda d: {
             "due_date": d.due_date.isoformat(),
             "restart": d.supplement_round > 0,
+            **assessed,
         },
     )
 
@@ -665,6 +681,9 @@ def dossier_request_supplement(*, dossier: Dossier, by, items: list[dict], reaso
 
 
 def _close(d: Dossier) -> Changes:
+    from .fees import fee_cancel
+
+    fee_cancel(d)  # a fee not paid yet is no longer owed
     return {"closed_at": timezone.now()}
 
 
@@ -727,7 +746,11 @@ def dossier_refuse(*, dossier: Dossier, by, reason: str) -> Dossier:
     """A written refusal with reasons (Decree 61 art. 17)."""
     reason = clean_text(reason, "reason", required=True)
     return _act(
-        dossier, by, "refuse", comment=reason, apply=lambda d: {**_decided(d), **_finish(d)}
+        dossier,
+        by,
+        "refuse",
+        comment=reason,
+        apply=lambda d: {**_decided(d), **_finish(d), **_close(d)},
     )
 
 

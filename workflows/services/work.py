@@ -345,6 +345,11 @@ def _review(dossier, by, action, form, task):
         return dossiers.dossier_request_supplement(
             dossier=dossier, by=by, items=form.get("items"), reason=form.get("reason")
         )
+    if action == "request_fee":
+        from .fees import dossier_request_fee
+
+        dossier = _ensure_review_started(dossier, by)
+        return dossier_request_fee(dossier=dossier, by=by)
     return None
 
 
@@ -374,7 +379,7 @@ def _consult(dossier, by, action, form, task):
 
 STAGE_ACTIONS = {
     "reception": (_reception, ("accept", "supplement", "reject")),
-    "review": (_review, ("propose", "supplement", "consult")),
+    "review": (_review, ("propose", "supplement", "consult", "request_fee")),
     "approval": (_approval, ("approve", "refuse", "send_back")),
     "signing": (_signing, ("sign",)),
     "consult": (_consult, ("opinion",)),
