@@ -94,7 +94,12 @@ def callback(request):
         raise Http404
     client = client_address(request) or ""
     length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > MAX_CALLBACK_BODY:
+    # Announced too large: refused unread; a body without a length is measured once read.
+    if (
+        not length.isdigit()
+        or int(length) > MAX_CALLBACK_BODY
+        or len(request.body) > MAX_CALLBACK_BODY
+    ):
         services.security.warning("payment callback refused reason=too-large client=%s", client)
         return JsonResponse({"code": "99", "message": "Request too large"}, status=413)
     if is_ratelimited(
