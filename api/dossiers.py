@@ -117,6 +117,9 @@ TIMELINE_ACTIONS = {
     "issue": pgettext_lazy("timeline", "result issued"),
     "withdraw": pgettext_lazy("timeline", "withdrawn"),
     "reschedule": pgettext_lazy("timeline", "rescheduled"),
+    "request_fee": pgettext_lazy("timeline", "fee requested"),
+    "fee_paid": pgettext_lazy("timeline", "fee paid"),
+    "resume_after_fee": pgettext_lazy("timeline", "processing resumed after payment"),
 }
 # Actions whose comment is the written reason given to the applicant (or the applicant's
 # own, for a withdrawal).

@@ -37,6 +37,8 @@ CITIZEN_KINDS = {
     "dossier.approve": "approved",
     "dossier.issue": "result_ready",
     "dossier.reschedule": "apology",
+    "dossier.request_fee": "fee_requested",
+    "dossier.fee_paid": "fee_paid",
 }
 OFFICER_KINDS = {
     "task.offered": "task_offered",
@@ -225,6 +227,8 @@ def _citizen(event: OutgoingEvent) -> None:
         ],
         result_url=site(reverse("portal:result", args=[dossier.pk])),
     )
+    if "amount" in data:  # the fee asked for, or paid (workflows.services.fees)
+        context.update(_fee_context(data, person.language))
     kind = CITIZEN_KINDS[event.name]
     _write(event, person, kind, context, context["dossier_url"])
     if (
@@ -234,6 +238,24 @@ def _citizen(event: OutgoingEvent) -> None:
         and (local_date(dossier.closed_at) < dossier.due_date)
     ):
         _write(event, person, "early_return", context, context["dossier_url"])
+
+
+def _fee_context(data: dict, language: str) -> dict:
+    from workflows.models import FeeChannel
+    from workflows.presentation import money
+
+    paid_at = ""
+    if data.get("paid_at"):
+        moment = timezone.localtime(dt.datetime.fromisoformat(data["paid_at"]))
+        paid_at = moment.strftime("%H:%M %d/%m/%Y")
+    with translation.override(language):
+        channel = str(FeeChannel(data["channel"]).label) if data.get("channel") else ""
+    return {
+        "amount": money(data["amount"], language),
+        "amount_ascii": money(data["amount"], language, ascii_only=True),
+        "channel": channel,
+        "paid_at": paid_at,
+    }
 
 
 def _offered_to(departments: bool) -> CompiledQuery:

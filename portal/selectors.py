@@ -21,6 +21,11 @@ NEXT_STEP = {
     Status.SUPPLEMENT_REQUESTED: _("Add or fix the items listed below, then file again."),
     Status.RECEIVED: _("Your dossier has been received and goes to appraisal."),
     Status.IN_REVIEW: _("Specialists are appraising your dossier."),
+    Status.FEE_REQUESTED: _(
+        "Your dossier has been appraised. Pay the fee shown below: online, at the one-stop "
+        "desk or by bank transfer. Processing resumes once the payment is recorded; the "
+        "time waiting for it does not count against the time limit."
+    ),
     Status.APPROVED: _("Your dossier is approved; the result is being signed."),
     Status.SIGNED: _("The result is signed and about to be issued."),
     Status.ISSUED: _("The result is ready: you can download it below."),
@@ -138,6 +143,8 @@ CITIZEN_ACTIONS = {
     "issue",
     "withdraw",
     "reschedule",
+    "request_fee",
+    "fee_paid",
 }
 
 

@@ -35,15 +35,17 @@ from workflows import selectors as workflow_selectors
 from workflows import services
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
-from workflows.models import Channel, DossierComponent, ServiceRating, Status
+from workflows.models import WITHDRAWABLE, Channel, DossierComponent, ServiceRating, Status
 from workflows.presentation import (
     applicant_values,
     component_response,
     erased_response,
     error_summary,
+    fee_view,
 )
 from workflows.services import work
 from workflows.services.dossiers import dossier_create
+from workflows.services.fees import fee_for_dossier
 from workflows.services.filing import (
     dossier_filing_problems,
     dossier_save_filing_post,
@@ -475,8 +477,8 @@ def dossier_detail(request, pk, *, withdraw_form=None, rating_form=None, status=
             "components": workflow_selectors.dossier_component_rows(dossier),
             "papers": documents.issued_documents(dossier),
             "expected": _expected_appointment(dossier),
-            "can_withdraw": dossier.status
-            in (Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.RECEIVED, Status.IN_REVIEW),
+            "can_withdraw": dossier.status in WITHDRAWABLE,
+            "fee": fee_view(fee_for_dossier(dossier=dossier)),
             "withdraw_form": withdraw_form or WithdrawForm(),
             "rating_form": (rating_form or RatingForm())
             if dossier.status in (Status.ISSUED, Status.REFUSED) and rating is None

@@ -1013,11 +1013,11 @@ class ServiceRating(models.Model):
 
 
 class FeeStatus(models.TextChoices):
-    DUE = "due", _("Due")
-    PAID = "paid", _("Paid")
-    EXEMPTED = "exempted", _("Exempted")
+    DUE = "due", pgettext_lazy("fee", "Due")
+    PAID = "paid", pgettext_lazy("fee", "Paid")
+    EXEMPTED = "exempted", pgettext_lazy("fee", "Exempted")
     # Not to be paid any more: the dossier was withdrawn or closed before payment.
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("fee", "Cancelled")
 
 
 class FeeChannel(models.TextChoices):

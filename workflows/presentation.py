@@ -93,3 +93,46 @@ def component_response(component, *, preview: bool = False):
         filename=component.original_name,
         inline=preview and component.content_type in INLINE_TYPES,
     )
+
+
+def money(amount, language: str | None = None, *, ascii_only: bool = False) -> str:
+    """An amount in dong as people write it: "50.000 đồng" (vi), "50,000 VND" (en)."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils import translation
+
+    try:
+        value = int(Decimal(str(amount)))
+    except (InvalidOperation, ValueError, TypeError):
+        return ""
+    language = (language or translation.get_language() or "vi").split("-")[0]
+    if language == "en":
+        return f"{value:,} VND"
+    return f"{value:,}".replace(",", ".") + (" dong" if ascii_only else " đồng")
+
+
+def fee_view(fee) -> dict | None:
+    """What the citizen's and the officer's pages show of a dossier's fee (None: no fee)."""
+    if fee is None:
+        return None
+    from django.utils import timezone
+
+    exemption = fee.exemption or {}
+    paid_at = timezone.localtime(fee.paid_at).strftime("%d/%m/%Y %H:%M") if fee.paid_at else ""
+    return {
+        "fee": fee,
+        "amount": money(fee.amount_due),
+        "status": fee.get_status_display(),
+        "due": fee.status == "due",
+        "paid": fee.status == "paid",
+        "exempted": fee.status == "exempted",
+        "requested": fee.requested_at is not None,
+        "exemption_name": localized(exemption["name"]) if exemption.get("name") else "",
+        "exemption_basis": localized(exemption["legal_basis"])
+        if exemption.get("legal_basis")
+        else "",
+        "channel": fee.get_channel_display() if fee.channel else "",
+        "paid_at": paid_at,
+        "amount_paid": money(fee.amount_paid) if fee.amount_paid is not None else "",
+        "reference": fee.reference,
+    }

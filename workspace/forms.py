@@ -9,7 +9,7 @@ from config.bounds import BoundedDateField
 from documents.forms import SignForm
 from procedures.forms import localized
 from procedures.models import Agency
-from workflows.models import supplement_requested_before
+from workflows.models import Fee, FeeChannel, FeeStatus, supplement_requested_before
 from workflows.selectors import TaskFilters
 
 STAGE_CHOICES = [
@@ -187,6 +187,28 @@ class OpinionForm(forms.Form):
     )
 
 
+class FeeRequestForm(forms.Form):
+    """Asking for the fee takes nothing typed: the amount is the procedure's."""
+
+
+class FeeConfirmForm(forms.Form):
+    """A payment made at the desk, or a bank transfer seen on the agency's account."""
+
+    channel = forms.ChoiceField(
+        label=_("How it was paid"),
+        choices=[
+            (FeeChannel.DESK, FeeChannel.DESK.label),
+            (FeeChannel.TRANSFER, FeeChannel.TRANSFER.label),
+        ],
+        initial=FeeChannel.DESK,
+        widget=forms.RadioSelect,
+    )
+    reference = forms.CharField(
+        label=_("Receipt number or transfer reference"),
+        max_length=Fee._meta.get_field("reference").max_length,
+    )
+
+
 class AssignForm(forms.Form):
     to = forms.ModelChoiceField(label=_("Officer"), queryset=None)
     reason = forms.CharField(label=_("Reason"), max_length=1000)
@@ -219,6 +241,7 @@ STAGE_FORMS = {
 
 
 CONSULT_FORM = ("consult", ConsultationForm, _("Ask other units for their opinion"))
+FEE_REQUEST_FORM = ("request_fee", FeeRequestForm, _("Request the fee payment"))
 
 
 def supplement_used(task) -> bool:
@@ -233,6 +256,12 @@ def stage_forms(task, data=None, action=None):
     choices = list(STAGE_FORMS.get(task.stage, []))
     if task.stage == "review" and task.dossier.procedure_version.flow == "consultation":
         choices.append(CONSULT_FORM)
+    if task.stage == "review" and (
+        action == "request_fee"
+        or Fee.objects.filter(dossier_id=task.dossier_id, status=FeeStatus.DUE).exists()
+    ):
+        # The procedure has a fee the applicant is not exempted from and has not paid.
+        choices.append(FEE_REQUEST_FORM)
     for name, form_class, label in choices:
         kwargs = {"prefix": name}
         if form_class is SupplementForm and data is None and supplement_used(task):

@@ -24,6 +24,7 @@ urlpatterns = [
     path("tasks/<id:pk>/act/", views.task_act, name="act"),
     path("dossiers/<id:pk>/", views.dossier_detail, name="dossier"),
     path("dossiers/<id:pk>/reschedule/", views.dossier_reschedule, name="reschedule"),
+    path("dossiers/<id:pk>/fee/confirm/", views.fee_confirm, name="fee_confirm"),
     path("dossiers/<id:pk>/files/<id:component_pk>/", views.component_file, name="file_download"),
     path("certificate/", views.certificate, name="certificate"),
     path("file/", views.file_start, name="file"),

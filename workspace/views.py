@@ -36,20 +36,30 @@ from procedures.roles import Role
 from workflows import selectors, services, supervision
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
-from workflows.models import CLOCK_RUNNING, Channel, DossierComponent, Status, code_label
+from workflows.models import (
+    CLOCK_RUNNING,
+    Channel,
+    DossierComponent,
+    FeeStatus,
+    Status,
+    code_label,
+)
 from workflows.presentation import (
     applicant_values,
     component_response,
     erased_response,
     error_summary,
+    fee_view,
 )
-from workflows.services import work
+from workflows.services import fees, work
 from workflows.services.dossiers import dossier_create
+from workflows.services.fees import fee_for_dossier
 from workflows.services.filing import dossier_save_filing_post
 
 from .forms import (
     STAGE_CHOICES,
     AssignForm,
+    FeeConfirmForm,
     RescheduleForm,
     TaskFilterForm,
     stage_forms,
@@ -280,6 +290,7 @@ def _render_task(request, task, *, action_forms=None, assign_form=None, status=2
         or (AssignForm(officers=selectors.eligible_officers(task)) if manager else None),
         "documents": documents.dossier_documents(dossier),
         "signing": _signing_context(request.user, task) if held_by_me else None,
+        **_fee_context(request.user, dossier),
     }
     return render(request, "workspace/task.html", context, status=status)
 
@@ -468,7 +479,7 @@ def _can_reschedule(user, dossier) -> bool:
 
 
 @officer_required
-def dossier_detail(request, pk, reschedule_form=None, status=200):
+def dossier_detail(request, pk, reschedule_form=None, status=200, fee_form=None):
     dossier = _dossier_or_404(request, pk)
     access_record(dossier=dossier, by=request.user, kind=AccessKind.DOSSIER, request=request)
     timeline = selectors.dossier_timeline(dossier=dossier)
@@ -486,6 +497,7 @@ def dossier_detail(request, pk, reschedule_form=None, status=200):
             "reschedule_form": reschedule_form
             or (RescheduleForm() if _can_reschedule(request.user, dossier) else None),
             "documents": documents.dossier_documents(dossier),
+            **_fee_context(request.user, dossier, fee_form),
             "desk_supplement": dossier.status == Status.SUPPLEMENT_REQUESTED
             and dossier.channel != Channel.ONLINE
             and has_agency_perm(request.user, "workflows.file_at_desk", dossier),
@@ -539,6 +551,56 @@ def dossier_reschedule(request, pk):
             messages.success(request, _("The new appointment date is set; the applicant is told."))
             return redirect("workspace:dossier", pk=dossier.pk)
     return dossier_detail.__wrapped__(request, pk, reschedule_form=form, status=400)
+
+
+def _fee_context(user, dossier, form=None) -> dict:
+    """The dossier's fee, and the desk's form to record its payment where it may."""
+    fee = fee_for_dossier(dossier=dossier)
+    can_confirm = (
+        fee is not None
+        and fee.status == FeeStatus.DUE
+        and has_agency_perm(user, fees.DESK_PERM, dossier)
+    )
+    return {
+        "fee": fee_view(fee),
+        "fee_form": (form or FeeConfirmForm()) if can_confirm else None,
+    }
+
+
+@officer_required
+@require_POST
+def fee_confirm(request, pk):
+    """The desk records the fee paid at the desk or by transfer; the flow resumes if the
+    dossier was waiting for it."""
+    dossier = _dossier_or_404(request, pk)
+    fee = fee_for_dossier(dossier=dossier)
+    if not has_agency_perm(request.user, fees.DESK_PERM, dossier):
+        raise PermissionDenied(_("Only the one-stop desk of this agency records payments."))
+    if fee is None:
+        raise Http404
+    form = FeeConfirmForm(request.POST)
+    if form.is_valid():
+        try:
+            recorded = fees.fee_confirm_at_desk(
+                fee=fee,
+                by=request.user,
+                reference=form.cleaned_data["reference"],
+                channel=form.cleaned_data["channel"],
+            )
+        except ValidationError as exc:
+            for field, errors in error_dict(exc).items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        except (ActionNotAllowed, PermissionDenied) as exc:
+            messages.error(request, str(exc))
+            return redirect("workspace:dossier", pk=dossier.pk)
+        else:
+            if recorded:
+                messages.success(request, _("The payment is recorded; the applicant is told."))
+            else:
+                messages.info(request, _("This fee had already been paid: nothing changed."))
+            return redirect("workspace:dossier", pk=dossier.pk)
+    return dossier_detail.__wrapped__(request, pk, fee_form=form, status=400)
 
 
 # --- Filing at the desk --------------------------------------------------------------------

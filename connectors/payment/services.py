@@ -77,10 +77,12 @@ def _site(path: str) -> str:
 
 
 def payment_payable(fee: Fee | None) -> bool:
-    """The fee can be paid online now: due, its dossier open, the platform configured."""
+    """The fee can be paid online now: due and asked for (after appraisal, as the fee's
+    panel tells the citizen), its dossier open, the platform configured."""
     return (
         fee is not None
         and fee.status == FeeStatus.DUE
+        and fee.requested_at is not None
         and fee.dossier.status not in FINAL
         and base.payment_providers.enabled()
     )
@@ -139,7 +141,11 @@ def _open_attempt(*, fee: Fee, by, provider) -> tuple[Payment, bool]:
     try:
         with transaction.atomic():
             current = Fee.objects.select_for_update().select_related("dossier").get(pk=fee.pk)
-            if current.status != FeeStatus.DUE or current.dossier.status in FINAL:
+            if (
+                current.status != FeeStatus.DUE
+                or current.requested_at is None
+                or current.dossier.status in FINAL
+            ):
                 raise ActionNotAllowed(_("There is no fee to pay on this dossier now."))
             payment = (
                 Payment.objects.select_for_update().filter(fee=current, state__in=OPEN).first()

@@ -126,7 +126,7 @@ def test_every_status_has_its_national_code():
     assert national_status(Status.REFUSED).code == 9
     assert national_status(Status.DRAFT) is None
     assert statuses_for(4) == ["in_review", "approved"]
-    assert statuses_for(6) == [] and statuses_for(7) == []
+    assert statuses_for(6) == ["fee_requested"] and statuses_for(7) == []
     from django.utils import translation
 
     with translation.override("vi"):
@@ -591,10 +591,32 @@ def _through(status, dossier_id, api, officers):
 REACHABLE = [s for s in Status if s not in (Status.DRAFT, Status.DISCARDED)]
 
 
+def _sample_waiting_for_its_fee(api, province, officers) -> dict:
+    """A dossier of the sample procedure with a fee, filed through the API, appraised and
+    waiting for its payment (through the flow: the review's request_fee)."""
+    from procedures.models import Procedure
+
+    sample = Procedure.objects.get(code="MAU.PHI.001")
+    response = api.post(URL, json_body(sample, province))
+    assert response.status_code == 201, response.content[:3000]
+    dossier = response.json()
+    for stage, officer, action in (
+        ("reception", officers["reception"], "accept"),
+        ("review", officers["specialist"], "request_fee"),
+    ):
+        task = _task(dossier["id"], stage)
+        work.task_claim(task=task, by=officer)
+        work.task_complete(task=task, by=officer, action=action)
+    return dossier
+
+
 @pytest.mark.parametrize("status", REACHABLE)
-def test_each_status_with_its_national_code(status, api, submit, officers):
-    dossier = submit()
-    _through(status, dossier["id"], api, officers)
+def test_each_status_with_its_national_code(status, api, submit, officers, province):
+    if status == Status.FEE_REQUESTED:
+        dossier = _sample_waiting_for_its_fee(api, province, officers)
+    else:
+        dossier = submit()
+        _through(status, dossier["id"], api, officers)
     body = api.get(f"{URL}{dossier['id']}/").json()
     assert body["status"] == status
     assert body["status_label"] == Status(status).label
@@ -994,3 +1016,23 @@ def test_submitted_before_a_date_includes_that_day(api, submit):
     today = timezone.localdate().isoformat()
     ids = [d["id"] for d in api.get(URL, {"submitted_before": today}).json()["results"]]
     assert made["id"] in ids
+
+
+def test_a_dossier_waiting_for_its_fee_is_national_6_then_resumes(api, province, officers):
+    from workflows.models import Fee
+    from workflows.services import fees
+
+    dossier = _sample_waiting_for_its_fee(api, province, officers)
+    body = api.get(f"{URL}{dossier['id']}/").json()
+    assert body["status"] == "fee_requested" and body["national_status"]["code"] == 6
+    assert api.get(URL, {"status": "fee_requested"}).json()["results"][0]["id"] == dossier["id"]
+    fee = Fee.objects.get(dossier_id=dossier["id"])
+    assert fees.fee_confirm_at_desk(fee=fee, by=officers["reception"], reference="BL-0042")
+    body = api.get(f"{URL}{dossier['id']}/").json()
+    assert body["status"] == "in_review" and body["national_status"]["code"] == 4
+    entries = api.get(f"{URL}{dossier['id']}/timeline/").json()["entries"]
+    by_action = {e["action"]: e for e in entries}
+    assert by_action["request_fee"]["status_after"]["national_status"]["code"] == 6
+    assert by_action["fee_paid"]["actor"] == "agency"
+    assert by_action["resume_after_fee"]["actor"] == "system"
+    assert by_action["resume_after_fee"]["due_date"]

@@ -106,6 +106,8 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "workspace:act":                        ("task",       "L   403 403 405 405 405 405 405 405 405 403", "L   403 403 R   404 R   404 404 404 R   403"),
     "workspace:dossier":                    ("submitted",  "L   403 403 ok  ok  ok  ok  404 ok  ok  403", ""),
     "workspace:reschedule":                 ("submitted",  "L   403 403 405 405 405 405 405 405 405 403", "L   403 403 403 403 403 403 404 403 403 403"),
+    # The desk records a fee's payment; the submitted dossier's procedure is free (no fee: 404 for the desk).
+    "workspace:fee_confirm":                ("submitted",  "L   403 403 405 405 405 405 405 405 405 403", "L   403 403 404 403 403 403 404 403 403 403"),
     "workspace:file_download":              ("component",  "L   403 403 ok  ok  ok  ok  404 ok  ok  403", ""),
     "workspace:certificate":                ("",           "L   403 403 ok  ok  ok  ok  ok  ok  ok  403", "L   403 403 400 400 400 400 400 400 400 403"),
     "workspace:file":                       ("",           "L   403 403 ok  403 403 403 403 403 403 403", ""),

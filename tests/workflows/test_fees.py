@@ -183,7 +183,12 @@ def test_the_clock_is_paused_while_the_applicant_owes(sample, province, citizen,
 def test_a_payment_is_recorded_once(sample, province, citizen, officers):
     d = ask_fee(received(sample, province, citizen, officers), officers)
     fee = Fee.objects.get(dossier=d)
-    paid = dict(channel=FeeChannel.ONLINE, reference="TT-123", amount=50000, paid_at=timezone.now())
+    paid = {
+        "channel": FeeChannel.ONLINE,
+        "reference": "TT-123",
+        "amount": 50000,
+        "paid_at": timezone.now(),
+    }
     assert fees.fee_mark_paid(fee=fee, **paid) is True
     assert fees.fee_mark_paid(fee=fee, **paid) is False  # the same report again
     assert fees.fee_mark_paid(fee=fee, **{**paid, "reference": "TT-999"}) is False
@@ -215,7 +220,12 @@ def test_a_wrong_amount_is_refused(sample, province, citizen, officers, amount):
 def test_bad_payment_reports_are_refused(sample, province, citizen, officers):
     d = ask_fee(received(sample, province, citizen, officers), officers)
     fee = Fee.objects.get(dossier=d)
-    good = dict(channel=FeeChannel.ONLINE, reference="TT-1", amount=50000, paid_at=timezone.now())
+    good = {
+        "channel": FeeChannel.ONLINE,
+        "reference": "TT-1",
+        "amount": 50000,
+        "paid_at": timezone.now(),
+    }
     for bad in (
         {"channel": "cash"},
         {"reference": ""},
@@ -240,7 +250,12 @@ def test_bad_payment_reports_are_refused(sample, province, citizen, officers):
 def test_one_online_reference_settles_one_fee(sample, province, citizen, officers):
     first = ask_fee(received(sample, province, citizen, officers), officers)
     second = ask_fee(received(sample, province, citizen, officers), officers)
-    paid = dict(channel=FeeChannel.ONLINE, reference="TT-42", amount=50000, paid_at=timezone.now())
+    paid = {
+        "channel": FeeChannel.ONLINE,
+        "reference": "TT-42",
+        "amount": 50000,
+        "paid_at": timezone.now(),
+    }
     assert fees.fee_mark_paid(fee=Fee.objects.get(dossier=first), **paid)
     with pytest.raises(ValidationError):
         fees.fee_mark_paid(fee=Fee.objects.get(dossier=second), **paid)

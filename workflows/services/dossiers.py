@@ -88,7 +88,7 @@ CONDITION_MESSAGES = {
     has_proposal: gettext_lazy("The specialist has not proposed a decision yet."),
     fee_owed: gettext_lazy("This dossier owes no fee: nothing to ask the applicant to pay."),
     no_fee_owed: gettext_lazy(
-        "The applicant has not paid the fee yet: ask for it (“Request the fee”), or record "
+        "The applicant has not paid the fee yet: ask for it (“Request the fee payment”), or record "
         "the payment made at the desk."
     ),
     first_supplement_at_reception: gettext_lazy(

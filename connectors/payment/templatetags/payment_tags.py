@@ -1,4 +1,5 @@
-"""The fee's payment panel on the citizen's dossier page: ``{% payment_panel dossier %}``."""
+"""Online payment on the citizen's dossier page, under the fee's own panel:
+``{% payment_panel dossier %}`` (the button while the fee is asked for, the receipts)."""
 
 from django import template
 
@@ -18,12 +19,15 @@ def payment_panel(context, dossier):
     if fee is None or fee.status not in (FeeStatus.DUE, FeeStatus.PAID):
         return {"fee": None}
     payments = list(Payment.objects.filter(fee=fee).order_by("-created_at", "-pk")[:20])
+    receipts = [p for p in payments if p.state == State.PAID]
+    if fee.status == FeeStatus.PAID and not receipts:
+        return {"fee": None}  # paid at the desk: the fee's panel says so
     return {
         "fee": fee,
         "dossier": dossier,
         "amount": amount_in_figures(fee.amount_due),
         "payable": payment_payable(fee),
         "open": next((p for p in payments if p.state in OPEN), None),
-        "receipts": [p for p in payments if p.state == State.PAID],
+        "receipts": receipts,
         "csrf_token": context.get("csrf_token"),
     }
