@@ -31,6 +31,10 @@ SAMPLE = {
     "days_overdue": 1,
     "dashboard_url": "https://motcua.example/workspace/",
     "count": 1,
+    "amount": "50.000 đồng",
+    "amount_ascii": "50.000 dong",
+    "channel": "Nộp tại Bộ phận một cửa",
+    "paid_at": "10:30 14/12/2026",
     "dossiers": [
         {
             "code": "H22-261122-0001",

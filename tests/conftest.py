@@ -16,6 +16,9 @@ from workflows.demo import attach_all, sample_form_data
 from workflows.models import Channel, Dossier, Status
 
 PROVINCE = "H22"
+# The catalog's sample procedure with a fee and exemptions (procedures/catalog/
+# sample-fee-and-online-payment.yaml): the real procedures are free.
+FEE_SAMPLE = "MAU.PHI.001"
 OTHER_PROVINCE = "H23"
 _names = itertools.count(1)
 
@@ -242,6 +245,9 @@ def walk_to(status: str, procedure, agency, citizen, officers, *, desk: bool = F
     """A dossier brought to ``status`` through the real services (filed at the desk by
     the reception officer with ``desk``, else online by ``citizen``)."""
     o = officers
+    if status == Status.FEE_REQUESTED and not procedure.current_version.fee:
+        # Only a procedure with a fee gets there: the catalog's sample one.
+        procedure = Procedure.objects.get(code=FEE_SAMPLE)
     dossier = new_draft(procedure, agency, citizen, desk=o["reception"] if desk else None)
     if status == Status.DRAFT:
         return dossier
@@ -279,6 +285,10 @@ def walk_to(status: str, procedure, agency, citizen, officers, *, desk: bool = F
     if status == Status.RECEIVED:
         return dossier
     dossier = services.dossier_start_review(dossier=dossier, by=o["specialist"])
+    if status == Status.FEE_REQUESTED:
+        from workflows.services.fees import dossier_request_fee
+
+        return dossier_request_fee(dossier=dossier, by=o["specialist"])
     dossier = services.dossier_propose(
         dossier=dossier,
         by=o["specialist"],
@@ -300,8 +310,8 @@ def walk_to(status: str, procedure, agency, citizen, officers, *, desk: bool = F
 
 @pytest.fixture
 def walk(procedure, province, citizen, officers):
-    def _walk(status: str) -> Dossier:
-        return walk_to(status, procedure, province, citizen, officers)
+    def _walk(status: str, proc: Procedure | None = None) -> Dossier:
+        return walk_to(status, proc or procedure, province, citizen, officers)
 
     return _walk
 

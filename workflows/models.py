@@ -534,6 +534,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.FEE_REQUESTED,
         target=Status.IN_REVIEW,
+        conditions=[no_fee_owed],
         permission=system_only,
     )
     def resume_after_fee(self):

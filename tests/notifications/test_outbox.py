@@ -35,7 +35,7 @@ def _sms_to_a_file(settings, tmp_path):
 def test_every_event_renders_in_both_languages_on_every_channel():
     from notifications.admin import SAMPLE
 
-    assert len(kinds()) == 16
+    assert len(kinds()) == 18
     for kind in kinds():
         for channel in CHANNELS:
             texts = {}

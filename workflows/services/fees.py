@@ -366,9 +366,10 @@ def fee_confirm_at_desk(*, fee: Fee, by, reference: str, channel: str = FeeChann
 # --- Resuming the flow (the flow's wait_fee node) -----------------------------------------------
 
 
-def dossier_resume_after_fee(*, dossier: Dossier, fee: Fee) -> Dossier:
+def dossier_resume_after_fee(*, dossier: Dossier, fee: Fee, by=None) -> Dossier:
     """The fee is paid: the appraisal resumes, and the appointment date moves later by
-    the working days the dossier waited (the clock was paused)."""
+    the working days the dossier waited (the clock was paused). The system's own step
+    (``by=None``), as issuing is."""
     moved: dict = {}
 
     def apply(d: Dossier) -> dossiers.Changes:
@@ -385,7 +386,7 @@ def dossier_resume_after_fee(*, dossier: Dossier, fee: Fee) -> Dossier:
 
     return dossiers._act(
         dossier,
-        None,
+        by,
         "resume_after_fee",
         apply=apply,
         data=lambda d: {**moved, "due_date": d.due_date},
