@@ -328,6 +328,25 @@ def _record_fee(payment: Payment) -> None:
     payment.fee_recorded_at, payment.problem = now, problem[:200]
 
 
+def payment_return_check(*, params: dict[str, str], payment: Payment) -> str:
+    """What the platform's return says (paid, failed, ...), or "" when it cannot be
+    trusted (logged). Never applied: only the callback or a query confirms a payment."""
+    provider = payment_provider()
+    if provider is None:
+        return ""
+    try:
+        outcome = provider.read_return(params)
+    except base.Forged as exc:
+        security.warning(
+            "payment return not signed reason=%s reference=%s", exc.reason, payment.reference
+        )
+        return ""
+    if outcome.reference != payment.reference:
+        security.warning("payment return for another reference=%s", payment.reference)
+        return ""
+    return outcome.outcome
+
+
 def payment_refresh(*, payment: Payment) -> Payment:
     """Ask the platform about one open attempt now and apply its answer (the return page,
     a second click on an old attempt). A failure to ask leaves it as it was."""

@@ -59,6 +59,10 @@ def payment_return(request, reference):
     payment = services.payment_for_citizen(user=request.user, reference=reference)
     if payment is None:
         raise Http404
+    if request.GET:
+        # Only read, never applied: a return that does not carry the platform's code is
+        # someone's hand-made address, worth a line in the security log.
+        services.payment_return_check(params=request.GET.dict(), payment=payment)
     if payment.state in OPEN:
         payment = services.payment_refresh(payment=payment)
     return render(

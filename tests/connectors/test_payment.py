@@ -390,6 +390,23 @@ def test_the_return_page_asks_the_platform_when_no_callback_came(
     assert Payment.objects.get().confirmed_via == Confirmation.QUERY
 
 
+def test_a_hand_made_return_saying_paid_is_not_proof(
+    offline_platform, dossier, citizen_client, caplog
+):
+    caplog.set_level(logging.WARNING, logger="motcua.security.payment")
+    start(citizen_client, dossier)
+    payment = Payment.objects.get()
+    forged = f"?orderId={payment.reference}&status=00&amount=50000&checksum=00ff"
+    page = citizen_client.get(reverse("payment:return", args=[payment.reference]) + forged)
+    text = page.content.decode()
+    assert page.status_code == 200 and "Đang chờ nền tảng thanh toán xác nhận" in text
+    assert "không thanh toán lần thứ hai" in text
+    payment.refresh_from_db()
+    assert payment.state == State.PENDING and payment.checked_at  # the platform was asked
+    assert fees.fee_for_dossier(dossier=dossier).status == FeeStatus.DUE
+    assert any("payment return not signed" in r.getMessage() for r in caplog.records)
+
+
 # --- Someone else's fee --------------------------------------------------------------------------
 
 
