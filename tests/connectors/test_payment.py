@@ -455,3 +455,16 @@ def client_factory():
     from django.test import Client
 
     return Client
+
+
+def test_the_callback_is_rate_limited_per_address(
+    offline_platform, db, client, monkeypatch, caplog
+):
+    from connectors.payment import views
+
+    caplog.set_level(logging.WARNING, logger="motcua.security.payment")
+    monkeypatch.setattr(views, "CALLBACK_RATE", "2/m")
+    url = reverse("payment:callback")
+    codes = [client.post(url, b"{}", content_type="application/json").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert any("reason=rate" in r.getMessage() for r in caplog.records)
