@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "api",
     "connectors",
     "connectors.national_portal",  # status sync to the national portal (its own models)
+    "connectors.payment",  # online fees: payment attempts, callbacks, receipts
     "django_prometheus",  # health, metrics and logs (config.health, config.metrics)
 ]
 
@@ -448,6 +449,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.prune_api_records",
         "schedule": env.float("MOTCUA_API_PRUNE_SECONDS", default=86400.0),
     },
+    # Online payments pending too long: asked of the platform (connectors.payment).
+    "reconcile-payments": {
+        "task": "connectors.payment.tasks.reconcile_payments",
+        "schedule": env.float("MOTCUA_PAYMENT_RECONCILE_SECONDS", default=300.0),
+    },
     # Each agency's seal over the heads of its dossiers' history (workflows.services.sealing).
     "seal-history": {
         "task": "workflows.tasks.seal_history",
@@ -743,8 +749,24 @@ MOTCUA["CONNECTORS"] = {
     },
     # Status sync to the national public service portal: #15 item 3.
     "national_portal": {},
-    # Online fees through the national payment platform: #15 item 4.
-    "payment": {},
+    # Online fees through the national payment platform: #15 item 4 (connectors.payment,
+    # README "Online payment"). Under DEBUG with no backend set: the sandbox (its secret is
+    # the sandbox's own); outside DEBUG off until configured, and citizens pay at the desk.
+    "payment": {
+        "BACKEND": env.str("MOTCUA_PAYMENT_BACKEND", default="national" if DEBUG else ""),
+        "URL": env.str("MOTCUA_PAYMENT_URL", default=sandbox_url(3) if DEBUG else ""),
+        "PARTNER_CODE": env.str("MOTCUA_PAYMENT_PARTNER_CODE", default="MOTCUA" if DEBUG else ""),
+        "SECRET": env.str("MOTCUA_PAYMENT_SECRET", default="sandbox-secret" if DEBUG else ""),
+        "TREASURY_ACCOUNT": env.str(
+            "MOTCUA_PAYMENT_TREASURY_ACCOUNT", default="7111-0000-DEMO" if DEBUG else ""
+        ),
+        "VERSION": env.str("MOTCUA_PAYMENT_VERSION", default="1.0.6"),
+        "TIMEOUT": env.float("MOTCUA_PAYMENT_TIMEOUT", default=10.0),
+        # Reconciliation asks the platform about attempts pending longer than this; after
+        # EXPIRE_HOURS an attempt it still does not know as paid is closed as failed.
+        "PENDING_MINUTES": env.int("MOTCUA_PAYMENT_PENDING_MINUTES", default=15),
+        "EXPIRE_HOURS": env.int("MOTCUA_PAYMENT_EXPIRE_HOURS", default=24),
+    },
 }
 
 # The national public service portal (connectors/national_portal, README "National public

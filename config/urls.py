@@ -32,6 +32,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("api/v1/", include("api.urls")),
     path("open-data/", include("api.opendata.urls")),
+    path("payments/", include("connectors.payment.urls")),
     path("", include("documents.urls")),
     path("", include("portal.urls")),
 ]

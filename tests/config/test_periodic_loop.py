@@ -72,7 +72,7 @@ def test_a_failing_job_is_logged_and_the_loop_and_the_other_jobs_go_on(monkeypat
     assert lines[0] == (
         "timers fired: 0, events dispatched: 0, warnings given: failed, "
         "messages sent: 1, documents rendered: 0, webhooks delivered: 0, "
-        "national portal steps synced: 0, history seals made: 0, "
+        "national portal steps synced: 0, payments reconciled: 0, history seals made: 0, "
         "drafts discarded: 0, dossiers' files erased: 0, failures reported: 0"
     )
     assert lines[1].startswith("timers fired: 0, events dispatched: 0, warnings given: 0")

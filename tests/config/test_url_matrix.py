@@ -167,6 +167,13 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "portal:rate":                          ("issued",     "L   405 405 405 405 405 405 405 405 405 405", "L   400 404 404 404 404 404 404 404 404 404"),
     "portal:result":                        ("issued",     "L   404 404 404 404 404 404 404 404 404 404", ""),
     "portal:file":                          ("component",  "L   ok  404 404 404 404 404 404 404 404 404", ""),
+    # Online payment (connectors.payment): the citizen's own fee only (this dossier has none:
+    # 404); the platform's callback is off here (no backend configured: 404). A payment's
+    # owner and the callback with a platform are covered by tests/connectors/test_payment.py.
+    "payment:start":                        ("submitted",  "L   405 405 405 405 405 405 405 405 405 405", "L   404 404 404 404 404 404 404 404 404 404"),
+    "payment:callback":                     ("",           "405 405 405 405 405 405 405 405 405 405 405", "404 404 404 404 404 404 404 404 404 404 404"),
+    "payment:return":                       ("payment",    "L   404 404 404 404 404 404 404 404 404 404", "L   405 405 405 405 405 405 405 405 405 405"),
+    "payment:receipt":                      ("payment",    "L   404 404 404 404 404 404 404 404 404 404", "L   405 405 405 405 405 405 405 405 405 405"),
     # Webhook subscriptions (api.subscriptions): a session is no API key.
     "api:subscription-list":                ("",           "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
     "api:subscription-detail":              ("subscription", "401 401 401 401 401 401 401 401 401 401 401", "401 401 401 401 401 401 401 401 401 401 401"),
@@ -261,6 +268,7 @@ ARGS = {
     "provider": lambda o: {"provider_id": "vneid"},
     "subscription": lambda o: {"pk": 1},
     "delivery": lambda o: {"delivery_id": "00000000-0000-0000-0000-000000000000"},
+    "payment": lambda o: {"reference": "MCNOSUCHPAYMENT"},
 }
 
 

@@ -31,7 +31,10 @@ def test_registry_picks_the_configured_backend(settings):
         def __init__(self, options):
             self.options = options
 
-    settings.MOTCUA = {**settings.MOTCUA, "CONNECTORS": {"test-kind": {"BACKEND": "one", "URL": "u"}}}
+    settings.MOTCUA = {
+        **settings.MOTCUA,
+        "CONNECTORS": {"test-kind": {"BACKEND": "one", "URL": "u"}},
+    }
     backend = kind.get()
     assert isinstance(backend, One) and backend.options["URL"] == "u"
     assert kind.enabled()
@@ -69,7 +72,9 @@ def test_call_json_and_each_failure_reason(run_sandbox):
     assert malformed.value.reason == http.MALFORMED
 
     # Set over HTTP, as a tester does against `make run`'s sandboxes.
-    http.call_json("echo", "POST", f"{echo.url}/_sandbox/fault", json={"fault": "slow:1"}, timeout=2)
+    http.call_json(
+        "echo", "POST", f"{echo.url}/_sandbox/fault", json={"fault": "slow:1"}, timeout=2
+    )
     with pytest.raises(http.ConnectorError) as slow:
         http.call_json("echo", "POST", f"{echo.url}/echo", json={}, timeout=0.3)
     assert slow.value.reason == http.TIMEOUT

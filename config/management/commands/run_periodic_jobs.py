@@ -7,6 +7,7 @@ from django.db import connections
 from api.services import api_records_prune
 from api.webhooks import webhooks_sweep
 from connectors.national_portal.sync import portal_sync_sweep
+from connectors.payment.services import payment_reconcile
 from documents.services import documents_sweep
 from notifications.alerts import alerts_send
 from notifications.services import messages_sweep
@@ -31,7 +32,8 @@ def close_stale_connections() -> None:
 class Command(BaseCommand):
     help = (
         "Run the periodic jobs (time-limit warnings, flow timers, event, message, document "
-        "and webhook sweeps, the national portal sync, history seals, retention, the failure digest) "
+        "and webhook sweeps, the national portal sync, payment reconciliation, history seals, "
+        "retention, the failure digest) "
         "once, or every N seconds with --every. Production runs them from Celery beat."
     )
 
@@ -77,6 +79,8 @@ class Command(BaseCommand):
         rendered = attempt("document sweep", documents_sweep)
         posted = attempt("webhook sweep", webhooks_sweep)
         pushed = attempt("national portal sync", portal_sync_sweep)
+        # Online payments open too long: asked of the payment platform.
+        reconciled = attempt("payment reconciliation", payment_reconcile)
         # Old API call records and idempotency keys (a daily job under beat; cheap here).
         attempt("API records prune", api_records_prune)
         alerted = attempt("failure digest", alerts_send)
@@ -88,6 +92,7 @@ class Command(BaseCommand):
             f"messages sent: {shown(sent)}, documents rendered: {shown(rendered)}, "
             f"webhooks delivered: {shown(posted)}, "
             f"national portal steps synced: {shown(pushed)}, "
+            f"payments reconciled: {shown(reconciled and reconciled['checked'])}, "
             f"history seals made: {shown(done.get('seals'))}, "
             f"drafts discarded: {shown(done.get('drafts_discarded'))}, "
             f"dossiers' files erased: {shown(done.get('dossiers_erased'))}, "
