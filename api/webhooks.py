@@ -33,6 +33,7 @@ that changes its answer in between cannot redirect it).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -42,6 +43,7 @@ import logging
 import secrets
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -502,17 +504,65 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+class DeadlinePassed(OSError):
+    """The POST took longer, in all, than ``WEBHOOK_TOTAL_TIMEOUT``."""
+
+
+class _Deadline:
+    """The whole POST's time limit. The socket timeouts bound each wait only: a receiver
+    that trickles its answer a byte at a time would hold the worker for ever. When the
+    time is up, a timer shuts the socket being used, so whatever waits on it returns."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = threading.Event()
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def left(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0 or self.expired.is_set():
+            raise DeadlinePassed(f"no complete answer within {self.seconds:g} s")
+        return left
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sock = sock
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired.set()
+            if self._sock is not None:
+                with contextlib.suppress(OSError):  # already closed
+                    self._sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        self.watch(None)  # the socket is closed next: never shut another one by its fd
+
+
 class _PinnedHTTP(http.client.HTTPConnection):
     """Connects to the address checked beforehand, whatever the name resolves to now."""
 
-    def __init__(self, host, port, *, address, connect_timeout, read_timeout):
+    def __init__(self, host, port, *, address, connect_timeout, read_timeout, deadline):
         super().__init__(host, port, timeout=connect_timeout)
         self._address = address
         self._read_timeout = read_timeout
+        self._deadline = deadline
 
     def _open(self) -> socket.socket:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        sock.settimeout(self._read_timeout)
+        sock = socket.create_connection(
+            (self._address, self.port), min(self.timeout, self._deadline.left())
+        )
+        self._deadline.watch(sock)
+        sock.settimeout(min(self._read_timeout, self._deadline.left()))
         return sock
 
     def connect(self):
@@ -524,7 +574,11 @@ class _PinnedHTTPS(_PinnedHTTP):
 
     def connect(self):
         context = ssl.create_default_context()
-        self.sock = context.wrap_socket(self._open(), server_hostname=self.host)
+        self.sock = context.wrap_socket(
+            self._open(), server_hostname=self.host, do_handshake_on_connect=False
+        )
+        self._deadline.watch(self.sock)  # the handshake is within the deadline too
+        self.sock.do_handshake()
 
 
 def _addresses(host: str, port: int) -> list[str]:
@@ -534,7 +588,7 @@ def _addresses(host: str, port: int) -> list[str]:
     return resolve_public(host, port)
 
 
-def _connect(host: str, port: int, https: bool) -> _PinnedHTTP:
+def _connect(host: str, port: int, https: bool, deadline: _Deadline) -> _PinnedHTTP:
     """A connection to the first of the host's (checked) addresses that answers."""
     error: OSError | None = None
     for address in _addresses(host, port):
@@ -544,6 +598,7 @@ def _connect(host: str, port: int, https: bool) -> _PinnedHTTP:
             address=address,
             connect_timeout=_options()["WEBHOOK_CONNECT_TIMEOUT"],
             read_timeout=_options()["WEBHOOK_READ_TIMEOUT"],
+            deadline=deadline,
         )
         try:
             connection.connect()
@@ -585,16 +640,22 @@ def _post(delivery: Delivery) -> Outcome:
     started = time.monotonic()
     outcome = Outcome()
     try:
-        connection = _connect(parts.hostname, port, https)
-        try:
-            connection.request("POST", path, body=body, headers=headers)
-            response = connection.getresponse()
-            response.read(65536)  # the answer's body is not kept; redirects not followed
-            outcome.status_code = response.status
-            if not outcome.ok:
-                outcome.error = f"HTTP {response.status}"
-        finally:
-            connection.close()
+        with _Deadline(_options()["WEBHOOK_TOTAL_TIMEOUT"]) as deadline:
+            try:
+                connection = _connect(parts.hostname, port, https, deadline)
+                try:
+                    connection.request("POST", path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read(65536)  # the body is not kept; redirects not followed
+                    deadline.left()  # an answer cut short by the deadline is no answer
+                    outcome.status_code = response.status
+                    if not outcome.ok:
+                        outcome.error = f"HTTP {response.status}"
+                finally:
+                    connection.close()
+            except (OSError, http.client.HTTPException, ValueError):
+                deadline.left()  # the deadline's cut, when it was: say so
+                raise
     except UnsafeAddress as exc:
         outcome.error = f"refused: {exc}"
     except (OSError, http.client.HTTPException, ValueError) as exc:

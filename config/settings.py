@@ -653,8 +653,11 @@ MOTCUA = {
         # Seconds to connect, and to wait for the answer, at each POST.
         "WEBHOOK_CONNECT_TIMEOUT": env.float("MOTCUA_WEBHOOK_CONNECT_TIMEOUT", default=5.0),
         "WEBHOOK_READ_TIMEOUT": env.float("MOTCUA_WEBHOOK_READ_TIMEOUT", default=10.0),
+        # Seconds for the whole POST, connecting to the last byte of the answer: a
+        # receiver trickling its answer byte by byte is cut off then (the attempt fails).
+        "WEBHOOK_TOTAL_TIMEOUT": env.float("MOTCUA_WEBHOOK_TOTAL_TIMEOUT", default=30.0),
         # A delivery "sending" for longer than this was left by a worker that died: it is
-        # posted again, under the same delivery id. Keep it above both timeouts.
+        # posted again, under the same delivery id. Keep it above the total timeout.
         "WEBHOOK_STUCK_SECONDS": env.int("MOTCUA_WEBHOOK_STUCK_SECONDS", default=120),
     },
     # Result templates live in templates/documents/results/<name>.html.

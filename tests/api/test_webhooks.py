@@ -782,3 +782,62 @@ def test_an_https_callback_speaks_tls_and_verifies_the_certificate(api, receiver
     delivery.refresh_from_db()
     assert "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
     assert tls.received == []
+
+
+# --- The whole POST's deadline -----------------------------------------------------------------
+
+
+class Trickler:
+    """A receiver on loopback that reads the POST, then answers one header line every
+    0.1 s for ``seconds`` before it ends its (200) answer: each read gets a byte well
+    within the read timeout, so only a deadline on the whole POST cuts it off."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.stop = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                    for _ in range(int(self.seconds * 10)):
+                        if self.stop.wait(0.1):
+                            return
+                        conn.sendall(b"X-Slow: 1\r\n")
+                    conn.sendall(b"Content-Length: 0\r\n\r\n")
+                except OSError:
+                    continue  # cut off by the sender
+
+    def close(self):
+        self.stop.set()
+        self.listener.close()
+
+
+def test_a_trickling_receiver_is_cut_off_at_the_total_deadline(api, walk, settings, monkeypatch):
+    monkeypatch.setitem(settings.MOTCUA["API"], "WEBHOOK_READ_TIMEOUT", 2.0)
+    monkeypatch.setitem(settings.MOTCUA["API"], "WEBHOOK_TOTAL_TIMEOUT", 1.0)
+    slow = Trickler(seconds=8)
+    try:
+        subscribe(api, f"http://127.0.0.1:{slow.port}/hook")
+        walk(Status.SUBMITTED)
+        assert webhooks_sweep() == 0
+    finally:
+        slow.close()
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+    assert delivery.last_status_code is None
+    assert delivery.last_error.startswith("DeadlinePassed: no complete answer within 1 s")
+    attempt = delivery.tries.get()
+    assert attempt.error == delivery.last_error and attempt.status_code is None
