@@ -6,7 +6,9 @@ Writing. ``webhooks_expand`` runs inside the transaction of the change (workflow
 a ``Delivery`` with its payload frozen then, so a delivery exists exactly when the change
 committed. After commit each delivery is handed to a worker (config.handoff); the sweep
 (beat's ``sweep-webhooks``, ``run_periodic_jobs``) takes whatever was not handed over,
-whatever is due for a retry, and whatever a dead worker left "sending".
+whatever is due for a retry, and whatever a dead worker left "sending". In the embedded
+default (eager Celery, no worker) nothing is handed over: the request that caused the
+event never waits on a receiver, and the periodic sweep sends.
 
 Sending (``delivery_send``) is three steps, as for messages (notifications.services):
 claim (a short transaction marks it sending and counts the attempt), POST outside any
@@ -425,11 +427,24 @@ def webhooks_expand(event: OutgoingEvent) -> list[Delivery]:
     return made
 
 
+def _sent_by_workers() -> bool:
+    """False in the embedded default (eager Celery): a hand-over there would POST inside
+    the request that caused the event (or the resume, the replay), which would wait on
+    the receivers. The deliveries are left to the periodic sweep (``run_periodic_jobs
+    --every 60``, which ``make run`` starts) instead: the request answers at once, and
+    the receivers hear within a minute."""
+    from config.celery import app
+
+    return not app.conf.task_always_eager
+
+
 def _hand_over(ids: list[int]) -> None:
     from config.handoff import handoff
 
     from .tasks import deliver_webhook
 
+    if not _sent_by_workers():
+        return
     for pk in ids:
         if not handoff(deliver_webhook, pk):
             return  # the broker is away: the sweep sends the rest
@@ -440,7 +455,8 @@ def _hand_over_sweep() -> None:
 
     from .tasks import sweep_webhooks
 
-    handoff(sweep_webhooks)
+    if _sent_by_workers():
+        handoff(sweep_webhooks)
 
 
 # --- Sending -------------------------------------------------------------------------------

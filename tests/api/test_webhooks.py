@@ -201,16 +201,35 @@ def test_events_arrive_signed_in_order_without_personal_data(api, receiver, walk
     assert webhooks_sweep() == 0 and len(sink.received) == 4
 
 
-def test_the_after_commit_hand_off_delivers_without_the_sweep(
+def test_the_embedded_default_never_posts_inside_the_request(
     api, receiver, walk, django_capture_on_commit_callbacks
 ):
+    """Eager Celery (no worker): the change's commit, a resume and a replay hand nothing
+    over to be posted in the request; the periodic sweep sends. (With workers, the
+    after-commit hand-off: tests/api/test_webhooks_worker.py.)"""
     sink = receiver()
     made = subscribe(api, sink.url())
     with django_capture_on_commit_callbacks(execute=True):
         walk(Status.RECEIVED)
+    assert sink.received == []
+    assert Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == 2
+    assert webhooks_sweep() == 2
     assert sink.kinds() == ["filed", "received"]
     assert all(verify(made["secret"], r) for r in sink.received)
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
+
+    Subscription.objects.filter(pk=made["id"]).update(status=SubscriptionStatus.PAUSED)
+    walk(Status.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(f"{URL}{made['id']}/resume/").status_code == 200
+        delivery = Delivery.objects.first()  # the newest: ordered by -id
+        replayed = api.post(f"{URL}deliveries/{Delivery.objects.last().delivery_id}/replay/")
+        assert replayed.status_code == 202
+    assert len(sink.received) == 2
+    assert webhooks_sweep() == 2
+    assert len(sink.received) == 4 and sink.kinds()[2:] == ["filed", "filed"]
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED
 
 
 def test_a_receiver_answering_500_is_retried_until_it_accepts(api, receiver, walk):
@@ -281,6 +300,7 @@ def test_down_past_the_last_retry_alerts_and_a_replay_delivers(
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(f"{URL}deliveries/{delivery.delivery_id}/replay/")
     assert response.status_code == 202, response.content
+    assert webhooks_sweep() == 1
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
     assert [r["headers"]["X-Motcua-Delivery"] for r in sink.received] == [str(delivery.delivery_id)]
