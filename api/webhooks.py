@@ -24,8 +24,10 @@ Failure. Attempts follow the outbox's backoff (workflows.events: 1, 2, 4 … 60 
 72 hours); every attempt is recorded. After the last one the delivery fails: the
 administrators' digest names it (notifications.alerts) and it can be replayed (API and
 admin). A subscription whose deliveries fail ``WEBHOOK_PAUSE_AFTER`` times in a row, or
-whose oldest pending delivery has waited longer than the whole retry schedule, is paused:
-its deliveries stay pending and new ones still queue; resuming it sends them.
+whose oldest pending delivery has waited longer than the whole retry schedule (since it
+was written, or since the subscription was last resumed), is paused: its deliveries stay
+pending and new ones still queue; resuming it (which also resets the count of failures in
+a row) sends them.
 
 Addresses. Unless ``WEBHOOK_ALLOW_PRIVATE`` (default: DEBUG), a callback URL that resolves
 to a non-public address is refused at subscription, and again at each POST against the
@@ -334,6 +336,7 @@ def subscription_resume(*, subscription: Subscription) -> Subscription:
             paused_at=None,
             pause_reason="",
             consecutive_failures=0,
+            resumed_at=timezone.now(),
         )
         Delivery.objects.filter(subscription=subscription, status=DeliveryStatus.PENDING).update(
             attempts=0, next_attempt_at=timezone.now()
@@ -724,6 +727,11 @@ def _record(delivery: Delivery, claimed_at, outcome: Outcome) -> str | None:
                 .values_list("created_at", flat=True)
                 .first()
             )
+            resumed_at = subscriptions.values_list("resumed_at", flat=True).first()
+            if resumed_at is not None and (oldest is None or resumed_at > oldest):
+                # What waited through a pause is timed from the resume: a subscription
+                # resumed after a long pause is not paused again at its first failure.
+                oldest = resumed_at
             if oldest is not None and oldest < now - retry_window():
                 subscription_pause(
                     subscription_id=current.subscription_id,

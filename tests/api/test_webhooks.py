@@ -480,6 +480,45 @@ def test_a_delivery_waiting_longer_than_the_schedule_pauses(api, receiver, walk)
     assert Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == 2
 
 
+def test_resumed_after_a_long_pause_a_first_failure_does_not_pause_again(
+    api, receiver, walk, settings, monkeypatch
+):
+    monkeypatch.setitem(settings.MOTCUA["API"], "WEBHOOK_PAUSE_AFTER", 2)
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 1)
+    made = subscribe(api, f"http://127.0.0.1:{closed_port()}/down")
+    walk(Status.SUBMITTED)
+    walk(Status.SUBMITTED)
+    webhooks_sweep()
+    subscription = Subscription.objects.get(pk=made["id"])
+    assert subscription.status == SubscriptionStatus.PAUSED
+    assert subscription.consecutive_failures == 2
+    # Paused for a week: what came meanwhile has waited longer than the retry schedule.
+    walk(Status.SUBMITTED)
+    Delivery.objects.update(created_at=timezone.now() - webhooks.retry_window() * 2)
+
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 3)
+    sink = receiver(answers=[500])
+    Subscription.objects.filter(pk=made["id"]).update(callback_url=sink.url())
+    assert api.post(f"{URL}{made['id']}/resume/").status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.consecutive_failures == 0 and subscription.resumed_at is not None
+    webhooks_sweep()  # the first attempt after the resume: 500
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.ACTIVE, subscription.pause_reason
+    retry_all_due()
+    assert len(sink.accepted()) == 1
+    # One more final failure: 1 in a row since the resume, under WEBHOOK_PAUSE_AFTER (2).
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 1)
+    Subscription.objects.filter(pk=made["id"]).update(
+        callback_url=f"http://127.0.0.1:{closed_port()}/down"
+    )
+    walk(Status.SUBMITTED)
+    webhooks_sweep()
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.ACTIVE
+    assert subscription.consecutive_failures == 1
+
+
 # --- Addresses ---------------------------------------------------------------------------------
 
 
