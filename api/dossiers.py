@@ -19,7 +19,8 @@ it again) and answers 400 with every problem at once, each under its path
 messages. Files stored on the way by a failed submit are removed again.
 
 ``Idempotency-Key``: the first successful answer is kept for the client and key (for
-``MOTCUA_API_IDEMPOTENCY_DAYS``); a retry gets it again (``Idempotent-Replayed: true``),
+``MOTCUA_API_IDEMPOTENCY_DAYS``; after that the key is forgotten, and a request under it
+is new: api.services.api_records_prune); a retry gets it again (``Idempotent-Replayed: true``),
 the same key with another request 422. Two requests with the same key at the same
 moment file one dossier: the key's row is inserted first, in the submit's transaction,
 and the second insert waits on the unique index until the first commits, then replays
@@ -90,6 +91,7 @@ from .errors import problem
 from .middleware import note_dossier
 from .models import ApiClient, IdempotentRequest, Scope
 from .schema import RETRY_AFTER, ApiAutoSchema, problems
+from .services import FILING_NAMESPACE
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +101,6 @@ HIDDEN = (Status.DRAFT, Status.DISCARDED)
 FILED_STATUSES = [(s.value, s.label) for s in Status if s not in HIDDEN]
 
 IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")
-# The namespace of the filing keys made from (client, Idempotency-Key).
-FILING_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4d0e-8f3b-5a1c7e2d4b90")
 
 # The history the applicant's side sees (no internal hand-overs), each in plain words:
 # the same words as the timeline on the citizen's and the officers' pages.

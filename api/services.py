@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,6 +18,9 @@ from procedures.roles import Role
 
 from . import keys
 from .models import ApiCall, ApiClient, IdempotentRequest, Scope
+
+# The namespace of the filing keys made from (client, Idempotency-Key).
+FILING_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4d0e-8f3b-5a1c7e2d4b90")
 
 
 def _clean_scopes(scopes) -> list[str]:
@@ -91,6 +95,33 @@ def api_client_revoke(*, client: ApiClient) -> ApiClient:
     return client
 
 
+def filing_key_of(client_id: int, key: str) -> uuid.UUID:
+    """The dossier's filing key (workflows' guard against a double filing) made from the
+    client and its ``Idempotency-Key``."""
+    return uuid.uuid5(FILING_NAMESPACE, f"{client_id}:{key}")
+
+
+def _idempotency_keys_prune(before: dt.datetime) -> int:
+    """Forget the keys made before ``before``, and the filing keys made from them: after
+    its expiry a key is a new key (the IETF Idempotency-Key draft lets a server expire
+    keys, and a key it no longer knows names no earlier request). Without the second
+    step, a request under a forgotten key would be answered with the dossier filed under
+    it long ago, whatever it asked (and as if it were new)."""
+    from workflows.models import Dossier
+
+    forgotten = 0
+    expired = IdempotentRequest.objects.filter(created_at__lt=before)
+    while batch := list(expired.order_by("pk").values_list("pk", "client_id", "key")[:500]):
+        with transaction.atomic():
+            Dossier.objects.filter(
+                filing_key__in=[filing_key_of(client_id, key) for _pk, client_id, key in batch]
+            ).update(filing_key=None)
+            forgotten += IdempotentRequest.objects.filter(
+                pk__in=[pk for pk, _c, _k in batch]
+            ).delete()[0]
+    return forgotten
+
+
 def api_records_prune(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Forget old call records and idempotency keys (a periodic job)."""
     now = now or timezone.now()
@@ -98,7 +129,5 @@ def api_records_prune(*, now: dt.datetime | None = None) -> dict[str, int]:
     calls, _n = ApiCall.objects.filter(
         at__lt=now - dt.timedelta(days=days["CALL_LOG_DAYS"])
     ).delete()
-    idem, _n = IdempotentRequest.objects.filter(
-        created_at__lt=now - dt.timedelta(days=days["IDEMPOTENCY_DAYS"])
-    ).delete()
+    idem = _idempotency_keys_prune(now - dt.timedelta(days=days["IDEMPOTENCY_DAYS"]))
     return {"calls": calls, "idempotency_keys": idem}

@@ -420,6 +420,37 @@ def test_a_retried_submit_gets_the_first_answer_and_files_one_dossier(api, proce
     assert Dossier.objects.count() == 2
 
 
+def test_a_key_is_new_again_once_forgotten(api, procedure, province, settings):
+    """After MOTCUA_API_IDEMPOTENCY_DAYS the key is pruned, and a request under it is a new
+    request (the IETF draft's expiry), never an answer about the dossier filed under it."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from api.services import api_records_prune
+
+    body = json_body(procedure, province)
+    first = api.post(URL, body, headers={"Idempotency-Key": "order-42"})
+    assert first.status_code == 201
+    # Within the days: the same answer again.
+    assert api_records_prune()["idempotency_keys"] == 0
+    assert api.post(URL, body, headers={"Idempotency-Key": "order-42"})["Idempotent-Replayed"]
+    days = settings.MOTCUA["API"]["IDEMPOTENCY_DAYS"]
+    later = timezone.now() + dt.timedelta(days=days, minutes=1)
+    assert api_records_prune(now=later)["idempotency_keys"] == 1
+    other = {**body, "form_data": {**body["form_data"], "commune": "Xã khác"}}
+    again = api.post(URL, other, headers={"Idempotency-Key": "order-42"})
+    assert again.status_code == 201, again.content[:2000]
+    assert "Idempotent-Replayed" not in again
+    assert again.json()["id"] != first.json()["id"]
+    assert Dossier.objects.count() == 2
+    assert Dossier.objects.get(pk=first.json()["id"]).status == Status.SUBMITTED
+    # And the new request is remembered in its turn.
+    replayed = api.post(URL, other, headers={"Idempotency-Key": "order-42"})
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert replayed.json()["id"] == again.json()["id"]
+
+
 def test_a_failed_submit_keeps_no_key_and_can_be_sent_again_corrected(api, procedure, province):
     good = json_body(procedure, province)
     bad = {**good, "form_data": {**good["form_data"], "citizen_id": "12"}}
