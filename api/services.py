@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -17,7 +18,16 @@ from procedures.models import Agency, OfficerRole
 from procedures.roles import Role
 
 from . import keys
-from .models import ApiCall, ApiClient, IdempotentRequest, Scope
+from .models import (
+    ApiCall,
+    ApiClient,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    EventKind,
+    IdempotentRequest,
+    Scope,
+)
 
 # The namespace of the filing keys made from (client, Idempotency-Key).
 FILING_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4d0e-8f3b-5a1c7e2d4b90")
@@ -122,12 +132,38 @@ def _idempotency_keys_prune(before: dt.datetime) -> int:
     return forgotten
 
 
+def _deliveries_prune(now: dt.datetime) -> int:
+    """Webhook deliveries done with: delivered ones after ``WEBHOOK_DELIVERED_DAYS``,
+    failed ones (kept to be replayed) after ``WEBHOOK_FAILED_DAYS``; their attempts go
+    with them. Pending ones are never pruned. Neither is an ``overdue`` delivery: it is
+    what makes "overdue" told once per dossier (api.webhooks)."""
+    days = settings.MOTCUA["API"]
+    old = Delivery.objects.exclude(kind=EventKind.OVERDUE).filter(
+        Q(
+            status=DeliveryStatus.DELIVERED,
+            delivered_at__lt=now - dt.timedelta(days=days["WEBHOOK_DELIVERED_DAYS"]),
+        )
+        | Q(
+            status=DeliveryStatus.FAILED,
+            failed_at__lt=now - dt.timedelta(days=days["WEBHOOK_FAILED_DAYS"]),
+        )
+    )
+    pruned = 0
+    # In batches: a year of deliveries at once would hold one long transaction.
+    while batch := list(old.order_by("pk").values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(delivery_id__in=batch).delete()
+            pruned += Delivery.objects.filter(pk__in=batch).delete()[0]
+    return pruned
+
+
 def api_records_prune(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Forget old call records and idempotency keys (a periodic job)."""
+    """Forget old call records, idempotency keys and webhook deliveries (a periodic
+    job)."""
     now = now or timezone.now()
     days = settings.MOTCUA["API"]
     calls, _n = ApiCall.objects.filter(
         at__lt=now - dt.timedelta(days=days["CALL_LOG_DAYS"])
     ).delete()
     idem = _idempotency_keys_prune(now - dt.timedelta(days=days["IDEMPOTENCY_DAYS"]))
-    return {"calls": calls, "idempotency_keys": idem}
+    return {"calls": calls, "idempotency_keys": idem, "deliveries": _deliveries_prune(now)}

@@ -659,6 +659,10 @@ MOTCUA = {
         # A delivery "sending" for longer than this was left by a worker that died: it is
         # posted again, under the same delivery id. Keep it above the total timeout.
         "WEBHOOK_STUCK_SECONDS": env.int("MOTCUA_WEBHOOK_STUCK_SECONDS", default=120),
+        # Days a delivered webhook delivery (and its attempts) is kept; a failed one is
+        # kept longer, to be replayed (api.services.api_records_prune, daily).
+        "WEBHOOK_DELIVERED_DAYS": env.int("MOTCUA_WEBHOOK_DELIVERED_DAYS", default=30),
+        "WEBHOOK_FAILED_DAYS": env.int("MOTCUA_WEBHOOK_FAILED_DAYS", default=180),
     },
     # Result templates live in templates/documents/results/<name>.html.
     "RESULT_TEMPLATE_DIR": "documents/results",

@@ -207,7 +207,8 @@ def test_old_call_records_and_idempotency_keys_are_pruned(province, settings):
     IdempotentRequest.objects.filter(pk=old_key.pk).update(
         created_at=now - dt.timedelta(days=days["IDEMPOTENCY_DAYS"] + 1)
     )
-    assert api_records_prune(now=now) == {"calls": 1, "idempotency_keys": 1}
+    assert api_records_prune(now=now) == {"calls": 1, "idempotency_keys": 1, "deliveries": 0}
     assert list(ApiCall.objects.values_list("pk", flat=True)) == [new_call.pk]
     assert list(IdempotentRequest.objects.values_list("pk", flat=True)) == [new_key.pk]
-    assert prune_api_records() == {"calls": 0, "idempotency_keys": 0}  # the beat task
+    # The beat task
+    assert prune_api_records() == {"calls": 0, "idempotency_keys": 0, "deliveries": 0}

@@ -900,3 +900,50 @@ def test_a_trickling_receiver_is_cut_off_at_the_total_deadline(api, walk, settin
     assert delivery.last_error.startswith("DeadlinePassed: no complete answer within 1 s")
     attempt = delivery.tries.get()
     assert attempt.error == delivery.last_error and attempt.status_code is None
+
+
+# --- Pruning -----------------------------------------------------------------------------------
+
+
+def test_old_deliveries_are_pruned_failed_ones_kept_longer(
+    api, receiver, walk, settings, monkeypatch
+):
+    from api.models import DeliveryAttempt
+    from api.services import api_records_prune
+
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 1)
+    options = settings.MOTCUA["API"]
+    sink = receiver()
+    up = subscribe(api, sink.url())
+    down = subscribe(api, f"http://127.0.0.1:{closed_port()}/down")
+    dossier = walk(Status.RECEIVED)
+    with transaction.atomic():
+        event_record(name="task.overdue", dossier=dossier, payload={"task": 1})
+    webhooks_sweep()
+    delivered = Delivery.objects.filter(subscription_id=up["id"])
+    failed = Delivery.objects.filter(subscription_id=down["id"])
+    assert set(delivered.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
+    assert set(failed.values_list("status", flat=True)) == {DeliveryStatus.FAILED}
+    assert delivered.count() == failed.count() == 3  # filed, received, overdue
+    attempts = DeliveryAttempt.objects.count()
+    now = timezone.now()
+
+    def days(n: int):
+        return now + dt.timedelta(days=n, minutes=1)
+
+    assert api_records_prune(now=days(options["WEBHOOK_DELIVERED_DAYS"] - 1))["deliveries"] == 0
+    # The delivered ones go (and their attempts), not the failed ones nor the "overdue"
+    # (it keeps "overdue" told once per dossier).
+    assert api_records_prune(now=days(options["WEBHOOK_DELIVERED_DAYS"]))["deliveries"] == 2
+    assert list(delivered.values_list("kind", flat=True)) == [EventKind.OVERDUE]
+    assert failed.count() == 3
+    assert DeliveryAttempt.objects.count() == attempts - 2
+    # One failed delivery replayed (pending again): kept whatever its age; the others go.
+    replayed = failed.get(kind=EventKind.FILED)
+    assert api.post(f"{URL}deliveries/{replayed.delivery_id}/replay/").status_code == 202
+    assert api_records_prune(now=days(options["WEBHOOK_FAILED_DAYS"]))["deliveries"] == 1
+    assert sorted(failed.values_list("kind", flat=True)) == [EventKind.FILED, EventKind.OVERDUE]
+    assert failed.get(kind=EventKind.FILED).status == DeliveryStatus.PENDING
+    with transaction.atomic():  # still once per dossier after the prune
+        event_record(name="task.overdue", dossier=dossier, payload={"task": 2})
+    assert Delivery.objects.filter(kind=EventKind.OVERDUE).count() == 2
