@@ -349,11 +349,26 @@ def subscription_resume(*, subscription: Subscription) -> Subscription:
 # --- Writing deliveries (in the event's own transaction) ----------------------------------
 
 
-def _subscribers():
-    return Subscription.objects.filter(
-        status__in=(SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED),
-        client__is_active=True,
-    ).select_related("client__agency", "agency")
+def _ancestry(path: str) -> list[str]:
+    """The agency's path and its ancestors': "/G16/H22/" gives "/G16/", "/G16/H22/"."""
+    codes = [code for code in path.split("/") if code]
+    return ["/" + "/".join(codes[: n + 1]) + "/" for n in range(len(codes))]
+
+
+def _subscribers(agency: Agency):
+    """The live subscriptions of the clients that act for the agency (theirs or one above
+    it): one indexed query per event, and no row at all for an agency nobody follows,
+    however many subscriptions other agencies have. The finer filters are _matches'."""
+    ancestry = _ancestry(agency.path)
+    return (
+        Subscription.objects.filter(
+            status__in=(SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED),
+            client__is_active=True,
+            client__agency__path__in=ancestry,
+        )
+        .filter(Q(agency__isnull=True) | Q(agency__path__in=ancestry))
+        .select_related("client__agency", "agency")
+    )
 
 
 def _matches(subscription: Subscription, kind: str, dossier, agency_path: str) -> bool:
@@ -399,10 +414,10 @@ def webhooks_expand(event: OutgoingEvent) -> list[Delivery]:
     dossier = event.dossier
     if kind is None or dossier is None:
         return []
-    subscribers = list(_subscribers())
+    agency = dossier.handling_agency
+    subscribers = list(_subscribers(agency))
     if not subscribers:
         return []
-    agency = dossier.handling_agency
     made: list[Delivery] = []
     for subscription in subscribers:
         if not _matches(subscription, kind, dossier, agency.path):

@@ -947,3 +947,51 @@ def test_old_deliveries_are_pruned_failed_ones_kept_longer(
     with transaction.atomic():  # still once per dossier after the prune
         event_record(name="task.overdue", dossier=dossier, payload={"task": 2})
     assert Delivery.objects.filter(kind=EventKind.OVERDUE).count() == 2
+
+
+# --- The expander's cost ---------------------------------------------------------------------
+
+
+def test_an_event_nobody_follows_loads_no_subscription(
+    api_pair, receiver, walk, province, other_province
+):
+    """Other agencies' subscriptions are not read at each event: one indexed query, no
+    row, for an agency nobody follows; a client above the agency still hears."""
+    from django.db import connection
+    from django.db.models.signals import post_init
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.models import OutgoingEvent
+
+    sink = receiver()
+    for _ in range(5):
+        _other, other_key = make_api_client(other_province)
+        subscribe(Api(other_key), sink.url("/other"))
+    dossier = walk(Status.SUBMITTED)
+    event = OutgoingEvent.objects.select_related(
+        "dossier__handling_agency", "dossier__procedure_version__procedure"
+    ).get(dossier=dossier, name="dossier.submit")
+    loaded = []
+
+    def count(sender, instance, **kwargs):
+        loaded.append(instance)
+
+    post_init.connect(count, sender=Subscription)
+    try:
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            made = webhooks.webhooks_expand(event)
+        assert made == [] and loaded == []
+        assert len([q for q in queries if "api_subscription" in q["sql"]]) == 1
+
+        # A client of the agency above the province follows its agencies below too.
+        above = province.parent
+        assert above is not None
+        _client, key = make_api_client(above)
+        mine = subscribe(Api(key), sink.url("/above"))
+        loaded.clear()
+        with transaction.atomic():
+            made = webhooks.webhooks_expand(event)
+        assert [d.subscription_id for d in made] == [mine["id"]]
+        assert [s.pk for s in loaded] == [mine["id"]]
+    finally:
+        post_init.disconnect(count, sender=Subscription)
