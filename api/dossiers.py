@@ -668,7 +668,9 @@ class DossierFilter(filters.FilterSet):
         help_text="Filed before (a date: up to the end of that day).",
     )
     updated_after = DateOrTimeFilter(
-        field_name="updated_at", lookup_expr="gte", help_text="Something recorded at or after."
+        field_name="updated_at",
+        method="filter_updated_after",
+        help_text="Something recorded at or after.",
     )
 
     class Meta:
@@ -697,6 +699,15 @@ class DossierFilter(filters.FilterSet):
     @extend_schema_field({"type": "integer", "minimum": 1, "maximum": 10})
     def filter_national(self, queryset, name, value):
         return queryset.filter(status__in=statuses_for(value))
+
+    def filter_updated_after(self, queryset, name, value):
+        """The last entry's time (``updated_at``) at or after ``value``. That entry is
+        one of the dossier's entries at or after it, so the EXISTS below (a semi-join on
+        the history's index by time: only the entries since ``value`` are read) selects
+        the candidates, and the per-row "last entry" subquery runs on those only; the
+        result is the same as with the second condition alone."""
+        recent = HistoryEntry.objects.filter(dossier=OuterRef("pk"), at__gte=value)
+        return queryset.filter(Exists(recent), updated_at__gte=value)
 
 
 # --- Views ------------------------------------------------------------------------------------

@@ -1002,6 +1002,50 @@ def test_submitted_by_api_processed_on_the_pages_polled_and_downloaded(
         receiver.close()
 
 
+def test_updated_after_is_the_last_entrys_time_read_through_the_history_index(
+    api, submit, officers
+):
+    """The same dossiers as "last history entry at or after", on every boundary; the
+    query reads the history by time (an EXISTS on its ``at`` index), not per row only."""
+    import datetime as dt
+
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from workflows.models import HistoryEntry
+
+    start = timezone.now().replace(microsecond=0)
+    ids = []
+    for day in range(3):
+        with time_machine.travel(start + dt.timedelta(days=day), tick=False):
+            ids.append(submit()["id"])
+    with time_machine.travel(start + dt.timedelta(days=4), tick=False):
+        services.dossier_receive(dossier=Dossier.objects.get(pk=ids[0]), by=officers["reception"])
+
+    def expected(moment) -> list[int]:
+        last = {}
+        for entry in HistoryEntry.objects.filter(dossier_id__in=ids).order_by("seq"):
+            last[entry.dossier_id] = entry.at
+        return sorted(pk for pk, at in last.items() if at >= moment)
+
+    moments = sorted({e.at for e in HistoryEntry.objects.filter(dossier_id__in=ids)})
+    moments += [m + dt.timedelta(seconds=1) for m in moments]
+    moments += [start - dt.timedelta(days=1), start + dt.timedelta(days=10)]
+    for moment in moments:
+        response = api.get(URL, {"updated_after": moment.isoformat()})
+        assert response.status_code == 200
+        got = sorted(row["id"] for row in response.json()["results"])
+        assert got == expected(moment), moment
+    assert expected(start + dt.timedelta(days=3)) == [ids[0]]  # received on day 4
+
+    with CaptureQueriesContext(connection) as queries:
+        api.get(URL, {"updated_after": start.isoformat()})
+    listing = next(q["sql"] for q in queries if 'FROM "workflows_dossier"' in q["sql"])
+    assert 'EXISTS(SELECT 1 AS "a" FROM "workflows_historyentry" U0 WHERE (U0."at" >=' in listing
+
+
 def test_forged_cursors_deep_json_and_odd_paths_are_4xx_never_500(api, submit, province):
     import base64 as b64
 
