@@ -64,6 +64,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, renderers, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from viewflow.workflow.exceptions import FlowLockFailed
 
 from access.models import AccessKind
 from access.services import access_record
@@ -73,6 +74,7 @@ from documents.services import current_result
 from procedures.forms import localized
 from procedures.models import Agency, Procedure
 from workflows.exceptions import error_dict
+from workflows.flows import flow_for
 from workflows.models import (
     Channel,
     Dossier,
@@ -542,8 +544,9 @@ def _attach_all(dossier, by, uploads: dict[str, list], errors: dict, *, first_do
                 break
 
 
-def _save_all(dossier, by, applicant, form_data, uploads) -> dict:
-    """What was sent, through the filing service; the problems by service field name."""
+def _save_all(dossier, by, applicant, form_data, uploads, *, remove=()) -> dict:
+    """What was sent, through the filing service; the problems by service field name.
+    ``remove``: current files to take off first (a supplement's replaced ones)."""
     known = {c["code"] for c in dossier.procedure_version.spec["components"]}
     errors: dict[str, list[str]] = {}
     for code in [c for c in uploads if c not in known]:
@@ -555,6 +558,7 @@ def _save_all(dossier, by, applicant, form_data, uploads) -> dict:
         applicant=applicant,
         form_data=form_data,
         uploads={code: files[0] for code, files in uploads.items() if files},
+        remove=remove,
     )
     for key, messages in save_errors.items():
         errors[key] = list(messages)
@@ -1128,7 +1132,18 @@ class DossierViewSet(viewsets.GenericViewSet):
 
         def run():
             spec = dossier.procedure_version.spec
-            errors = {**upload_errors, **_save_all(dossier, by, applicant, form_data, uploads)}
+            # The files sent for a component replace all its current ones, a component
+            # of several files (``count: 2``) too: they are taken off first, so the new
+            # ones have their places (all or nothing: a failure puts them back).
+            replaced = list(
+                dossier.components.filter(
+                    component_code__in=list(uploads), superseded_at__isnull=True
+                ).values_list("pk", flat=True)
+            )
+            errors = {
+                **upload_errors,
+                **_save_all(dossier, by, applicant, form_data, uploads, remove=replaced),
+            }
             if errors:
                 for field, messages in dossier_filing_problems(dossier).items():
                     errors.setdefault(field, list(messages))
@@ -1138,7 +1153,17 @@ class DossierViewSet(viewsets.GenericViewSet):
             except ValidationError as exc:
                 raise ValidationError(_error_paths(error_dict(exc), spec, form_data)) from exc
 
-        answered = _atomically(run, dossier_id=lambda: dossier.pk)
+        def locked_run():
+            # The flow's process row first, then the dossier's (the files, the answer):
+            # workflows.services.work's order. The other order could deadlock with an
+            # officer (or a withdrawal) acting on this dossier at the same moment.
+            with flow_for(dossier).lock(dossier.process.pk):
+                return run()
+
+        try:
+            answered = _atomically(locked_run, dossier_id=lambda: dossier.pk)
+        except FlowLockFailed as exc:
+            raise work.TaskBusy(work.BUSY_MESSAGE) from exc
         return self._body(answered)
 
     @extend_schema(

@@ -729,6 +729,54 @@ def test_answering_a_supplement_request(api, submit, officers, province):
     assert actions == ["submit", "request_supplement", "resubmit"]
 
 
+def test_a_supplement_replaces_the_files_of_a_component_of_two(api, catalog, province, officers):
+    """Both photos of a ``count: 2`` component sent again: they replace the two current
+    ones (a plain attach would refuse them as one too many)."""
+    from procedures.models import Procedure
+
+    procedure = Procedure.objects.get(code="1.012842")  # photos: up to 2 files
+    old = [_upload("a.png", minimal_png()), _upload("b.png", minimal_png() + b"\x00")]
+    response = api.post(
+        URL,
+        multipart_body(procedure, province, extra_files={"file_current_housing_photos": old}),
+        json=False,
+    )
+    assert response.status_code == 201, response.content[:3000]
+    dossier_id = response.json()["id"]
+    task = _task(dossier_id, "reception")
+    work.task_claim(task=task, by=officers["reception"])
+    work.task_complete(
+        task=task,
+        by=officers["reception"],
+        action="supplement",
+        form={"items": [{"code": "current_housing_photos", "reason": "Ảnh mờ"}], "reason": "x"},
+    )
+    photos = [minimal_png() + b"\x01", minimal_png() + b"\x02"]
+    answer = api.post(
+        f"{URL}{dossier_id}/supplement/",
+        {
+            "comment": "Ảnh rõ hơn",
+            "files": {
+                "current_housing_photos": [
+                    {"name": f"{n}.png", "content": base64.b64encode(c).decode()}
+                    for n, c in zip("cd", photos, strict=True)
+                ]
+            },
+        },
+    )
+    assert answer.status_code == 200, answer.content[:2000]
+    assert answer.json()["status"] == "submitted"
+    files = DossierComponent.objects.filter(
+        dossier_id=dossier_id, component_code="current_housing_photos"
+    )
+    current = files.filter(superseded_at__isnull=True)
+    assert sorted(current.values_list("original_name", flat=True)) == ["c.png", "d.png"]
+    # The replaced ones stay on record, as replaced.
+    assert sorted(
+        files.filter(superseded_at__isnull=False).values_list("original_name", flat=True)
+    ) == ["a.png", "b.png"]
+
+
 def test_withdrawal(api, submit, province):
     dossier = submit()
     path = f"{URL}{dossier['id']}/withdraw/"
