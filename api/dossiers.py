@@ -1156,9 +1156,13 @@ class DossierViewSet(viewsets.GenericViewSet):
         def locked_run():
             # The flow's process row first, then the dossier's (the files, the answer):
             # workflows.services.work's order. The other order could deadlock with an
-            # officer (or a withdrawal) acting on this dossier at the same moment.
-            with flow_for(dossier).lock(dossier.process.pk):
-                return run()
+            # officer (or a withdrawal) acting on this dossier at the same moment. A
+            # plain, waiting lock: viewflow's own (nowait, retried) cannot be taken
+            # inside this transaction (its failed attempt would abort it); the flow's
+            # lock taken by the answer below then finds the row already ours.
+            processes = flow_for(dossier).process_class._default_manager
+            processes.select_for_update().filter(pk=dossier.process.pk).exists()
+            return run()
 
         try:
             answered = _atomically(locked_run, dossier_id=lambda: dossier.pk)
