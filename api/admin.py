@@ -162,6 +162,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "status",
         "paused_at",
         "pause_reason",
+        "resumed_at",
         "consecutive_failures",
         "created_at",
         "updated_at",

@@ -19,7 +19,8 @@ it again) and answers 400 with every problem at once, each under its path
 messages. Files stored on the way by a failed submit are removed again.
 
 ``Idempotency-Key``: the first successful answer is kept for the client and key (for
-``MOTCUA_API_IDEMPOTENCY_DAYS``); a retry gets it again (``Idempotent-Replayed: true``),
+``MOTCUA_API_IDEMPOTENCY_DAYS``; after that the key is forgotten, and a request under it
+is new: api.services.api_records_prune); a retry gets it again (``Idempotent-Replayed: true``),
 the same key with another request 422. Two requests with the same key at the same
 moment file one dossier: the key's row is inserted first, in the submit's transaction,
 and the second insert waits on the unique index until the first commits, then replays
@@ -63,6 +64,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, renderers, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from viewflow.workflow.exceptions import FlowLockFailed
 
 from access.models import AccessKind
 from access.services import access_record
@@ -74,6 +76,7 @@ from procedures.forms import localized
 from procedures.models import Agency, Procedure
 from workflows.clock import one_calendar
 from workflows.exceptions import error_dict
+from workflows.flows import flow_for
 from workflows.models import (
     Channel,
     Dossier,
@@ -93,6 +96,7 @@ from .errors import problem
 from .middleware import note_dossier
 from .models import ApiClient, IdempotentRequest, Scope
 from .schema import RETRY_AFTER, ApiAutoSchema, problems
+from .services import FILING_NAMESPACE
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +106,6 @@ HIDDEN = (Status.DRAFT, Status.DISCARDED)
 FILED_STATUSES = [(s.value, s.label) for s in Status if s not in HIDDEN]
 
 IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")
-# The namespace of the filing keys made from (client, Idempotency-Key).
-FILING_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4d0e-8f3b-5a1c7e2d4b90")
 
 # The history the applicant's side sees (no internal hand-overs), each in plain words:
 # the same words as the timeline on the citizen's and the officers' pages.
@@ -624,11 +626,12 @@ def _remove_files(names: list[str]) -> None:
             log.warning("could not remove the unused stored file %s", name)
 
 
-def _save_all(dossier, by, applicant, form_data, uploads) -> dict:
+def _save_all(dossier, by, applicant, form_data, uploads, *, remove=()) -> dict:
     """What was sent, through the filing service; the problems by service field name.
 
     Every file of a component goes in one call: the first takes the component's place
-    (replacing a file of a one-file component), the others are added next to it."""
+    (replacing a file of a one-file component), the others are added next to it.
+    ``remove``: current files to take off first (a supplement's replaced ones)."""
     known = {c["code"] for c in dossier.procedure_version.spec["components"]}
     errors: dict[str, list[str]] = {}
     for code in [c for c in uploads if c not in known]:
@@ -640,6 +643,7 @@ def _save_all(dossier, by, applicant, form_data, uploads) -> dict:
         applicant=applicant,
         form_data=form_data,
         uploads={code: list(files) for code, files in uploads.items() if files},
+        remove=remove,
     )
     for key, messages in save_errors.items():
         errors[key] = list(messages)
@@ -752,7 +756,9 @@ class DossierFilter(filters.FilterSet):
         help_text="Filed before (a date: up to the end of that day).",
     )
     updated_after = DateOrTimeFilter(
-        field_name="updated_at", lookup_expr="gte", help_text="Something recorded at or after."
+        field_name="updated_at",
+        method="filter_updated_after",
+        help_text="Something recorded at or after.",
     )
 
     class Meta:
@@ -781,6 +787,15 @@ class DossierFilter(filters.FilterSet):
     @extend_schema_field({"type": "integer", "minimum": 1, "maximum": 10})
     def filter_national(self, queryset, name, value):
         return queryset.filter(status__in=statuses_for(value))
+
+    def filter_updated_after(self, queryset, name, value):
+        """The last entry's time (``updated_at``) at or after ``value``. That entry is
+        one of the dossier's entries at or after it, so the EXISTS below (a semi-join on
+        the history's index by time: only the entries since ``value`` are read) selects
+        the candidates, and the per-row "last entry" subquery runs on those only; the
+        result is the same as with the second condition alone."""
+        recent = HistoryEntry.objects.filter(dossier=OuterRef("pk"), at__gte=value)
+        return queryset.filter(Exists(recent), updated_at__gte=value)
 
 
 # --- Views ------------------------------------------------------------------------------------
@@ -1244,7 +1259,18 @@ class DossierViewSet(viewsets.GenericViewSet):
 
         def run():
             spec = dossier.procedure_version.spec
-            errors = {**upload_errors, **_save_all(dossier, by, applicant, form_data, uploads)}
+            # The files sent for a component replace all its current ones, a component
+            # of several files (``count: 2``) too: they are taken off first, so the new
+            # ones have their places (all or nothing: a failure puts them back).
+            replaced = list(
+                dossier.components.filter(
+                    component_code__in=list(uploads), superseded_at__isnull=True
+                ).values_list("pk", flat=True)
+            )
+            errors = {
+                **upload_errors,
+                **_save_all(dossier, by, applicant, form_data, uploads, remove=replaced),
+            }
             if errors:
                 for field, messages in dossier_filing_problems(dossier).items():
                     errors.setdefault(field, list(messages))
@@ -1254,7 +1280,21 @@ class DossierViewSet(viewsets.GenericViewSet):
             except ValidationError as exc:
                 raise ValidationError(_error_paths(error_dict(exc), spec, form_data)) from exc
 
-        answered = _atomically(run, dossier_id=lambda: dossier.pk)
+        def locked_run():
+            # The flow's process row first, then the dossier's (the files, the answer):
+            # workflows.services.work's order. The other order could deadlock with an
+            # officer (or a withdrawal) acting on this dossier at the same moment. A
+            # plain, waiting lock: viewflow's own (nowait, retried) cannot be taken
+            # inside this transaction (its failed attempt would abort it); the flow's
+            # lock taken by the answer below then finds the row already ours.
+            processes = flow_for(dossier).process_class._default_manager
+            processes.select_for_update().filter(pk=dossier.process.pk).exists()
+            return run()
+
+        try:
+            answered = _atomically(locked_run, dossier_id=lambda: dossier.pk)
+        except FlowLockFailed as exc:
+            raise work.TaskBusy(work.BUSY_MESSAGE) from exc
         return self._body(answered)
 
     @extend_schema(

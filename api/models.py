@@ -196,6 +196,9 @@ class Subscription(models.Model):
     paused_at = models.DateTimeField(_("paused"), null=True, blank=True)
     pause_reason = models.CharField(_("reason for the pause"), max_length=255, blank=True)
     consecutive_failures = models.PositiveIntegerField(_("failed deliveries in a row"), default=0)
+    # What waited through a pause gets a whole retry schedule again from here
+    # (api.webhooks: a subscription is paused when a delivery waited longer than that).
+    resumed_at = models.DateTimeField(_("resumed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     secret_rotated_at = models.DateTimeField(_("secret rotated"), null=True, blank=True)

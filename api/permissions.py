@@ -29,9 +29,19 @@ class HasScope(permissions.BasePermission):
             )
         scope = required_scope(view, request)
         if scope is None:  # a view that forgot to say: nobody
+            _counted(view, request)
             return False
         if not client.has_scope(scope):
+            _counted(view, request)
             raise exceptions.PermissionDenied(
                 _("This key does not have the scope “%(scope)s”.") % {"scope": scope}
             )
         return True
+
+
+def _counted(view, request) -> None:
+    """A refused call counts against the client's rate limit too (429 once over it). DRF
+    checks the throttles only after the permissions, so without this a client hammering
+    an endpoint it has no scope for would never be slowed down; an allowed call is
+    counted by DRF, once, after this check."""
+    view.check_throttles(request)

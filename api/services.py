@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -16,7 +18,19 @@ from procedures.models import Agency, OfficerRole
 from procedures.roles import Role
 
 from . import keys
-from .models import ApiCall, ApiClient, IdempotentRequest, Scope
+from .models import (
+    ApiCall,
+    ApiClient,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    EventKind,
+    IdempotentRequest,
+    Scope,
+)
+
+# The namespace of the filing keys made from (client, Idempotency-Key).
+FILING_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4d0e-8f3b-5a1c7e2d4b90")
 
 
 def _clean_scopes(scopes) -> list[str]:
@@ -91,14 +105,65 @@ def api_client_revoke(*, client: ApiClient) -> ApiClient:
     return client
 
 
+def filing_key_of(client_id: int, key: str) -> uuid.UUID:
+    """The dossier's filing key (workflows' guard against a double filing) made from the
+    client and its ``Idempotency-Key``."""
+    return uuid.uuid5(FILING_NAMESPACE, f"{client_id}:{key}")
+
+
+def _idempotency_keys_prune(before: dt.datetime) -> int:
+    """Forget the keys made before ``before``, and the filing keys made from them: after
+    its expiry a key is a new key (the IETF Idempotency-Key draft lets a server expire
+    keys, and a key it no longer knows names no earlier request). Without the second
+    step, a request under a forgotten key would be answered with the dossier filed under
+    it long ago, whatever it asked (and as if it were new)."""
+    from workflows.models import Dossier
+
+    forgotten = 0
+    expired = IdempotentRequest.objects.filter(created_at__lt=before)
+    while batch := list(expired.order_by("pk").values_list("pk", "client_id", "key")[:500]):
+        with transaction.atomic():
+            Dossier.objects.filter(
+                filing_key__in=[filing_key_of(client_id, key) for _pk, client_id, key in batch]
+            ).update(filing_key=None)
+            forgotten += IdempotentRequest.objects.filter(
+                pk__in=[pk for pk, _c, _k in batch]
+            ).delete()[0]
+    return forgotten
+
+
+def _deliveries_prune(now: dt.datetime) -> int:
+    """Webhook deliveries done with: delivered ones after ``WEBHOOK_DELIVERED_DAYS``,
+    failed ones (kept to be replayed) after ``WEBHOOK_FAILED_DAYS``; their attempts go
+    with them. Pending ones are never pruned. Neither is an ``overdue`` delivery: it is
+    what makes "overdue" told once per dossier (api.webhooks)."""
+    days = settings.MOTCUA["API"]
+    old = Delivery.objects.exclude(kind=EventKind.OVERDUE).filter(
+        Q(
+            status=DeliveryStatus.DELIVERED,
+            delivered_at__lt=now - dt.timedelta(days=days["WEBHOOK_DELIVERED_DAYS"]),
+        )
+        | Q(
+            status=DeliveryStatus.FAILED,
+            failed_at__lt=now - dt.timedelta(days=days["WEBHOOK_FAILED_DAYS"]),
+        )
+    )
+    pruned = 0
+    # In batches: a year of deliveries at once would hold one long transaction.
+    while batch := list(old.order_by("pk").values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(delivery_id__in=batch).delete()
+            pruned += Delivery.objects.filter(pk__in=batch).delete()[0]
+    return pruned
+
+
 def api_records_prune(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Forget old call records and idempotency keys (a periodic job)."""
+    """Forget old call records, idempotency keys and webhook deliveries (a periodic
+    job)."""
     now = now or timezone.now()
     days = settings.MOTCUA["API"]
     calls, _n = ApiCall.objects.filter(
         at__lt=now - dt.timedelta(days=days["CALL_LOG_DAYS"])
     ).delete()
-    idem, _n = IdempotentRequest.objects.filter(
-        created_at__lt=now - dt.timedelta(days=days["IDEMPOTENCY_DAYS"])
-    ).delete()
-    return {"calls": calls, "idempotency_keys": idem}
+    idem = _idempotency_keys_prune(now - dt.timedelta(days=days["IDEMPOTENCY_DAYS"]))
+    return {"calls": calls, "idempotency_keys": idem, "deliveries": _deliveries_prune(now)}

@@ -6,7 +6,9 @@ Writing. ``webhooks_expand`` runs inside the transaction of the change (workflow
 a ``Delivery`` with its payload frozen then, so a delivery exists exactly when the change
 committed. After commit each delivery is handed to a worker (config.handoff); the sweep
 (beat's ``sweep-webhooks``, ``run_periodic_jobs``) takes whatever was not handed over,
-whatever is due for a retry, and whatever a dead worker left "sending".
+whatever is due for a retry, and whatever a dead worker left "sending". In the embedded
+default (eager Celery, no worker) nothing is handed over: the request that caused the
+event never waits on a receiver, and the periodic sweep sends.
 
 Sending (``delivery_send``) is three steps, as for messages (notifications.services):
 claim (a short transaction marks it sending and counts the attempt), POST outside any
@@ -22,8 +24,10 @@ Failure. Attempts follow the outbox's backoff (workflows.events: 1, 2, 4 … 60 
 72 hours); every attempt is recorded. After the last one the delivery fails: the
 administrators' digest names it (notifications.alerts) and it can be replayed (API and
 admin). A subscription whose deliveries fail ``WEBHOOK_PAUSE_AFTER`` times in a row, or
-whose oldest pending delivery has waited longer than the whole retry schedule, is paused:
-its deliveries stay pending and new ones still queue; resuming it sends them.
+whose oldest pending delivery has waited longer than the whole retry schedule (since it
+was written, or since the subscription was last resumed), is paused: its deliveries stay
+pending and new ones still queue; resuming it (which also resets the count of failures in
+a row) sends them.
 
 Addresses. Unless ``WEBHOOK_ALLOW_PRIVATE`` (default: DEBUG), a callback URL that resolves
 to a non-public address is refused at subscription, and again at each POST against the
@@ -33,6 +37,7 @@ that changes its answer in between cannot redirect it).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -42,6 +47,7 @@ import logging
 import secrets
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -330,6 +336,7 @@ def subscription_resume(*, subscription: Subscription) -> Subscription:
             paused_at=None,
             pause_reason="",
             consecutive_failures=0,
+            resumed_at=timezone.now(),
         )
         Delivery.objects.filter(subscription=subscription, status=DeliveryStatus.PENDING).update(
             attempts=0, next_attempt_at=timezone.now()
@@ -342,11 +349,26 @@ def subscription_resume(*, subscription: Subscription) -> Subscription:
 # --- Writing deliveries (in the event's own transaction) ----------------------------------
 
 
-def _subscribers():
-    return Subscription.objects.filter(
-        status__in=(SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED),
-        client__is_active=True,
-    ).select_related("client__agency", "agency")
+def _ancestry(path: str) -> list[str]:
+    """The agency's path and its ancestors': "/G16/H22/" gives "/G16/", "/G16/H22/"."""
+    codes = [code for code in path.split("/") if code]
+    return ["/" + "/".join(codes[: n + 1]) + "/" for n in range(len(codes))]
+
+
+def _subscribers(agency: Agency):
+    """The live subscriptions of the clients that act for the agency (theirs or one above
+    it): one indexed query per event, and no row at all for an agency nobody follows,
+    however many subscriptions other agencies have. The finer filters are _matches'."""
+    ancestry = _ancestry(agency.path)
+    return (
+        Subscription.objects.filter(
+            status__in=(SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED),
+            client__is_active=True,
+            client__agency__path__in=ancestry,
+        )
+        .filter(Q(agency__isnull=True) | Q(agency__path__in=ancestry))
+        .select_related("client__agency", "agency")
+    )
 
 
 def _matches(subscription: Subscription, kind: str, dossier, agency_path: str) -> bool:
@@ -392,10 +414,10 @@ def webhooks_expand(event: OutgoingEvent) -> list[Delivery]:
     dossier = event.dossier
     if kind is None or dossier is None:
         return []
-    subscribers = list(_subscribers())
+    agency = dossier.handling_agency
+    subscribers = list(_subscribers(agency))
     if not subscribers:
         return []
-    agency = dossier.handling_agency
     made: list[Delivery] = []
     for subscription in subscribers:
         if not _matches(subscription, kind, dossier, agency.path):
@@ -423,11 +445,24 @@ def webhooks_expand(event: OutgoingEvent) -> list[Delivery]:
     return made
 
 
+def _sent_by_workers() -> bool:
+    """False in the embedded default (eager Celery): a hand-over there would POST inside
+    the request that caused the event (or the resume, the replay), which would wait on
+    the receivers. The deliveries are left to the periodic sweep (``run_periodic_jobs
+    --every 60``, which ``make run`` starts) instead: the request answers at once, and
+    the receivers hear within a minute."""
+    from config.celery import app
+
+    return not app.conf.task_always_eager
+
+
 def _hand_over(ids: list[int]) -> None:
     from config.handoff import handoff
 
     from .tasks import deliver_webhook
 
+    if not _sent_by_workers():
+        return
     for pk in ids:
         if not handoff(deliver_webhook, pk):
             return  # the broker is away: the sweep sends the rest
@@ -438,7 +473,8 @@ def _hand_over_sweep() -> None:
 
     from .tasks import sweep_webhooks
 
-    handoff(sweep_webhooks)
+    if _sent_by_workers():
+        handoff(sweep_webhooks)
 
 
 # --- Sending -------------------------------------------------------------------------------
@@ -502,17 +538,65 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+class DeadlinePassed(OSError):
+    """The POST took longer, in all, than ``WEBHOOK_TOTAL_TIMEOUT``."""
+
+
+class _Deadline:
+    """The whole POST's time limit. The socket timeouts bound each wait only: a receiver
+    that trickles its answer a byte at a time would hold the worker for ever. When the
+    time is up, a timer shuts the socket being used, so whatever waits on it returns."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = threading.Event()
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def left(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0 or self.expired.is_set():
+            raise DeadlinePassed(f"no complete answer within {self.seconds:g} s")
+        return left
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sock = sock
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired.set()
+            if self._sock is not None:
+                with contextlib.suppress(OSError):  # already closed
+                    self._sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        self.watch(None)  # the socket is closed next: never shut another one by its fd
+
+
 class _PinnedHTTP(http.client.HTTPConnection):
     """Connects to the address checked beforehand, whatever the name resolves to now."""
 
-    def __init__(self, host, port, *, address, connect_timeout, read_timeout):
+    def __init__(self, host, port, *, address, connect_timeout, read_timeout, deadline):
         super().__init__(host, port, timeout=connect_timeout)
         self._address = address
         self._read_timeout = read_timeout
+        self._deadline = deadline
 
     def _open(self) -> socket.socket:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        sock.settimeout(self._read_timeout)
+        sock = socket.create_connection(
+            (self._address, self.port), min(self.timeout, self._deadline.left())
+        )
+        self._deadline.watch(sock)
+        sock.settimeout(min(self._read_timeout, self._deadline.left()))
         return sock
 
     def connect(self):
@@ -524,7 +608,11 @@ class _PinnedHTTPS(_PinnedHTTP):
 
     def connect(self):
         context = ssl.create_default_context()
-        self.sock = context.wrap_socket(self._open(), server_hostname=self.host)
+        self.sock = context.wrap_socket(
+            self._open(), server_hostname=self.host, do_handshake_on_connect=False
+        )
+        self._deadline.watch(self.sock)  # the handshake is within the deadline too
+        self.sock.do_handshake()
 
 
 def _addresses(host: str, port: int) -> list[str]:
@@ -534,7 +622,7 @@ def _addresses(host: str, port: int) -> list[str]:
     return resolve_public(host, port)
 
 
-def _connect(host: str, port: int, https: bool) -> _PinnedHTTP:
+def _connect(host: str, port: int, https: bool, deadline: _Deadline) -> _PinnedHTTP:
     """A connection to the first of the host's (checked) addresses that answers."""
     error: OSError | None = None
     for address in _addresses(host, port):
@@ -544,6 +632,7 @@ def _connect(host: str, port: int, https: bool) -> _PinnedHTTP:
             address=address,
             connect_timeout=_options()["WEBHOOK_CONNECT_TIMEOUT"],
             read_timeout=_options()["WEBHOOK_READ_TIMEOUT"],
+            deadline=deadline,
         )
         try:
             connection.connect()
@@ -585,16 +674,22 @@ def _post(delivery: Delivery) -> Outcome:
     started = time.monotonic()
     outcome = Outcome()
     try:
-        connection = _connect(parts.hostname, port, https)
-        try:
-            connection.request("POST", path, body=body, headers=headers)
-            response = connection.getresponse()
-            response.read(65536)  # the answer's body is not kept; redirects not followed
-            outcome.status_code = response.status
-            if not outcome.ok:
-                outcome.error = f"HTTP {response.status}"
-        finally:
-            connection.close()
+        with _Deadline(_options()["WEBHOOK_TOTAL_TIMEOUT"]) as deadline:
+            try:
+                connection = _connect(parts.hostname, port, https, deadline)
+                try:
+                    connection.request("POST", path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read(65536)  # the body is not kept; redirects not followed
+                    deadline.left()  # an answer cut short by the deadline is no answer
+                    outcome.status_code = response.status
+                    if not outcome.ok:
+                        outcome.error = f"HTTP {response.status}"
+                finally:
+                    connection.close()
+            except (OSError, http.client.HTTPException, ValueError):
+                deadline.left()  # the deadline's cut, when it was: say so
+                raise
     except UnsafeAddress as exc:
         outcome.error = f"refused: {exc}"
     except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -647,6 +742,11 @@ def _record(delivery: Delivery, claimed_at, outcome: Outcome) -> str | None:
                 .values_list("created_at", flat=True)
                 .first()
             )
+            resumed_at = subscriptions.values_list("resumed_at", flat=True).first()
+            if resumed_at is not None and (oldest is None or resumed_at > oldest):
+                # What waited through a pause is timed from the resume: a subscription
+                # resumed after a long pause is not paused again at its first failure.
+                oldest = resumed_at
             if oldest is not None and oldest < now - retry_window():
                 subscription_pause(
                     subscription_id=current.subscription_id,

@@ -668,9 +668,16 @@ MOTCUA = {
         # Seconds to connect, and to wait for the answer, at each POST.
         "WEBHOOK_CONNECT_TIMEOUT": env.float("MOTCUA_WEBHOOK_CONNECT_TIMEOUT", default=5.0),
         "WEBHOOK_READ_TIMEOUT": env.float("MOTCUA_WEBHOOK_READ_TIMEOUT", default=10.0),
+        # Seconds for the whole POST, connecting to the last byte of the answer: a
+        # receiver trickling its answer byte by byte is cut off then (the attempt fails).
+        "WEBHOOK_TOTAL_TIMEOUT": env.float("MOTCUA_WEBHOOK_TOTAL_TIMEOUT", default=30.0),
         # A delivery "sending" for longer than this was left by a worker that died: it is
-        # posted again, under the same delivery id. Keep it above both timeouts.
+        # posted again, under the same delivery id. Keep it above the total timeout.
         "WEBHOOK_STUCK_SECONDS": env.int("MOTCUA_WEBHOOK_STUCK_SECONDS", default=120),
+        # Days a delivered webhook delivery (and its attempts) is kept; a failed one is
+        # kept longer, to be replayed (api.services.api_records_prune, daily).
+        "WEBHOOK_DELIVERED_DAYS": env.int("MOTCUA_WEBHOOK_DELIVERED_DAYS", default=30),
+        "WEBHOOK_FAILED_DAYS": env.int("MOTCUA_WEBHOOK_FAILED_DAYS", default=180),
     },
     # Result templates live in templates/documents/results/<name>.html.
     "RESULT_TEMPLATE_DIR": "documents/results",

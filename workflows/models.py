@@ -736,6 +736,11 @@ class HistoryEntry(AppendOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["dossier", "seq"], name="uniq_history_seq"),
         ]
+        indexes = [
+            # The dossiers with something recorded since a moment (the API's
+            # updated_after): a range of this index, not the whole history.
+            models.Index(fields=["at", "dossier"], name="history_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dossier_id}#{self.seq} {self.action}"

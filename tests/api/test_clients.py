@@ -7,6 +7,7 @@ import io
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
@@ -129,6 +130,7 @@ def test_no_key_is_401_and_wrong_scope_is_403(province):
 @time_machine.travel("2026-11-30 09:00:10+07:00", tick=False)  # well inside one minute
 def test_the_rate_limit_answers_429_with_retry_after(province, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
     _client, key = make_api_client(province, ["catalog:read"], rate_limit=3)
     api = Api(key)
     codes = [api.get("/api/v1/agencies/").status_code for _ in range(4)]
@@ -139,6 +141,29 @@ def test_the_rate_limit_answers_429_with_retry_after(province, settings):
     # Another client has its own budget.
     _other, other_key = make_api_client(province, ["catalog:read"], rate_limit=3)
     assert Api(other_key).get("/api/v1/agencies/").status_code == 200
+
+
+@time_machine.travel("2026-11-30 09:00:10+07:00", tick=False)
+def test_calls_refused_for_their_scope_count_against_the_rate_limit(province, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()  # another test's count, under the same client id and minute
+    _client, key = make_api_client(province, ["dossiers:read"], rate_limit=3)
+    api = Api(key)
+    codes = [api.get("/api/v1/agencies/").status_code for _ in range(4)]  # no catalog:read
+    assert codes == [403, 403, 403, 429]
+    assert int(api.get("/api/v1/agencies/")["Retry-After"]) == 50
+    # The same budget for the calls it may make: spent.
+    assert api.get("/api/v1/dossiers/").status_code == 429
+
+
+@time_machine.travel("2026-11-30 09:00:10+07:00", tick=False)
+def test_an_allowed_call_is_counted_once(province, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    _client, key = make_api_client(province, ["catalog:read"], rate_limit=2)
+    api = Api(key)
+    assert [api.get("/api/v1/agencies/").status_code for _ in range(3)] == [200, 200, 429]
+    assert Api(key).get("/api/v1/procedures/").status_code == 429
 
 
 def test_every_call_is_recorded_without_bodies(province):
@@ -182,7 +207,8 @@ def test_old_call_records_and_idempotency_keys_are_pruned(province, settings):
     IdempotentRequest.objects.filter(pk=old_key.pk).update(
         created_at=now - dt.timedelta(days=days["IDEMPOTENCY_DAYS"] + 1)
     )
-    assert api_records_prune(now=now) == {"calls": 1, "idempotency_keys": 1}
+    assert api_records_prune(now=now) == {"calls": 1, "idempotency_keys": 1, "deliveries": 0}
     assert list(ApiCall.objects.values_list("pk", flat=True)) == [new_call.pk]
     assert list(IdempotentRequest.objects.values_list("pk", flat=True)) == [new_key.pk]
-    assert prune_api_records() == {"calls": 0, "idempotency_keys": 0}  # the beat task
+    # The beat task
+    assert prune_api_records() == {"calls": 0, "idempotency_keys": 0, "deliveries": 0}

@@ -420,6 +420,37 @@ def test_a_retried_submit_gets_the_first_answer_and_files_one_dossier(api, proce
     assert Dossier.objects.count() == 2
 
 
+def test_a_key_is_new_again_once_forgotten(api, procedure, province, settings):
+    """After MOTCUA_API_IDEMPOTENCY_DAYS the key is pruned, and a request under it is a new
+    request (the IETF draft's expiry), never an answer about the dossier filed under it."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from api.services import api_records_prune
+
+    body = json_body(procedure, province)
+    first = api.post(URL, body, headers={"Idempotency-Key": "order-42"})
+    assert first.status_code == 201
+    # Within the days: the same answer again.
+    assert api_records_prune()["idempotency_keys"] == 0
+    assert api.post(URL, body, headers={"Idempotency-Key": "order-42"})["Idempotent-Replayed"]
+    days = settings.MOTCUA["API"]["IDEMPOTENCY_DAYS"]
+    later = timezone.now() + dt.timedelta(days=days, minutes=1)
+    assert api_records_prune(now=later)["idempotency_keys"] == 1
+    other = {**body, "form_data": {**body["form_data"], "commune": "Xã khác"}}
+    again = api.post(URL, other, headers={"Idempotency-Key": "order-42"})
+    assert again.status_code == 201, again.content[:2000]
+    assert "Idempotent-Replayed" not in again
+    assert again.json()["id"] != first.json()["id"]
+    assert Dossier.objects.count() == 2
+    assert Dossier.objects.get(pk=first.json()["id"]).status == Status.SUBMITTED
+    # And the new request is remembered in its turn.
+    replayed = api.post(URL, other, headers={"Idempotency-Key": "order-42"})
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert replayed.json()["id"] == again.json()["id"]
+
+
 def test_a_failed_submit_keeps_no_key_and_can_be_sent_again_corrected(api, procedure, province):
     good = json_body(procedure, province)
     bad = {**good, "form_data": {**good["form_data"], "citizen_id": "12"}}
@@ -722,6 +753,54 @@ def test_answering_a_supplement_request(api, submit, officers, province):
     assert actions == ["submit", "request_supplement", "resubmit"]
 
 
+def test_a_supplement_replaces_the_files_of_a_component_of_two(api, catalog, province, officers):
+    """Both photos of a ``count: 2`` component sent again: they replace the two current
+    ones (a plain attach would refuse them as one too many)."""
+    from procedures.models import Procedure
+
+    procedure = Procedure.objects.get(code="1.012842")  # photos: up to 2 files
+    old = [_upload("a.png", minimal_png()), _upload("b.png", minimal_png() + b"\x00")]
+    response = api.post(
+        URL,
+        multipart_body(procedure, province, extra_files={"file_current_housing_photos": old}),
+        json=False,
+    )
+    assert response.status_code == 201, response.content[:3000]
+    dossier_id = response.json()["id"]
+    task = _task(dossier_id, "reception")
+    work.task_claim(task=task, by=officers["reception"])
+    work.task_complete(
+        task=task,
+        by=officers["reception"],
+        action="supplement",
+        form={"items": [{"code": "current_housing_photos", "reason": "Ảnh mờ"}], "reason": "x"},
+    )
+    photos = [minimal_png() + b"\x01", minimal_png() + b"\x02"]
+    answer = api.post(
+        f"{URL}{dossier_id}/supplement/",
+        {
+            "comment": "Ảnh rõ hơn",
+            "files": {
+                "current_housing_photos": [
+                    {"name": f"{n}.png", "content": base64.b64encode(c).decode()}
+                    for n, c in zip("cd", photos, strict=True)
+                ]
+            },
+        },
+    )
+    assert answer.status_code == 200, answer.content[:2000]
+    assert answer.json()["status"] == "submitted"
+    files = DossierComponent.objects.filter(
+        dossier_id=dossier_id, component_code="current_housing_photos"
+    )
+    current = files.filter(superseded_at__isnull=True)
+    assert sorted(current.values_list("original_name", flat=True)) == ["c.png", "d.png"]
+    # The replaced ones stay on record, as replaced.
+    assert sorted(
+        files.filter(superseded_at__isnull=False).values_list("original_name", flat=True)
+    ) == ["a.png", "b.png"]
+
+
 def test_withdrawal(api, submit, province):
     dossier = submit()
     path = f"{URL}{dossier['id']}/withdraw/"
@@ -970,8 +1049,12 @@ def test_submitted_by_api_processed_on_the_pages_polled_and_downloaded(
     timeline = api.get(f"{URL}{dossier_id}/timeline/").content.decode()
     for officer in officers.values():
         assert officer.username not in timeline
-    # The same story by webhook: every event, signed, in the order it happened.
+    # The same story by webhook: every event, signed, in the order it happened (sent by
+    # the periodic sweep in the embedded default: api.webhooks).
     try:
+        from api.webhooks import webhooks_sweep
+
+        webhooks_sweep()
         accepted = [r for r in receiver.received if r["status"] == 200]
         assert all(verify(secret, r) for r in accepted)
         events = [json.loads(r["body"]) for r in accepted]
@@ -989,6 +1072,50 @@ def test_submitted_by_api_processed_on_the_pages_polled_and_downloaded(
         assert len({e["delivery_id"] for e in events}) == len(events)
     finally:
         receiver.close()
+
+
+def test_updated_after_is_the_last_entrys_time_read_through_the_history_index(
+    api, submit, officers
+):
+    """The same dossiers as "last history entry at or after", on every boundary; the
+    query reads the history by time (an EXISTS on its ``at`` index), not per row only."""
+    import datetime as dt
+
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from workflows.models import HistoryEntry
+
+    start = timezone.now().replace(microsecond=0)
+    ids = []
+    for day in range(3):
+        with time_machine.travel(start + dt.timedelta(days=day), tick=False):
+            ids.append(submit()["id"])
+    with time_machine.travel(start + dt.timedelta(days=4), tick=False):
+        services.dossier_receive(dossier=Dossier.objects.get(pk=ids[0]), by=officers["reception"])
+
+    def expected(moment) -> list[int]:
+        last = {}
+        for entry in HistoryEntry.objects.filter(dossier_id__in=ids).order_by("seq"):
+            last[entry.dossier_id] = entry.at
+        return sorted(pk for pk, at in last.items() if at >= moment)
+
+    moments = sorted({e.at for e in HistoryEntry.objects.filter(dossier_id__in=ids)})
+    moments += [m + dt.timedelta(seconds=1) for m in moments]
+    moments += [start - dt.timedelta(days=1), start + dt.timedelta(days=10)]
+    for moment in moments:
+        response = api.get(URL, {"updated_after": moment.isoformat()})
+        assert response.status_code == 200
+        got = sorted(row["id"] for row in response.json()["results"])
+        assert got == expected(moment), moment
+    assert expected(start + dt.timedelta(days=3)) == [ids[0]]  # received on day 4
+
+    with CaptureQueriesContext(connection) as queries:
+        api.get(URL, {"updated_after": start.isoformat()})
+    listing = next(q["sql"] for q in queries if 'FROM "workflows_dossier"' in q["sql"])
+    assert 'EXISTS(SELECT 1 AS "a" FROM "workflows_historyentry" U0 WHERE (U0."at" >=' in listing
 
 
 def test_forged_cursors_deep_json_and_odd_paths_are_4xx_never_500(api, submit, province):

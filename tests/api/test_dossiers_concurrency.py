@@ -12,6 +12,7 @@ from workflows.models import Dossier, DossierTask
 
 from .conftest import Api
 from .test_dossiers import URL, json_body
+from .test_dossiers import submit as submit  # a fixture, for the tests below
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -26,12 +27,12 @@ def test_the_same_key_at_the_same_moment_files_one_dossier(api_pair, procedure, 
     key = api_pair[1]
     body = json_body(procedure, province)
 
-    def submit(idempotency_key):
+    def submit_with(idempotency_key):
         return lambda: Api(key).post(URL, body, headers={"Idempotency-Key": idempotency_key})
 
     for round_ in range(3):
         same = f"same-{round_}"
-        results, errors = race(submit(same), submit(same), submit(same))
+        results, errors = race(submit_with(same), submit_with(same), submit_with(same))
         assert errors == [None, None, None], errors
         assert [r.status_code for r in results] == [201, 201, 201], [
             r.content[:500] for r in results
@@ -62,3 +63,51 @@ def test_different_keys_at_the_same_moment_file_one_each(api_pair, procedure, pr
     assert len({r.json()["id"] for r in results}) == 3
     # Filed, not yet received: no code taken (codes come at reception, domain.md).
     assert set(Dossier.objects.values_list("code", flat=True)) == {None}
+
+
+def _supplement_requested(api, submit, officers) -> int:
+    from workflows.services import work
+
+    from .test_dossiers import _task
+
+    dossier_id = submit()["id"]
+    task = _task(dossier_id, "reception")
+    work.task_claim(task=task, by=officers["reception"])
+    code = Dossier.objects.get(pk=dossier_id).procedure_version.spec["components"][0]["code"]
+    work.task_complete(
+        task=task,
+        by=officers["reception"],
+        action="supplement",
+        form={"items": [{"code": code, "reason": "Bản scan mờ"}], "reason": "Thiếu"},
+    )
+    return dossier_id
+
+
+def test_the_supplement_locks_the_process_before_the_dossier(api, submit, officers):
+    """workflows.services.work's order (the flow's process row, then the dossier's): the
+    reverse could deadlock with an officer or a withdrawal acting at the same moment."""
+    from django.test.utils import CaptureQueriesContext
+
+    dossier_id = _supplement_requested(api, submit, officers)
+    with CaptureQueriesContext(connection) as queries:
+        answer = Api(api.key).post(f"{URL}{dossier_id}/supplement/", {"comment": "Đã bổ sung"})
+    assert answer.status_code == 200, answer.content[:2000]
+    locks = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    process = next(i for i, sql in enumerate(locks) if 'FROM "workflows_dossierprocess"' in sql)
+    dossier = next(i for i, sql in enumerate(locks) if 'FROM "workflows_dossier" ' in sql)
+    assert process < dossier
+
+
+def test_a_supplement_and_a_withdrawal_at_once_one_wins_no_deadlock(api, submit, officers):
+    dossier_id = _supplement_requested(api, submit, officers)
+    key = api.key
+    results, errors = race(
+        lambda: Api(key).post(f"{URL}{dossier_id}/supplement/", {"comment": "Đã bổ sung"}),
+        lambda: Api(key).post(f"{URL}{dossier_id}/withdraw/", {"reason": "Nộp nhầm"}),
+    )
+    assert errors == [None, None], errors
+    codes = sorted(r.status_code for r in results)
+    assert codes in ([200, 409], [200, 200]), [r.content[:300] for r in results]
+    status = Dossier.objects.get(pk=dossier_id).status
+    assert status in ("submitted", "withdrawn")
+    assert not any(b"deadlock" in r.content.lower() for r in results)

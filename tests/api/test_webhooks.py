@@ -201,16 +201,35 @@ def test_events_arrive_signed_in_order_without_personal_data(api, receiver, walk
     assert webhooks_sweep() == 0 and len(sink.received) == 4
 
 
-def test_the_after_commit_hand_off_delivers_without_the_sweep(
+def test_the_embedded_default_never_posts_inside_the_request(
     api, receiver, walk, django_capture_on_commit_callbacks
 ):
+    """Eager Celery (no worker): the change's commit, a resume and a replay hand nothing
+    over to be posted in the request; the periodic sweep sends. (With workers, the
+    after-commit hand-off: tests/api/test_webhooks_worker.py.)"""
     sink = receiver()
     made = subscribe(api, sink.url())
     with django_capture_on_commit_callbacks(execute=True):
         walk(Status.RECEIVED)
+    assert sink.received == []
+    assert Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == 2
+    assert webhooks_sweep() == 2
     assert sink.kinds() == ["filed", "received"]
     assert all(verify(made["secret"], r) for r in sink.received)
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
+
+    Subscription.objects.filter(pk=made["id"]).update(status=SubscriptionStatus.PAUSED)
+    walk(Status.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(f"{URL}{made['id']}/resume/").status_code == 200
+        delivery = Delivery.objects.first()  # the newest: ordered by -id
+        replayed = api.post(f"{URL}deliveries/{Delivery.objects.last().delivery_id}/replay/")
+        assert replayed.status_code == 202
+    assert len(sink.received) == 2
+    assert webhooks_sweep() == 2
+    assert len(sink.received) == 4 and sink.kinds()[2:] == ["filed", "filed"]
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED
 
 
 def test_a_receiver_answering_500_is_retried_until_it_accepts(api, receiver, walk):
@@ -281,6 +300,7 @@ def test_down_past_the_last_retry_alerts_and_a_replay_delivers(
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(f"{URL}deliveries/{delivery.delivery_id}/replay/")
     assert response.status_code == 202, response.content
+    assert webhooks_sweep() == 1
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
     assert [r["headers"]["X-Motcua-Delivery"] for r in sink.received] == [str(delivery.delivery_id)]
@@ -458,6 +478,45 @@ def test_a_delivery_waiting_longer_than_the_schedule_pauses(api, receiver, walk)
     subscription = Subscription.objects.get(pk=made["id"])
     assert subscription.status == SubscriptionStatus.PAUSED
     assert Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == 2
+
+
+def test_resumed_after_a_long_pause_a_first_failure_does_not_pause_again(
+    api, receiver, walk, settings, monkeypatch
+):
+    monkeypatch.setitem(settings.MOTCUA["API"], "WEBHOOK_PAUSE_AFTER", 2)
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 1)
+    made = subscribe(api, f"http://127.0.0.1:{closed_port()}/down")
+    walk(Status.SUBMITTED)
+    walk(Status.SUBMITTED)
+    webhooks_sweep()
+    subscription = Subscription.objects.get(pk=made["id"])
+    assert subscription.status == SubscriptionStatus.PAUSED
+    assert subscription.consecutive_failures == 2
+    # Paused for a week: what came meanwhile has waited longer than the retry schedule.
+    walk(Status.SUBMITTED)
+    Delivery.objects.update(created_at=timezone.now() - webhooks.retry_window() * 2)
+
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 3)
+    sink = receiver(answers=[500])
+    Subscription.objects.filter(pk=made["id"]).update(callback_url=sink.url())
+    assert api.post(f"{URL}{made['id']}/resume/").status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.consecutive_failures == 0 and subscription.resumed_at is not None
+    webhooks_sweep()  # the first attempt after the resume: 500
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.ACTIVE, subscription.pause_reason
+    retry_all_due()
+    assert len(sink.accepted()) == 1
+    # One more final failure: 1 in a row since the resume, under WEBHOOK_PAUSE_AFTER (2).
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 1)
+    Subscription.objects.filter(pk=made["id"]).update(
+        callback_url=f"http://127.0.0.1:{closed_port()}/down"
+    )
+    walk(Status.SUBMITTED)
+    webhooks_sweep()
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.ACTIVE
+    assert subscription.consecutive_failures == 1
 
 
 # --- Addresses ---------------------------------------------------------------------------------
@@ -782,3 +841,157 @@ def test_an_https_callback_speaks_tls_and_verifies_the_certificate(api, receiver
     delivery.refresh_from_db()
     assert "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
     assert tls.received == []
+
+
+# --- The whole POST's deadline -----------------------------------------------------------------
+
+
+class Trickler:
+    """A receiver on loopback that reads the POST, then answers one header line every
+    0.1 s for ``seconds`` before it ends its (200) answer: each read gets a byte well
+    within the read timeout, so only a deadline on the whole POST cuts it off."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.stop = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                    for _ in range(int(self.seconds * 10)):
+                        if self.stop.wait(0.1):
+                            return
+                        conn.sendall(b"X-Slow: 1\r\n")
+                    conn.sendall(b"Content-Length: 0\r\n\r\n")
+                except OSError:
+                    continue  # cut off by the sender
+
+    def close(self):
+        self.stop.set()
+        self.listener.close()
+
+
+def test_a_trickling_receiver_is_cut_off_at_the_total_deadline(api, walk, settings, monkeypatch):
+    monkeypatch.setitem(settings.MOTCUA["API"], "WEBHOOK_READ_TIMEOUT", 2.0)
+    monkeypatch.setitem(settings.MOTCUA["API"], "WEBHOOK_TOTAL_TIMEOUT", 1.0)
+    slow = Trickler(seconds=8)
+    try:
+        subscribe(api, f"http://127.0.0.1:{slow.port}/hook")
+        walk(Status.SUBMITTED)
+        assert webhooks_sweep() == 0
+    finally:
+        slow.close()
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+    assert delivery.last_status_code is None
+    assert delivery.last_error.startswith("DeadlinePassed: no complete answer within 1 s")
+    attempt = delivery.tries.get()
+    assert attempt.error == delivery.last_error and attempt.status_code is None
+
+
+# --- Pruning -----------------------------------------------------------------------------------
+
+
+def test_old_deliveries_are_pruned_failed_ones_kept_longer(
+    api, receiver, walk, settings, monkeypatch
+):
+    from api.models import DeliveryAttempt
+    from api.services import api_records_prune
+
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 1)
+    options = settings.MOTCUA["API"]
+    sink = receiver()
+    up = subscribe(api, sink.url())
+    down = subscribe(api, f"http://127.0.0.1:{closed_port()}/down")
+    dossier = walk(Status.RECEIVED)
+    with transaction.atomic():
+        event_record(name="task.overdue", dossier=dossier, payload={"task": 1})
+    webhooks_sweep()
+    delivered = Delivery.objects.filter(subscription_id=up["id"])
+    failed = Delivery.objects.filter(subscription_id=down["id"])
+    assert set(delivered.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
+    assert set(failed.values_list("status", flat=True)) == {DeliveryStatus.FAILED}
+    assert delivered.count() == failed.count() == 3  # filed, received, overdue
+    attempts = DeliveryAttempt.objects.count()
+    now = timezone.now()
+
+    def days(n: int):
+        return now + dt.timedelta(days=n, minutes=1)
+
+    assert api_records_prune(now=days(options["WEBHOOK_DELIVERED_DAYS"] - 1))["deliveries"] == 0
+    # The delivered ones go (and their attempts), not the failed ones nor the "overdue"
+    # (it keeps "overdue" told once per dossier).
+    assert api_records_prune(now=days(options["WEBHOOK_DELIVERED_DAYS"]))["deliveries"] == 2
+    assert list(delivered.values_list("kind", flat=True)) == [EventKind.OVERDUE]
+    assert failed.count() == 3
+    assert DeliveryAttempt.objects.count() == attempts - 2
+    # One failed delivery replayed (pending again): kept whatever its age; the others go.
+    replayed = failed.get(kind=EventKind.FILED)
+    assert api.post(f"{URL}deliveries/{replayed.delivery_id}/replay/").status_code == 202
+    assert api_records_prune(now=days(options["WEBHOOK_FAILED_DAYS"]))["deliveries"] == 1
+    assert sorted(failed.values_list("kind", flat=True)) == [EventKind.FILED, EventKind.OVERDUE]
+    assert failed.get(kind=EventKind.FILED).status == DeliveryStatus.PENDING
+    with transaction.atomic():  # still once per dossier after the prune
+        event_record(name="task.overdue", dossier=dossier, payload={"task": 2})
+    assert Delivery.objects.filter(kind=EventKind.OVERDUE).count() == 2
+
+
+# --- The expander's cost ---------------------------------------------------------------------
+
+
+def test_an_event_nobody_follows_loads_no_subscription(
+    api_pair, receiver, walk, province, other_province
+):
+    """Other agencies' subscriptions are not read at each event: one indexed query, no
+    row, for an agency nobody follows; a client above the agency still hears."""
+    from django.db import connection
+    from django.db.models.signals import post_init
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.models import OutgoingEvent
+
+    sink = receiver()
+    for _ in range(5):
+        _other, other_key = make_api_client(other_province)
+        subscribe(Api(other_key), sink.url("/other"))
+    dossier = walk(Status.SUBMITTED)
+    event = OutgoingEvent.objects.select_related(
+        "dossier__handling_agency", "dossier__procedure_version__procedure"
+    ).get(dossier=dossier, name="dossier.submit")
+    loaded = []
+
+    def count(sender, instance, **kwargs):
+        loaded.append(instance)
+
+    post_init.connect(count, sender=Subscription)
+    try:
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            made = webhooks.webhooks_expand(event)
+        assert made == [] and loaded == []
+        assert len([q for q in queries if "api_subscription" in q["sql"]]) == 1
+
+        # A client of the agency above the province follows its agencies below too.
+        above = province.parent
+        assert above is not None
+        _client, key = make_api_client(above)
+        mine = subscribe(Api(key), sink.url("/above"))
+        loaded.clear()
+        with transaction.atomic():
+            made = webhooks.webhooks_expand(event)
+        assert [d.subscription_id for d in made] == [mine["id"]]
+        assert [s.pk for s in loaded] == [mine["id"]]
+    finally:
+        post_init.disconnect(count, sender=Subscription)
