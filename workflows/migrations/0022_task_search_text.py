@@ -3,13 +3,13 @@ partial indexes the officers' "done" and team lists read in order, searched or n
 
 The copy is filled from the dossiers in chunks of task ids, each chunk committing on its
 own (as 0020 did for the dossiers): a few million tasks are never rewritten in one
-transaction. On PostgreSQL the indexes are built CONCURRENTLY, so the table keeps taking
-writes meanwhile; a concurrent build that failed left an INVALID index, which is dropped
-and built again.
+transaction. The indexes are built concurrently on PostgreSQL (config.dbindex).
 """
 
 from django.db import migrations, models, transaction
 from django.db.models import Max
+
+from config.dbindex import concurrent_indexes
 
 CHUNK = 20000
 INDEXES = (
@@ -45,36 +45,6 @@ def fill(apps, schema_editor):
             )
 
 
-def add_indexes(apps, schema_editor):
-    model = apps.get_model("workflows", "DossierTask")
-    connection = schema_editor.connection
-    for index in INDEXES:
-        if connection.vendor != "postgresql":
-            schema_editor.add_index(model, index)
-            continue
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
-                [index.name],
-            )
-            invalid = cursor.fetchone()
-        if invalid and invalid[0]:
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index.name}")
-        elif invalid is not None:
-            continue  # built already
-        schema_editor.execute(index.create_sql(model, schema_editor, concurrently=True))
-
-
-def drop_indexes(apps, schema_editor):
-    model = apps.get_model("workflows", "DossierTask")
-    for index in INDEXES:
-        schema_editor.execute(
-            index.remove_sql(
-                model, schema_editor, concurrently=schema_editor.connection.vendor == "postgresql"
-            )
-        )
-
-
 class Migration(migrations.Migration):
     atomic = False
 
@@ -89,10 +59,5 @@ class Migration(migrations.Migration):
             field=models.TextField(blank=True, db_default="", default="", editable=False),
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
-        migrations.SeparateDatabaseAndState(
-            state_operations=[
-                migrations.AddIndex(model_name="dossiertask", index=index) for index in INDEXES
-            ],
-            database_operations=[migrations.RunPython(add_indexes, drop_indexes)],
-        ),
+        concurrent_indexes("workflows", "DossierTask", INDEXES),
     ]
