@@ -100,6 +100,10 @@ run: run-packages $(STAMP)
 	@echo "timers, outbox sweep) run every 60 s in the background (var/periodic.log)."
 	@echo "National systems (sign-in, population register, national portal, payment) are local"
 	@echo "sandboxes from port 8490 (var/sandboxes.log; README \"National connections\")."
+	@echo "  national sign-in (VNeID button on the login page): ID number 011085004321, password"
+	@echo "    vneid-sandbox, code 123456; the form of \"Thủ tục mẫu ... nộp phí\" is then filled from"
+	@echo "    the register, and its fee paid on the payment sandbox once the specialist asks for it"
+	@echo "  what the national portal received: http://$(HOST):8492/"
 	@echo ""
 	@: > var/periodic.log; \
 	  DEBUG=1 nice $(BIN)/python manage.py run_periodic_jobs --every 60 >> var/periodic.log 2>&1 & periodic=$$!; \

@@ -820,13 +820,20 @@ SOCIALACCOUNT_EMAIL_VERIFICATION = "optional"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = MOTCUA["CONNECTORS"]["identity"]["TIMEOUT"]
-# The sign-in button posts to motcua, which redirects to the identity server: browsers apply
-# form-action to that redirect, so the server's origin is allowed there.
-if MOTCUA["CONNECTORS"]["identity"]["SERVER_URL"]:
-    from urllib.parse import urlsplit as _urlsplit
+# The national sign-in button and the "pay online" button post to motcua, which redirects
+# the browser to the identity server or the payment platform: browsers apply form-action to
+# that redirect, so those servers' origins are allowed there.
+from urllib.parse import urlsplit as _urlsplit  # noqa: E402
 
-    _idp = _urlsplit(MOTCUA["CONNECTORS"]["identity"]["SERVER_URL"])
-    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_idp.scheme}://{_idp.netloc}")
+for _url in (
+    MOTCUA["CONNECTORS"]["identity"]["SERVER_URL"],
+    MOTCUA["CONNECTORS"]["payment"]["BACKEND"] and MOTCUA["CONNECTORS"]["payment"]["URL"],
+):
+    if _url:
+        _origin = _urlsplit(_url)
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+            f"{_origin.scheme}://{_origin.netloc}"
+        )
 
 
 # --- Integration API (api/) --------------------------------------------------------------------

@@ -10,3 +10,5 @@ class ConnectorsConfig(AppConfig):
     def ready(self):
         # allauth's signals for the national sign-in (a link made, a sign-in again).
         from connectors.identity import adapter  # noqa: F401
+
+        from . import checks  # noqa: F401

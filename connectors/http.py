@@ -79,7 +79,7 @@ def call_json(
                 "ms": round((time.monotonic() - started) * 1000, 1),
             },
         )
-    if status >= 500:
+    if status >= 500 or status in (408, 429):  # the server's trouble, or "not so fast"
         raise ConnectorError(system, DOWN, f"HTTP {status}", status)
     if status not in expect:
         raise ConnectorError(system, REFUSED, f"HTTP {status}", status)

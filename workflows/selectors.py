@@ -116,8 +116,11 @@ def _filtered(tasks: QuerySet[DossierTask], filters: TaskFilters) -> QuerySet[Do
         # a rare one). A dossier not received yet has no code: the desk finds it by its
         # number, "#42".
         match = Q(search_text__contains=q)
+        # "#42", or a bare number too short to be a personal ID number (12 digits): a
+        # dossier's number as well. An ID number is matched in the text alone, which the
+        # list's index holds.
         number = q.removeprefix("#")
-        if number.isascii() and number.isdigit() and len(number) <= 18:
+        if number.isascii() and number.isdigit() and len(number) <= (18 if q[0] == "#" else 9):
             match |= Q(dossier_id=int(number))
         tasks = tasks.filter(match)
     return tasks

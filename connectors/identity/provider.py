@@ -74,6 +74,25 @@ class NationalIdentityAdapter(OpenIDConnectOAuth2Adapter):
             self._openid_config = config
         return self._openid_config
 
+    @property
+    def profile_url(self):
+        url = self.openid_config.get("userinfo_endpoint")
+        if not url:
+            raise IdentityUnavailable(http.ConnectorError(SYSTEM, http.MALFORMED, "discovery"))
+        return url
+
+    def complete_login(self, request, app, token, **kwargs):
+        """allauth's, with OpenID Connect Core 5.3.2's rule: the userinfo's ``sub`` must be
+        the id_token's, or the answers are about two people."""
+        id_token = kwargs["response"].get("id_token")
+        data = {"userinfo": self._fetch_user_info(token.token)}
+        if id_token:
+            data["id_token"] = self._decode_id_token(app, id_token)
+            if str(data["userinfo"].get("sub")) != str(data["id_token"].get("sub")):
+                log.warning("identity: userinfo and id_token name different subjects")
+                raise IdentityRefused("userinfo sub mismatch")
+        return self.get_provider().sociallogin_from_response(request, data)
+
     def _fetch_user_info(self, access_token: str) -> dict:
         try:
             data = http.call_json(

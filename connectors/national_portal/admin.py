@@ -16,7 +16,8 @@ class ReadOnly(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None  # the list and its actions; the page is read-only
+        # The list and its actions, for whoever may change these rows; each page read-only.
+        return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -153,6 +153,18 @@ class NationalPaymentPlatform(PaymentProvider):
     """Options: URL, PARTNER_CODE, SECRET, TREASURY_ACCOUNT, VERSION, TIMEOUT; optionally
     REDIRECT_HOSTS (hosts the citizen may be sent to; by default URL's host only)."""
 
+    def __init__(self, options: dict[str, Any]):
+        super().__init__(options)
+        # Without its secret, the integrity code would be a hash of public values: anyone
+        # could forge a "paid" callback. A platform switched on must be configured whole.
+        missing = [name for name in ("URL", "PARTNER_CODE", "SECRET") if not options.get(name)]
+        if missing:
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(
+                "MOTCUA['CONNECTORS']['payment'] 'national' needs " + ", ".join(missing)
+            )
+
     @property
     def url(self) -> str:
         return self.options["URL"].rstrip("/")
@@ -166,7 +178,9 @@ class NationalPaymentPlatform(PaymentProvider):
             raise Forged("partner")
         return Outcome(
             reference=values["reference"],
-            outcome=STATUSES.get(values["status"], FAILED),
+            # A status the table does not know is not a failure the citizen may pay again
+            # after: the attempt stays open until the platform says more.
+            outcome=STATUSES.get(values["status"], PENDING),
             amount=_amount(values["amount"]),
             transaction_id=values["transaction_id"][:64],
             paid_at=parse_platform_time(values["paid_at"]),
@@ -226,7 +240,7 @@ class NationalPaymentPlatform(PaymentProvider):
                 wire = json.loads(body)
             else:
                 wire = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode()).items()}
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise Forged("unreadable") from None
         return self._outcome(check(RESULT, wire, self.secret), wire)
 

@@ -256,8 +256,11 @@ def _apply(outcome: base.Outcome, *, via: str, client: str = "") -> CallbackResu
             return _refused(
                 "unknown", "unknown-reference", reference=outcome.reference, client=client
             )
-        # A callback always names the amount; a query's "never received" has none.
-        missing = outcome.amount is None and via == Confirmation.CALLBACK
+        # A callback always names the amount, and so does any "paid"; a query's "never
+        # received" has none.
+        missing = outcome.amount is None and (
+            via == Confirmation.CALLBACK or outcome.outcome == base.PAID
+        )
         if missing or (outcome.amount is not None and outcome.amount != int(payment.amount)):
             return _refused("amount", "amount-mismatch", reference=payment.reference, client=client)
         if payment.state == State.PAID:
