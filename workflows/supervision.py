@@ -29,7 +29,16 @@ from procedures.models import Agency, ProcedureVersion
 from procedures.roles import Role
 
 from .clock import local_zone, working_calendar
-from .models import CLOCK_RUNNING, Dossier, DossierComponent, DossierTask, Status, Timeliness
+from .models import (
+    CLOCK_RUNNING,
+    Dossier,
+    DossierComponent,
+    DossierTask,
+    FeeChannel,
+    FeeStatus,
+    Status,
+    Timeliness,
+)
 
 FINISHED = (Status.ISSUED, Status.REFUSED)
 
@@ -363,6 +372,10 @@ def service_index(queryset: QuerySet, period: Period) -> list[IndexMetric]:
     files = DossierComponent.objects.filter(dossier__in=received, superseded_at__isnull=True)
     reused = files.exclude(reused_kind="")
     with_reuse = received.filter(Exists(reused.filter(dossier=OuterRef("pk"))))
+    # A fee owed or paid (workflows.Fee, made at reception): not free, exempted or cancelled.
+    with_fee = received.filter(
+        fee__status__in=(FeeStatus.DUE, FeeStatus.PAID), fee__amount_due__gt=0
+    )
     return [
         IndexMetric(
             _("Processing progress"),
@@ -388,8 +401,18 @@ def service_index(queryset: QuerySet, period: Period) -> list[IndexMetric]:
             12,
             key="filed_online",
         ),
-        # Online payment (10 points: dossiers paid online ÷ dossiers with a fee) goes here
-        # once fees and payments are recorded.
+        IndexMetric(
+            _("Online payment"),
+            _("Paid online"),
+            _(
+                "dossiers received whose fee was paid online ÷ dossiers received with a fee "
+                "to pay (not exempted) × 10 points"
+            ),
+            with_fee.filter(fee__status=FeeStatus.PAID, fee__channel=FeeChannel.ONLINE).count(),
+            with_fee.count(),
+            10,
+            key="paid_online",
+        ),
         IndexMetric(
             _("Digitisation"),
             _("Electronic results"),

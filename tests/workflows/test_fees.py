@@ -316,3 +316,33 @@ def test_a_stranger_cannot_pay_at_the_desk(sample, province, citizen, officers):
         fees.fee_confirm_at_desk(
             fee=Fee.objects.get(dossier=d), by=make_user("someone"), reference="BL-1"
         )
+
+
+def test_the_service_index_counts_online_payments(sample, province, citizen, officers):
+    """Decision 766's online payment group: dossiers paid online ÷ dossiers with a fee (an
+    exempted one has none to pay)."""
+    from workflows.models import Dossier
+    from workflows.supervision import Period, service_index
+
+    online = ask_fee(received(sample, province, citizen, officers), officers)
+    desk = ask_fee(received(sample, province, citizen, officers), officers)
+    owing = ask_fee(received(sample, province, citizen, officers), officers)
+    received(sample, province, citizen, officers, household_status="poor")  # exempted
+    fees.fee_mark_paid(
+        fee=Fee.objects.get(dossier=online),
+        channel=FeeChannel.ONLINE,
+        reference="TT-7",
+        amount=50000,
+        paid_at=timezone.now(),
+    )
+    fees.fee_confirm_at_desk(
+        fee=Fee.objects.get(dossier=desk), by=officers["reception"], reference="BL-7"
+    )
+    assert owing.status == Status.FEE_REQUESTED
+    today = timezone.localdate()
+    metric = next(
+        m
+        for m in service_index(Dossier.objects.all(), Period(today - dt.timedelta(days=1), today))
+        if m.key == "paid_online"
+    )
+    assert (metric.numerator, metric.denominator, metric.points_max) == (1, 3, 10)
