@@ -244,10 +244,12 @@ def test_an_unverified_id_number_is_not_looked_up(
     assert not PopulationLookup.objects.exists() and not register.received
 
 
-def test_a_changed_profile_number_is_no_longer_verified(citizen, db):
+def test_an_unlinked_identity_no_longer_vouches_for_the_number(citizen, db):
+    from portal.services import profile_unverify
+
     verified_citizen(citizen)
     assert verified_id_number(citizen) == MAI
-    CitizenProfile.objects.filter(user=citizen).update(id_number=NOBODY)
+    profile_unverify(user=citizen)
     citizen.refresh_from_db()
     assert verified_id_number(citizen) is None
 
