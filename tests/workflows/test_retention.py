@@ -47,6 +47,7 @@ def test_each_catalog_procedure_carries_its_retention(catalog):
         "1.012843": 20,
         "1.012844": None,  # the medal: commendation records are kept permanently
         "1.012845": 10,
+        "MAU.PHI.001": 5,  # the sample procedure (fees and online payment), not a real one
     }
     medal = ProcedureVersion.objects.get(procedure__code="1.012844")
     assert medal.spec["retention"] == "permanent"
