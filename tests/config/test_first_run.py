@@ -21,9 +21,9 @@ def test_prepare_database_with_the_demo_papers_later_then_render_documents(setti
     assert lines[1].startswith("agencies loaded: ") and "; catalog loaded: " in lines[1]
     pending = Document.objects.filter(status=DocumentStatus.PENDING).count()
     assert pending > 0
-    assert lines[2].startswith("demo data ready (17 new dossiers); logins citizen, reception")
+    assert lines[2].startswith("demo data ready (18 new dossiers); logins citizen, reception")
     assert f"; {pending} papers to render" in lines[2]
-    assert Dossier.objects.count() == 17
+    assert Dossier.objects.count() == 18  # with the sample procedure's one waiting for its fee
 
     call_command("render_documents")
     assert capsys.readouterr().out.strip() == f"documents rendered: {pending}"
@@ -36,4 +36,4 @@ def test_prepare_database_with_the_demo_papers_later_then_render_documents(setti
     again = capsys.readouterr().out.splitlines()
     assert again[2].startswith("demo data ready (0 new dossiers)")
     assert "papers to render" not in again[2]
-    assert Dossier.objects.count() == 17
+    assert Dossier.objects.count() == 18  # with the sample procedure's one waiting for its fee
