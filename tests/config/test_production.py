@@ -71,6 +71,7 @@ HTML_TEMPLATES = [
     # Papers are rendered to PDF by WeasyPrint, never served as pages.
     if not path.is_relative_to(ROOT / "templates" / "documents" / "pdf")
     and not path.is_relative_to(ROOT / "templates" / "documents" / "results")
+    and not path.name.endswith("_pdf.html")  # e.g. payment/receipt_pdf.html
 ]
 
 
