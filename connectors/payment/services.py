@@ -422,3 +422,30 @@ def payment_for_citizen(*, user, reference: str) -> Payment | None:
         .filter(reference=reference, fee__dossier__applicant_user_id=user.pk)
         .first()
     )
+
+
+# --- The administrators' digest (notifications.alerts) -------------------------------------
+
+
+def _register_alerts() -> None:
+    """Payments that need a person (taken twice, or for a fee no longer owed: to refund;
+    a fee that could not take the payment) are in the digest, not only in the admin list."""
+    from django.utils.translation import pgettext_lazy
+
+    from notifications.alerts import Source, register
+
+    register(
+        Source(
+            name="payment",
+            title=pgettext_lazy("alerts", "Online payments"),
+            admin="payment_payment",
+            # Money taken that the fee could not take (paid twice, or no longer owed): to
+            # refund. Failed or expired attempts took no money and need nobody.
+            failed=lambda: Payment.objects.filter(state=State.PAID).exclude(problem=""),
+            stuck=lambda before: Payment.objects.none(),
+            label=lambda p: f"{p.reference} ({p.state}): {p.problem}",
+        )
+    )
+
+
+_register_alerts()

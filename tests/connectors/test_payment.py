@@ -468,3 +468,34 @@ def test_the_callback_is_rate_limited_per_address(
     codes = [client.post(url, b"{}", content_type="application/json").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert any("reason=rate" in r.getMessage() for r in caplog.records)
+
+
+def test_money_to_refund_is_in_the_administrators_digest(dossier, citizen):
+    """A payment taken that the fee could not take (paid twice, or not owed any more) needs
+    a person: it is reported once; a failed attempt, which took no money, is not."""
+    from notifications.alerts import alerts_notice
+    from notifications.models import Alert
+
+    fee = fees.fee_for_dossier(dossier=dossier)
+    refund = Payment.objects.create(
+        fee=fee,
+        reference="MCREFUND1",
+        amount=50_000,
+        state=State.PAID,
+        backend="national",
+        started_by=citizen,
+        problem="fee already paid by MCOTHER: refund this payment",
+    )
+    Payment.objects.create(
+        fee=fee,
+        reference="MCFAILED1",
+        amount=50_000,
+        state=State.FAILED,
+        backend="national",
+        started_by=citizen,
+        problem="init: down",
+    )
+    alerts_notice()
+    assert list(Alert.objects.filter(source="payment").values_list("ref", flat=True)) == [refund.pk]
+    alerts_notice()
+    assert Alert.objects.filter(source="payment").count() == 1
