@@ -556,9 +556,7 @@ def dossier_reschedule(request, pk):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            for field, errors in error_dict(exc).items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            _form_errors(form, exc)
         except (ActionNotAllowed, PermissionDenied) as exc:
             messages.error(request, str(exc))
             return redirect("workspace:dossier", pk=dossier.pk)
@@ -566,6 +564,13 @@ def dossier_reschedule(request, pk):
             messages.success(request, _("The new appointment date is set; the applicant is told."))
             return redirect("workspace:dossier", pk=dossier.pk)
     return dossier_detail.__wrapped__(request, pk, reschedule_form=form, status=400)
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    """A service's field errors on the form's fields (others above the form)."""
+    for field, errors in error_dict(exc).items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
 
 
 def _fee_context(user, dossier, form=None) -> dict:
@@ -603,9 +608,7 @@ def fee_confirm(request, pk):
                 channel=form.cleaned_data["channel"],
             )
         except ValidationError as exc:
-            for field, errors in error_dict(exc).items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            _form_errors(form, exc)
         except (ActionNotAllowed, PermissionDenied) as exc:
             messages.error(request, str(exc))
             return redirect("workspace:dossier", pk=dossier.pk)
