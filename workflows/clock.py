@@ -43,6 +43,8 @@ def _package_holidays(year: int) -> holidays.HolidayBase:
 class WorkingCalendar:
     def __init__(self, overrides: dict[dt.date, bool] | None = None):
         self.overrides = overrides or {}
+        # Per year: working days from 1 January through each day (index: day of the year).
+        self._through: dict[int, list[int]] = {}
 
     def is_working_day(self, day: dt.date) -> bool:
         if day in self.overrides:
@@ -64,15 +66,32 @@ class WorkingCalendar:
             day = self.next_working_day(day)
         return day
 
+    def _year(self, year: int) -> list[int]:
+        counts = self._through.get(year)
+        if counts is None:
+            counts, day = [0], dt.date(year, 1, 1)
+            while day.year == year:
+                counts.append(counts[-1] + self.is_working_day(day))
+                day += dt.timedelta(days=1)
+            self._through[year] = counts
+        return counts
+
+    def _through_day(self, day: dt.date) -> int:
+        return self._year(day.year)[day.timetuple().tm_yday]
+
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
-        """Working days in (start, end]: 0 on the same day, 1 on the next working day."""
+        """Working days in (start, end]: 0 on the same day, 1 on the next working day.
+
+        Counted from each year's running totals, made once per calendar: a list of
+        finished tasks due years ago asks this for every row."""
         if end <= start:
             return 0
-        count, day = 0, start
-        while day < end:
-            day += dt.timedelta(days=1)
-            count += self.is_working_day(day)
-        return count
+        if start.year == end.year:
+            return self._through_day(end) - self._through_day(start)
+        count = self._year(start.year)[-1] - self._through_day(start)
+        for year in range(start.year + 1, end.year):
+            count += self._year(year)[-1]
+        return count + self._through_day(end)
 
     def today(self) -> dt.date:
         return local_date(timezone.now())

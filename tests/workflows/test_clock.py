@@ -201,3 +201,26 @@ def test_each_stage_records_its_result(procedure, province, citizen, officers):
             form={"decision": "approve", "opinion": "Đủ"},
         )
     assert DossierTask.objects.get(pk=review.pk).timeliness == "early"
+
+
+def test_working_days_between_counts_as_day_by_day_across_years_and_overrides():
+    """The running totals per year give what counting day by day gives, overrides (a
+    swapped Saturday, an extra day off) and year boundaries included."""
+    import random
+
+    from workflows.clock import WorkingCalendar
+
+    calendar = WorkingCalendar({dt.date(2026, 5, 2): True, dt.date(2026, 3, 3): False})
+
+    def day_by_day(start, end):
+        count, day = 0, start
+        while day < end:
+            day += dt.timedelta(days=1)
+            count += calendar.is_working_day(day)
+        return count
+
+    rng = random.Random(2026)
+    for _ in range(500):
+        start = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 1100))
+        end = start + dt.timedelta(days=rng.randint(-20, 800))
+        assert calendar.working_days_between(start, end) == day_by_day(start, end), (start, end)
