@@ -40,11 +40,25 @@ def _package_holidays(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays(settings.MOTCUA["HOLIDAY_COUNTRY"], years=year)
 
 
+@lru_cache(maxsize=256)
+def _year_totals(year: int, overrides: tuple[tuple[dt.date, bool], ...]) -> tuple[int, ...]:
+    """Working days from 1 January through each day of ``year`` (index: day of the year),
+    with that year's overrides: the same for every request until an override changes."""
+    days_off = dict(overrides)
+    package = _package_holidays(year)
+    counts, day = [0], dt.date(year, 1, 1)
+    while day.year == year:
+        working = days_off[day] if day in days_off else package.is_working_day(day)
+        counts.append(counts[-1] + working)
+        day += dt.timedelta(days=1)
+    return tuple(counts)
+
+
 class WorkingCalendar:
     def __init__(self, overrides: dict[dt.date, bool] | None = None):
         self.overrides = overrides or {}
         # Per year: working days from 1 January through each day (index: day of the year).
-        self._through: dict[int, list[int]] = {}
+        self._through: dict[int, tuple[int, ...]] = {}
 
     def is_working_day(self, day: dt.date) -> bool:
         if day in self.overrides:
@@ -66,14 +80,11 @@ class WorkingCalendar:
             day = self.next_working_day(day)
         return day
 
-    def _year(self, year: int) -> list[int]:
+    def _year(self, year: int) -> tuple[int, ...]:
         counts = self._through.get(year)
         if counts is None:
-            counts, day = [0], dt.date(year, 1, 1)
-            while day.year == year:
-                counts.append(counts[-1] + self.is_working_day(day))
-                day += dt.timedelta(days=1)
-            self._through[year] = counts
+            overrides = tuple(sorted((d, w) for d, w in self.overrides.items() if d.year == year))
+            counts = self._through[year] = _year_totals(year, overrides)
         return counts
 
     def _through_day(self, day: dt.date) -> int:
