@@ -308,7 +308,6 @@ def walk_to(status: str, procedure, agency, citizen, officers, *, desk: bool = F
         from workflows.services.fees import dossier_request_fee
 
         return dossier_request_fee(dossier=dossier, by=o["specialist"])
-    _fee_settled(dossier)
     dossier = services.dossier_propose(
         dossier=dossier,
         by=o["specialist"],
@@ -319,6 +318,7 @@ def walk_to(status: str, procedure, agency, citizen, officers, *, desk: bool = F
         return dossier
     if status == Status.REFUSED:
         return services.dossier_refuse(dossier=dossier, by=o["head"], reason="Không đủ tiêu chí")
+    _fee_settled(dossier)
     dossier = services.dossier_approve(dossier=dossier, by=o["head"])
     if status == Status.APPROVED:
         return dossier
