@@ -595,22 +595,6 @@ MOTCUA = {
     "HOLIDAY_COUNTRY": "VN",
     "CATALOG_DIR": BASE_DIR / "procedures" / "catalog",
     "AGENCIES_FILE": BASE_DIR / "procedures" / "data" / "agencies.yaml",
-    # Flow shapes a procedure's YAML may name, with the stages (code → acting role) each
-    # one drives, in order. workflows.flows has one flow class per name.
-    "FLOWS": {
-        "standard": {
-            "reception": "reception",
-            "review": "specialist",
-            "approval": "head",
-            "signing": "signer",
-        },
-        "consultation": {
-            "reception": "reception",
-            "review": "specialist",
-            "approval": "head",
-            "signing": "signer",
-        },
-    },
     # --- Retention (workflows.services.retention) ---
     # A draft unchanged for this many days is discarded with its files (its history stays).
     "DRAFT_RETENTION_DAYS": env.int("MOTCUA_DRAFT_RETENTION_DAYS", default=30),

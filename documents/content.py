@@ -21,13 +21,6 @@ from workflows.selectors import dossier_form_rows
 
 from .models import Kind
 
-STAGE_NAMES = {
-    "reception": "Tiếp nhận hồ sơ (Bộ phận Một cửa)",
-    "review": "Thẩm định hồ sơ",
-    "consult": "Xin ý kiến đơn vị phối hợp",
-    "approval": "Phê duyệt",
-    "signing": "Ký duyệt kết quả",
-}
 TIMELINESS_NAMES = {
     Timeliness.EARLY: "Trước hạn",
     Timeliness.ON_TIME: "Đúng hạn",
@@ -180,12 +173,13 @@ def control_sheet(dossier: Dossier, payload: dict) -> dict:
         .order_by("created", "pk")
     )
     rows = []
+    version = dossier.procedure_version
     for index, task in enumerate(tasks):
         following = tasks[index + 1] if index + 1 < len(tasks) else None
         rows.append(
             {
-                "from": STAGE_NAMES.get(task.stage, task.stage),
-                "to": STAGE_NAMES.get(following.stage, following.stage)
+                "from": version.stage_name(task.stage, "vi"),
+                "to": version.stage_name(following.stage, "vi")
                 if following
                 else "Trả kết quả",
                 "unit": task.agency.name,

@@ -46,13 +46,6 @@ OFFICER_KINDS = {
     "task.due_soon": "task_due_soon",
     "task.overdue": "task_overdue",
 }
-STAGE_NAMES = {
-    "reception": ("Tiếp nhận", "Reception"),
-    "review": ("Thẩm định", "Review"),
-    "consult": ("Xin ý kiến", "Consultation"),
-    "approval": ("Phê duyệt", "Approval"),
-    "signing": ("Ký duyệt", "Signing"),
-}
 
 
 @dataclass(frozen=True)
@@ -305,9 +298,8 @@ def _officers(event: OutgoingEvent) -> None:
     for user in users:
         person = person_for_user(user)
         context = _dossier_context(dossier, person.language)
-        vi, en = STAGE_NAMES.get(task.stage, (task.stage, task.stage))
         context.update(
-            stage=en if person.language == "en" else vi,
+            stage=dossier.procedure_version.stage_name(task.stage, person.language),
             due_date=_date(task.due_date),
             task_url=link,
             reason=event.payload.get("reason", ""),

@@ -102,10 +102,9 @@ class ProcedureVersionAdmin(ReadOnlyAdmin):
         "name",
         "time_limit_days",
         "online_level",
-        "flow",
         "effective_from",
         "loaded_at",
     )
-    list_filter = ("online_level", "flow", "agency_level")
+    list_filter = ("online_level", "agency_level")
     list_select_related = ("procedure",)
     search_fields = ("procedure__code", "name", "name_en")

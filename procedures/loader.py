@@ -117,20 +117,8 @@ def read_catalog(directory: Path) -> list[tuple[str, ProcedureSpec]]:
             )
         for path_in_file, message in spec.fee_problems():
             problems.append(Problem(path.name, path_in_file, message))
-        flows = settings.MOTCUA["FLOWS"]
-        if spec.flow not in flows:
-            known = ", ".join(flows)
-            problems.append(
-                Problem(path.name, "flow", f"unknown flow {spec.flow!r}; known: {known}")
-            )
-        else:
-            wanted = flows[spec.flow]
-            have = {stage.code: stage.role for stage in spec.stages}
-            if list(have.items()) != list(wanted.items()):
-                shape = ", ".join(f"{code} ({role})" for code, role in wanted.items())
-                problems.append(
-                    Problem(path.name, "stages", f"the {spec.flow} flow needs the stages {shape}")
-                )
+        for path_in_file, message in spec.flow_problems():
+            problems.append(Problem(path.name, path_in_file, message))
         specs.append((path.name, spec))
     seen: dict[str, str] = {}
     for file, spec in specs:
@@ -173,7 +161,6 @@ def load_procedures(directory: Path | None = None) -> LoadReport:
                     retention_years=spec.retention_years,
                     online_level=spec.online_level,
                     fee=spec.fee_amount,
-                    flow=spec.flow,
                     spec=spec.to_json(),
                     search_text=search_text(spec.code, spec.name.vi, spec.name.en),
                 )
@@ -201,7 +188,7 @@ class AgencyNode(BaseModel):
 
     code: str = Field(pattern=r"^[A-Z][0-9]{2}(\.[0-9]{2,3})*$")
     name: Text
-    kind: Literal["central", "province", "department"]
+    kind: Literal["central", "province", "department", "district", "commune"]
     province: str | None = None
     children: list[AgencyNode] = []
 

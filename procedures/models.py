@@ -15,6 +15,9 @@ class Agency(models.Model):
         CENTRAL = "central", _("Central body")
         PROVINCE = "province", _("Provincial committee")
         DEPARTMENT = "department", _("Department")
+        # Local levels a procedure may be filed at, or handed to (procedures.flowspec).
+        DISTRICT = "district", _("District")
+        COMMUNE = "commune", _("Commune")
 
     # The national agency identifier; it is also the first part of every dossier code.
     code = models.CharField(_("identifier"), max_length=32, unique=True)
@@ -165,7 +168,6 @@ class ProcedureVersion(models.Model):
         _("retention after the result (years)"), null=True, blank=True
     )
     fee = models.DecimalField(_("fee (VND)"), max_digits=14, decimal_places=0)
-    flow = models.CharField(_("flow"), max_length=32)
     # The whole validated file (procedures.schema.ProcedureSpec as JSON).
     spec = models.JSONField(_("specification"))
     # The procedure's code and names, folded (config.search): what the catalog search looks
@@ -195,6 +197,21 @@ class ProcedureVersion(models.Model):
         if self.retention_years is None:
             return str(_("permanent"))
         return str(_("%(n)d years") % {"n": self.retention_years})
+
+    def stage_name(self, code: str, language: str | None = None) -> str:
+        """The stage's name as the file gives it, in ``language`` (the active one by
+        default); the consulted units' own task has the engine's name."""
+        from .flowspec import CONSULT_STAGE
+
+        english = (language or translation.get_language()) == "en"
+        if code == CONSULT_STAGE:
+            with translation.override("en" if english else "vi"):
+                return str(_("Consultation"))
+        try:
+            name = self.stage(code)["name"]
+        except KeyError:
+            return code
+        return name["en"] if english else name["vi"]
 
     def stage(self, code: str) -> dict:
         for stage in self.spec["stages"]:

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import flowspec
 from . import prefill as prefill_sources
 from .ethnic_groups import ethnic_group_by_code
 from .roles import STAGE_ROLES
@@ -261,11 +262,25 @@ class FormField(Strict):
         return data
 
 
+class ActionLead(Strict):
+    """Where an action leads (procedures.flowspec): ``to`` a stage, the ``end``, or, for
+    a wait or a consultation, the stage it goes on at (``then``)."""
+
+    to: Code | None = None
+    end: bool = False
+    then: Code | None = None
+
+
 class Stage(Strict):
     code: Code
     name: Text
     role: str
     share: Annotated[int, Field(gt=0, le=100)]
+    # Which agency holds the stage (procedures.flowspec.HOLDERS): the handling agency by
+    # default; a hand-off to its parent or to the nearest agency at a named level.
+    held_by: str = "handling"
+    # The actions an officer may take at this stage, and where each leads (flowspec).
+    actions: dict[Annotated[str, Field(max_length=32)], ActionLead] = {}
     # Give each new task of this stage to the least-loaded eligible officer.
     auto_assign: bool = False
 
@@ -323,7 +338,7 @@ class ProcedureSpec(Strict):
     code: Code
     name: Text
     sector: Text
-    agency_level: Literal["central", "province"]
+    agency_level: Literal["central", "province", "district", "commune"]
     legal_basis: Annotated[list[Text], Field(min_length=1)]
     fee: Fee
     time_limit_days: Annotated[int, Field(gt=0, le=365)]
@@ -337,7 +352,8 @@ class ProcedureSpec(Strict):
     fields: Annotated[list[FormField], Field(min_length=1)]
     stages: Annotated[list[Stage], Field(min_length=1)]
     result: Result
-    flow: str
+    # How the procedure ends: a signed paper, a notice, or both (procedures.flowspec).
+    outcome: Literal["paper", "notice", "both"] = "paper"
 
     @field_validator("retention", mode="before")
     @classmethod
@@ -377,6 +393,10 @@ class ProcedureSpec(Strict):
 
     def to_json(self) -> dict:
         return self.model_dump(mode="json")
+
+    def flow_problems(self) -> list[tuple[str, str]]:
+        """What is wrong with the workflow the stages declare: (path, problem) pairs."""
+        return flowspec.flow_problems(self)
 
     def fee_problems(self) -> list[tuple[str, str]]:
         """What the fee's exemptions get wrong about the form: (path, problem) pairs, for

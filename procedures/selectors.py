@@ -1,6 +1,7 @@
 """Reads of the catalog, written once with the joins they need."""
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from .models import Agency, OfficerRole, Procedure
 from .roles import Role
@@ -28,3 +29,36 @@ def officer_title(*, user, agency: Agency) -> str:
     if rows:
         return rows[0].printed_title
     return default_title(Role.SIGNER, agency)
+
+
+_STAGE_NAMES: dict[int, dict] = {}
+
+
+def stage_name(version_id: int, code: str, language: str | None = None) -> str:
+    """A stage's name in a list of tasks of many versions: each version's stages read
+    once per process (versions never change)."""
+    from .models import ProcedureVersion
+
+    version = _STAGE_NAMES.get(version_id)
+    if version is None:
+        version = ProcedureVersion.objects.only("spec").get(pk=version_id)
+        if len(_STAGE_NAMES) > 1000:
+            _STAGE_NAMES.clear()
+        _STAGE_NAMES[version_id] = version
+    return version.stage_name(code, language)
+
+
+def stage_choices(procedures) -> list[tuple[str, str]]:
+    """The stages of the current versions of ``procedures`` (code, name), each code once,
+    for a filter of tasks by stage."""
+    from .flowspec import CONSULT_STAGE
+
+    seen: dict[str, str] = {}
+    for procedure in procedures:
+        version = procedure.current_version
+        if version is None:
+            continue
+        for stage in version.spec["stages"]:
+            seen.setdefault(stage["code"], version.stage_name(stage["code"]))
+    seen.setdefault(CONSULT_STAGE, gettext("Consultation"))
+    return list(seen.items())

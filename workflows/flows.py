@@ -5,9 +5,11 @@ is legal*. Flow nodes never set the dossier's state: officers' actions call the 
 services (through ``workflows.services.work``), and the gateways route on the dossier's
 status as those services left it.
 
-A procedure's YAML names its flow (``standard`` or ``consultation``); each is a class
-built from fresh nodes (viewflow copies nodes on subclassing but keeps their edges
-pointing at the parent's, so flows are not derived from one another).
+Every procedure runs on one generic flow, ``DossierFlow``: a route gateway reads the
+procedure version's graph (procedures.flowspec) at each step and sends the dossier to a
+stage's task, a wait for the applicant, a consultation of other units, or the end. The
+stages, their actions and where each leads are data (the procedure's YAML); no flow shape
+is written here (viewflow itself keeps flows in code and refuses dynamic ones).
 
 Human steps are ``OfficerTask`` nodes: viewflow ``View`` nodes without a viewflow view.
 Officers work them from our own pages; viewflow's flow URLs are never mounted.
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 from contextlib import ContextDecorator
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from viewflow import this
@@ -33,9 +34,11 @@ from viewflow.workflow.nodes.view import ViewActivation
 from viewflow.workflow.signals import flow_finished, task_finished, task_started
 from viewflow.workflow.status import PROCESS, STATUS
 
+from procedures.flowspec import CONSULT_STAGE, graph_of
 from procedures.models import Agency
 
 from .clock import local_zone, stage_due_date
+from .holders import stage_holder
 from .models import DossierProcess, DossierTask, Status
 
 # PostgreSQL: row lock on the process, NOWAIT with retries (viewflow-notes.md). SQLite has
@@ -65,9 +68,8 @@ class OfficerTask(flow.View):
 
     activation_class = OfficerActivation
 
-    def __init__(self, stage: str, **kwargs):
+    def __init__(self, **kwargs):
         super().__init__(None, **kwargs)
-        self.stage = stage
         self._on_create = self.record_auto_assignment
 
     def record_auto_assignment(self, activation) -> None:
@@ -109,12 +111,14 @@ class OfficerTask(flow.View):
         """Fill the task's own columns before its first save (see DossierTask.save)."""
         from .services.work import least_loaded_officer
 
-        spec = task.dossier.procedure_version.stage(self.stage)
-        task.stage = self.stage
+        code = task.data["stage"]
+        spec = task.dossier.procedure_version.stage(code)
+        task.stage = code
         task.role = spec["role"]
-        task.due_date = stage_due_date(task.dossier, self.stage)
+        task.agency = stage_holder(task.dossier, spec.get("held_by", "handling"))
+        task.due_date = stage_due_date(task.dossier, code)
         if spec.get("auto_assign") and task.owner_id is None:
-            officer = least_loaded_officer(agency=task.dossier.handling_agency, role=task.role)
+            officer = least_loaded_officer(agency=task.agency, role=task.role)
             if officer is not None:
                 task.owner = officer
                 task.status = STATUS.ASSIGNED
@@ -124,6 +128,10 @@ class OfficerTask(flow.View):
 
 class ConsultTask(OfficerTask):
     """An opinion asked of another unit: its specialists answer, by its own deadline."""
+
+    def __init__(self, stage: str, **kwargs):
+        super().__init__(**kwargs)
+        self.stage = stage
 
     def prepare(self, task: DossierTask) -> None:
         task.stage = self.stage
@@ -220,12 +228,6 @@ class WrittenOnce:
         return Guard()
 
 
-class SwitchOnceActivation(WrittenOnce, SwitchActivation):
-    @Activation.status.super()
-    def complete(self):
-        self.write_done()
-
-
 class FunctionOnceActivation(WrittenOnce, FunctionActivation):
     @Activation.status.super()
     def complete(self):
@@ -258,10 +260,6 @@ class EndOnceActivation(WrittenOnce, EndActivation):
         self.write_done()
 
 
-class Switch(flow.Switch):
-    activation_class = SwitchOnceActivation
-
-
 class Function(flow.Function):
     activation_class = FunctionOnceActivation
 
@@ -270,22 +268,89 @@ class End(flow.End):
     activation_class = EndOnceActivation
 
 
-# --- Routing on the dossier's state ----------------------------------------------------------
+# --- Routing on the procedure's graph -----------------------------------------------------------
 
 
-def status_is(*statuses: str):
-    return lambda activation: activation.process.dossier.status in statuses
+class RouteActivation(WrittenOnce, SwitchActivation):
+    """The route's choice: where the procedure's graph sends the dossier after the step
+    just done (Route.choose), with the data the next task needs."""
+
+    choice: tuple | None = None
+
+    @Activation.status.super()
+    def activate(self):
+        with self.exception_guard(), transaction.atomic(savepoint=True):
+            self.choice = self.flow_task.choose(self)
+
+    @Activation.status.super()
+    def create_next(self):
+        node, data = self.choice
+        yield node._create(self, self.task.token, data=data)
+
+    @Activation.status.super()
+    def complete(self):
+        self.write_done()
 
 
-def consultations_asked(activation) -> bool:
-    return bool(activation.task.data.get("consultations"))
+class Route(flow.Switch):
+    """The one gateway of the generic flow: every step comes back here, and the route
+    reads the procedure version's graph (procedures.flowspec) to choose the next: a
+    stage's task, a wait for the applicant, a consultation of other units, or the end."""
+
+    activation_class = RouteActivation
+
+    def choose(self, activation) -> tuple:
+        flow_class = self.flow_class
+        came_from = activation.previous_task
+        dossier = activation.process.dossier
+        graph = graph_of(dossier.procedure_version)
+        node = came_from.flow_task
+        if node is flow_class.start:
+            return flow_class.stage, {"stage": graph.first}
+        if node is flow_class.stage:
+            action = came_from.data["action"]
+            lead = graph.lead(came_from.stage, action)
+            if lead.kind == "to":
+                return flow_class.stage, {"stage": lead.stage}
+            if lead.kind == "end":
+                issues = dossier.status in (Status.APPROVED, Status.SIGNED)
+                return (flow_class.issue if issues else flow_class.end), {}
+            if lead.kind == "consult":
+                consultations = came_from.data.get("consultations", [])
+                return flow_class.consult_split, {
+                    "then": lead.stage,
+                    "consultations": [{**c, "then": lead.stage} for c in consultations],
+                }
+            waits = flow_class.wait_fee if action == "request_fee" else flow_class.wait_resubmission
+            return waits, {"then": lead.stage}
+        if node is flow_class.consult_join:
+            then = _consultation_then(activation.process) or graph.resume_after("consult")
+            return flow_class.stage, {"stage": then}
+        # A wait answered (a supplement, a payment): back to the stage it named. A wait
+        # begun before its stage was written on it goes to where its action leads.
+        then = came_from.data.get("then")
+        if then is None:
+            then = graph.resume_after(
+                "request_fee" if node is flow_class.wait_fee else "supplement"
+            )
+        return flow_class.stage, {"stage": then}
+
+
+def _consultation_then(process) -> str | None:
+    """The stage a finished consultation goes back to: the one its units were asked from
+    (on the units' tasks)."""
+    task = (
+        DossierTask.objects.filter(process=process, stage=CONSULT_STAGE)
+        .order_by("-pk")
+        .only("data")
+        .first()
+    )
+    return task.data.get("then") if task is not None else None
 
 
 def consultation_branches(activation) -> list[dict]:
-    """One branch per unit asked; the review's choice reaches the split through the
-    gateway before it (see carry_consultations)."""
-    gateway = activation.task.previous.get()
-    return list(gateway.data.get("consultations", []))
+    """One branch per unit asked (the route put them on the split's task)."""
+    return list(activation.task.data.get("consultations", []))
 
 
 def consultation_deadline(activation):
@@ -299,16 +364,45 @@ def consultation_deadline(activation):
     )
 
 
-def carry_consultations(activation) -> dict:
-    return {"consultations": activation.task.data.get("consultations", [])}
-
-
-class DossierFlowMixin:
-    """What every dossier flow does at its ends; the graph itself is per class."""
+class DossierFlow(flow.Flow):
+    """The one flow every procedure runs on. Its shape is generic; the procedure
+    version's graph (its YAML ``stages`` and their ``actions``, procedures.flowspec) is
+    read by the route at every step, so a dossier keeps the graph of the version it was
+    filed under, and a new version never changes a dossier already on its way."""
 
     process_class = DossierProcess
     task_class = DossierTask
     lock_impl = LOCK
+    process_title = "Dossier"
+
+    start = flow.StartHandle(this.start_process).Next(this.route)
+    route = (
+        Route()
+        .Case(this.stage)
+        .Case(this.wait_resubmission)
+        .Case(this.wait_fee)
+        .Case(this.consult_split)
+        .Case(this.issue)
+        .Default(this.end)
+    )
+    # A stage of the procedure, its code on the task (OfficerTask.prepare).
+    stage = OfficerTask().Next(this.route)
+    # Waits for the applicant's answer to a supplement request, then for the fee's payment
+    # (online, or recorded at the desk); each goes on at the stage its action named.
+    wait_resubmission = flow.Handle(this.on_resubmitted).Next(this.route)
+    wait_fee = flow.Handle(this.on_fee_paid).Next(this.route)
+    # Other units asked for their opinions, in parallel, each by its own deadline; a unit
+    # silent past it is recorded as such and the flow goes on without it.
+    consult_split = DynamicSplit().Next(this.consult, data_source=consultation_branches)
+    consult = (
+        ConsultTask(CONSULT_STAGE)
+        .OnTimeout(consultation_deadline, this.consult_no_answer)
+        .Next(this.consult_join)
+    )
+    consult_no_answer = flow.Function(this.record_no_answer).Next(this.consult_join)
+    consult_join = flow.Join().Next(this.route)
+    issue = Function(this.issue_result).Next(this.end)
+    end = End()
 
     def start_process(self, activation, dossier):
         activation.process.dossier = dossier
@@ -353,104 +447,6 @@ class DossierFlowMixin:
         activation.process.dossier = dossier_issue(dossier=activation.process.dossier)
 
 
-class StandardFlow(DossierFlowMixin, flow.Flow):
-    """One-stop flow: reception → review → approval → signing → issue."""
-
-    process_title = "Dossier"
-
-    start = flow.StartHandle(this.start_process).Next(this.reception)
-
-    reception = OfficerTask("reception").Next(this.after_reception)
-    after_reception = (
-        Switch()
-        .Case(this.review, status_is(Status.RECEIVED))
-        .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
-        .Default(this.end)
-    )
-    # Waits for the applicant's answer to a supplement request; the desk checks it again.
-    wait_resubmission = flow.Handle(this.on_resubmitted).Next(this.reception)
-
-    review = OfficerTask("review").Next(this.after_review)
-    after_review = (
-        Switch()
-        .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
-        .Case(this.wait_fee, status_is(Status.FEE_REQUESTED))
-        .Default(this.approval)
-    )
-    # Waits for the fee's payment (online, or recorded at the desk); the specialist then
-    # proposes the decision, with the payment on record.
-    wait_fee = flow.Handle(this.on_fee_paid).Next(this.review)
-
-    approval = OfficerTask("approval").Next(this.after_approval)
-    after_approval = (
-        Switch()
-        .Case(this.signing, status_is(Status.APPROVED))
-        .Case(this.review, status_is(Status.IN_REVIEW))
-        .Default(this.end)
-    )
-
-    signing = OfficerTask("signing").Next(this.issue)
-    issue = Function(this.issue_result).Next(this.end)
-    end = End()
-
-
-class ConsultationFlow(DossierFlowMixin, flow.Flow):
-    """As the standard flow, but review may ask other units for opinions, in parallel, each
-    by its own deadline; the flow joins them all and the review resumes with them, before
-    the specialist proposes a decision for approval."""
-
-    process_title = "Dossier with consultation"
-
-    start = flow.StartHandle(this.start_process).Next(this.reception)
-
-    reception = OfficerTask("reception").Next(this.after_reception)
-    after_reception = (
-        Switch()
-        .Case(this.review, status_is(Status.RECEIVED))
-        .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
-        .Default(this.end)
-    )
-    wait_resubmission = flow.Handle(this.on_resubmitted).Next(this.reception)
-
-    review = OfficerTask("review").Next(this.after_review, task_data=carry_consultations)
-    after_review = (
-        Switch()
-        .Case(this.wait_resubmission, status_is(Status.SUPPLEMENT_REQUESTED))
-        .Case(this.wait_fee, status_is(Status.FEE_REQUESTED))
-        .Case(this.consult_split, consultations_asked)
-        .Default(this.approval)
-    )
-    wait_fee = flow.Handle(this.on_fee_paid).Next(this.review)
-    consult_split = DynamicSplit().Next(this.consult, data_source=consultation_branches)
-    # A unit that has not answered by its deadline is recorded as silent; the flow goes on.
-    consult = (
-        ConsultTask("consult")
-        .OnTimeout(consultation_deadline, this.consult_no_answer)
-        .Next(this.consult_join)
-    )
-    consult_no_answer = flow.Function(this.record_no_answer).Next(this.consult_join)
-    # With the opinions in, the specialist reviews again and proposes (or asks again).
-    consult_join = flow.Join().Next(this.review)
-
-    approval = OfficerTask("approval").Next(this.after_approval)
-    after_approval = (
-        Switch()
-        .Case(this.signing, status_is(Status.APPROVED))
-        .Case(this.review, status_is(Status.IN_REVIEW))
-        .Default(this.end)
-    )
-
-    signing = OfficerTask("signing").Next(this.issue)
-    issue = Function(this.issue_result).Next(this.end)
-    end = End()
-
-
-FLOWS = {"standard": StandardFlow, "consultation": ConsultationFlow}
-
-missing = set(settings.MOTCUA["FLOWS"]) - set(FLOWS)
-if missing:  # pragma: no cover - a settings/code mismatch must stop the start-up
-    raise RuntimeError(f"no flow class for {sorted(missing)}")
-
-
 def flow_for(dossier) -> type[flow.Flow]:
-    return FLOWS[dossier.procedure_version.flow]
+    """The flow of every dossier (one generic flow; its graph is the version's)."""
+    return DossierFlow

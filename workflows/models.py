@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -79,11 +80,32 @@ FINAL = (Status.ISSUED, Status.REJECTED_AT_RECEPTION, Status.REFUSED, Status.WIT
 # also accept a *global* permission for a string, which would reach across agencies.
 
 
+# The agency holding the stage an officer acts at, while services.work runs the stage's
+# action (after checking that the officer holds the stage's role there): a hand-off
+# stage's officers act for the dossier in their own agency, not the handling one.
+_acting_agency: ContextVar[Agency | None] = ContextVar("motcua_acting_agency", default=None)
+
+
+@contextmanager
+def acting_for(agency: Agency):
+    token = _acting_agency.set(agency)
+    try:
+        yield
+    finally:
+        _acting_agency.reset(token)
+
+
+def acting_agency_or(dossier: Dossier):
+    """What an agency permission is judged in: the agency acted for, else the dossier."""
+    return _acting_agency.get() or dossier
+
+
 def agency_perm(perm: str):
-    """The officer holds ``perm`` through a role in the dossier's agency (and only so)."""
+    """The officer holds ``perm`` through a role in the dossier's agency, or in the agency
+    holding the stage being acted at (and only so)."""
 
     def check(dossier: Dossier, user) -> bool:
-        return has_agency_perm(user, perm, dossier)
+        return has_agency_perm(user, perm, acting_agency_or(dossier))
 
     check.__name__ = f"agency_perm({perm})"
     return check
@@ -95,6 +117,13 @@ APPROVE = agency_perm("workflows.approve_dossier")
 SIGN = agency_perm("workflows.sign_dossier")
 FILE_AT_DESK = agency_perm("workflows.file_at_desk")
 FILE_FOR_APPLICANT = agency_perm("workflows.file_for_applicant")
+
+
+def result_ready(dossier: Dossier) -> bool:
+    """Signed, or approved where the procedure's outcome is a notice (no paper to sign)."""
+    if dossier.status == Status.SIGNED:
+        return True
+    return dossier.procedure_version.spec.get("outcome", "paper") == "notice"
 
 
 def is_applicant(dossier: Dossier, user) -> bool:
@@ -179,10 +208,6 @@ def has_mandatory_components(dossier: Dossier) -> bool:
     )
     mandatory = {c["code"] for c in dossier.procedure_version.spec["components"] if c["mandatory"]}
     return mandatory <= present
-
-
-# Where a supplement request is made, by the state the dossier is in when it is made.
-SUPPLEMENT_STAGES = {"submitted": "reception", "in_review": "review"}
 
 
 def supplement_requested_before(dossier: Dossier, from_status: str) -> bool:
@@ -565,8 +590,15 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def sign(self):
         pass
 
-    # Issuing is the system's own step once the result is signed (services pass by=None).
-    @transition(field=status, source=Status.SIGNED, target=Status.ISSUED, permission=system_only)
+    # Issuing is the system's own step once the result is signed, or, for a procedure
+    # whose outcome is a notice, once it is approved (services pass by=None).
+    @transition(
+        field=status,
+        source=[Status.SIGNED, Status.APPROVED],
+        target=Status.ISSUED,
+        conditions=[result_ready],
+        permission=system_only,
+    )
     def issue(self):
         pass
 

@@ -8,18 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from config.bounds import BoundedDateField
 from documents.forms import SignForm
 from procedures.forms import localized
+from procedures.flowspec import ACTIONS, OPINION
 from procedures.models import Agency
+from procedures.selectors import stage_choices
 from workflows.models import Fee, FeeChannel, FeeStatus, supplement_requested_before
 from workflows.selectors import TaskFilters
+from workflows.services.work import stage_actions
 
-STAGE_CHOICES = [
-    ("", _("All stages")),
-    ("reception", _("Reception")),
-    ("review", _("Review")),
-    ("consult", _("Consultation")),
-    ("approval", _("Approval")),
-    ("signing", _("Signing")),
-]
 DUE_CHOICES = [("", _("Any due date")), ("overdue", _("Overdue")), ("soon", _("Due soon"))]
 
 
@@ -28,7 +23,7 @@ class TaskFilterForm(forms.Form):
         label=_("Dossier code, applicant or ID number"), required=False, max_length=100
     )
     procedure = forms.ChoiceField(label=_("Procedure"), required=False)
-    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=STAGE_CHOICES)
+    stage = forms.ChoiceField(label=_("Stage"), required=False)
     due = forms.ChoiceField(label=_("Due"), required=False, choices=DUE_CHOICES)
     filed_from = BoundedDateField(
         label=_("Filed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -42,6 +37,7 @@ class TaskFilterForm(forms.Form):
         self.fields["procedure"].choices = [("", _("All procedures"))] + [
             (p.code, f"{p.code} · {p.current_version.display_name}") for p in procedures
         ]
+        self.fields["stage"].choices = [("", _("All stages")), *stage_choices(procedures)]
 
     def filters(self) -> TaskFilters:
         if not self.is_valid():
@@ -219,61 +215,74 @@ class AssignForm(forms.Form):
         self.fields["to"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
 
 
-# The forms of each stage's actions: (action, form class, label, needs a reason).
-STAGE_FORMS = {
-    "reception": [
-        ("accept", CommentForm, _("Accept: the dossier is complete")),
-        ("supplement", SupplementForm, _("Request a supplement")),
-        ("reject", ReasonForm, _("Refuse to receive")),
-    ],
-    "review": [
-        ("propose", ProposalForm, _("Propose a decision")),
-        ("supplement", SupplementForm, _("Request a supplement")),
-    ],
-    "approval": [
-        ("approve", CommentForm, _("Approve")),
-        ("refuse", ReasonForm, _("Refuse")),
-        ("send_back", ReasonForm, _("Send back to review")),
-    ],
-    "signing": [("sign", SignForm, _("Sign the result"))],
-    "consult": [("opinion", OpinionForm, _("Give the opinion"))],
+class InspectionForm(forms.Form):
+    """A field inspection's record: when, where, and what was found."""
+
+    day = BoundedDateField(
+        label=_("Day of the inspection"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    place = forms.CharField(label=_("Place inspected"), max_length=500)
+    findings = forms.CharField(
+        label=_("Findings"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+# The form of each action of the vocabulary (procedures.flowspec.ACTIONS, where each
+# action's label is); a stage offers the forms of the actions its procedure declares.
+ACTION_FORMS = {
+    "accept": CommentForm,
+    "reject": ReasonForm,
+    "supplement": SupplementForm,
+    "inspect": InspectionForm,
+    "propose": ProposalForm,
+    "request_fee": FeeRequestForm,
+    "consult": ConsultationForm,
+    "approve": CommentForm,
+    "refuse": ReasonForm,
+    "send_back": ReasonForm,
+    "sign": SignForm,
+    OPINION.name: OpinionForm,
 }
+if set(ACTION_FORMS) != {*ACTIONS, OPINION.name}:  # pragma: no cover - a code mismatch
+    raise RuntimeError("every action of procedures.flowspec needs its form here")
 
 
-CONSULT_FORM = ("consult", ConsultationForm, _("Ask other units for their opinion"))
-FEE_REQUEST_FORM = ("request_fee", FeeRequestForm, _("Request the fee payment"))
+def action_label(name: str) -> str:
+    return OPINION.label if name == OPINION.name else ACTIONS[name].label
 
 
 def supplement_used(task) -> bool:
-    """The stage's one supplement request has been made (workflows.models)."""
-    from_status = {"reception": "submitted", "review": "in_review"}.get(task.stage)
-    return from_status is not None and supplement_requested_before(task.dossier, from_status)
+    """The one supplement request allowed where the dossier is now (at the desk, or after
+    the appraisal) has been made (workflows.models)."""
+    from_status = "submitted" if task.dossier.status == "submitted" else "in_review"
+    return supplement_requested_before(task.dossier, from_status)
 
 
 def stage_forms(task, data=None, action=None):
-    """The action forms of the task's stage; only the posted one is bound."""
+    """The action forms of the task's stage, as its procedure declares them; only the
+    posted one is bound."""
     forms_ = []
-    choices = list(STAGE_FORMS.get(task.stage, []))
-    if task.stage == "review" and task.dossier.procedure_version.flow == "consultation":
-        choices.append(CONSULT_FORM)
-    if task.stage == "review" and (
-        action == "request_fee"
-        or Fee.objects.filter(dossier_id=task.dossier_id, status=FeeStatus.DUE).exists()
-    ):
-        # The procedure has a fee the applicant is not exempted from and has not paid.
-        choices.append(FEE_REQUEST_FORM)
-    for name, form_class, label in choices:
+    for name in stage_actions(task):
+        form_class = ACTION_FORMS[name]
+        if form_class is FeeRequestForm and not (
+            action == "request_fee"
+            or Fee.objects.filter(dossier_id=task.dossier_id, status=FeeStatus.DUE).exists()
+        ):
+            # Offered only while the applicant owes a fee not yet paid (nor exempted).
+            continue
         kwargs = {"prefix": name}
         if form_class is SupplementForm and data is None and supplement_used(task):
-            # Asked once, completely, at this stage: not offered again (a post from an
-            # older page reaches the service, which says why it refuses).
+            # Asked once, completely, here: not offered again (a post from an older page
+            # reaches the service, which says why it refuses).
             continue
         if form_class is SupplementForm:
             kwargs["spec"] = task.dossier.procedure_version.spec
         if form_class is ConsultationForm:
             kwargs["dossier"] = task.dossier
         form = form_class(data if name == action else None, **kwargs)
-        forms_.append((name, label, form))
+        forms_.append((name, action_label(name), form))
     return forms_
 
 

@@ -33,6 +33,7 @@ from procedures.auth import has_agency_perm, held_roles
 from procedures.forms import build_form_class
 from procedures.models import Agency, Procedure
 from procedures.roles import Role
+from procedures.selectors import stage_name
 from workflows import selectors, services, supervision
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
@@ -57,7 +58,6 @@ from workflows.services.fees import fee_for_dossier
 from workflows.services.filing import dossier_save_filing_post
 
 from .forms import (
-    STAGE_CHOICES,
     AssignForm,
     FeeConfirmForm,
     RescheduleForm,
@@ -127,10 +127,10 @@ LIST_COLUMNS = (
     "dossier__status",
     "dossier__applicant_name",
     "dossier__handling_agency_id",
+    "dossier__procedure_version_id",
     "dossier__procedure_version__name",
     "dossier__procedure_version__name_en",
 )
-STAGE_LABELS = dict(STAGE_CHOICES)
 
 
 class ListRow:
@@ -164,7 +164,7 @@ class ListRow:
         self.procedure = (english and values["dossier__procedure_version__name_en"]) or values[
             "dossier__procedure_version__name"
         ]
-        self.stage_label = STAGE_LABELS.get(values["stage"], values["stage"])
+        self.stage_label = stage_name(values["dossier__procedure_version_id"], values["stage"])
         # A consulted unit's task shows which unit it belongs to.
         consulted = values["agency_id"] != values["dossier__handling_agency_id"]
         self.unit = values["agency__code"] if consulted else ""
@@ -311,7 +311,7 @@ def _render_task(request, task, *, action_forms=None, assign_form=None, status=2
 
 
 def _signing_context(user, task) -> dict | None:
-    if task.stage != "signing":
+    if "sign" not in work.stage_actions(task):
         return None
     return {
         "result": documents.current_result(task.dossier),
@@ -392,7 +392,7 @@ def task_act(request, pk):
         return _back(task)
     if not form.is_valid():
         return _render_task(request, task, action_forms=bound, status=400)
-    if task.stage == "signing" and action == "sign":
+    if action == "sign":
         failed = _sign_result(request, task, form)
         if failed is not None:
             return (

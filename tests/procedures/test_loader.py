@@ -68,6 +68,11 @@ def _set(path: str, value):
     return change
 
 
+def _loop_review_and_approval(data):
+    data["stages"][1]["actions"] = {"propose": {"to": "approval"}}
+    data["stages"][2]["actions"] = {"send_back": {"to": "review"}}
+
+
 def _duplicate_component(data):
     data["components"][1]["code"] = data["components"][0]["code"]
 
@@ -82,8 +87,21 @@ def _duplicate_component(data):
         (_set("stages.0.share", 35), "stages", "sum to 125%"),
         (_duplicate_component, "components", "duplicate code(s)"),
         (_set("result.template", "no_such_template"), "result.template", "unknown template"),
-        (_set("flow", "no_such_flow"), "flow", "unknown flow"),
-        (_set("stages.2.role", "signer"), "stages", "flow needs the stages"),
+        # The workflow's graph (procedures.flowspec), each problem at its path.
+        (_set("stages.1.actions.propose", {"to": "signing"}), "stages.2", "cannot be reached"),
+        (_set("stages.3.actions", {}), "stages.3.actions", "no way out"),
+        (_loop_review_and_approval, "stages.1", "loop with no way to an end"),
+        (
+            _set("stages.0.actions.approve", {"end": True}),
+            "stages.0.actions.approve",
+            "not allowed at a stage held by the role 'reception'",
+        ),
+        (_set("stages.1.held_by", "village"), "stages.1.held_by", "unknown agency level"),
+        (_set("stages.0.actions.dance", {"to": "review"}), "stages.0.actions.dance", "unknown action"),
+        (_set("stages.0.actions.accept", {"to": "nowhere"}), "stages.0.actions.accept.to", "unknown stage"),
+        (_set("stages.0.actions.accept", {"to": "signing"}), "stages.3.actions.sign", "never in a state"),
+        (_set("stages.2.actions.refuse", {"to": "review"}), "stages.2.actions.refuse", "cannot take to"),
+        (_set("outcome", "notice"), "stages.3.actions.sign", "no paper to sign"),
         (_set("fields.0.type", "colour"), "fields.0.type", "Input should be"),
         (_set("surprise", 1), "surprise", "Extra inputs are not permitted"),
     ],
@@ -95,8 +113,16 @@ def _duplicate_component(data):
         "shares-not-100",
         "duplicate-component",
         "unknown-template",
-        "unknown-flow",
-        "stage-does-not-fit-the-flow",
+        "unreachable-stage",
+        "stage-with-no-way-out",
+        "cycle-with-no-exit",
+        "action-not-allowed-for-the-stage",
+        "unknown-agency-level",
+        "unknown-action",
+        "unknown-target-stage",
+        "action-in-an-impossible-state",
+        "action-leading-where-it-cannot",
+        "notice-with-a-signature",
         "unknown-field-type",
         "unknown-key",
     ],

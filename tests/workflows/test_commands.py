@@ -49,10 +49,14 @@ def test_seed_demo_refuses_to_run_in_production(settings):
 def test_graph_procedure_mermaid(procedure, capsys):
     call_command("graph_procedure", procedure.code)
     out = capsys.readouterr().out
-    assert out.splitlines()[3] == "stateDiagram-v2"
-    assert "submitted --> received: receive (reception, 10%)" in out
-    assert "in_review --> approved: approve (head, 20%)" in out
-    assert "signed --> issued: issue (system)" in out
+    # Drawn from the procedure's own graph (its stages and their actions), in Vietnamese.
+    assert out.splitlines()[3] == "flowchart TD"
+    assert 'filed --> s_reception' in out
+    assert 's_reception -->|"Tiếp nhận: hồ sơ đầy đủ, hợp lệ"| s_review' in out
+    assert 's_approval -->|"Phê duyệt"| s_signing' in out
+    assert 's_signing -->|"Ký duyệt kết quả"| e_issue_paper' in out
+    assert 's_review -->|"Yêu cầu bổ sung, hoàn thiện hồ sơ"| w_supplement_review' in out
+    assert "w_supplement_review --> s_reception" in out
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
@@ -60,7 +64,7 @@ def test_graph_procedure_svg(procedure, tmp_path):
     target = tmp_path / "graph.svg"
     call_command("graph_procedure", procedure.code, "--format", "svg", "-o", str(target))
     svg = target.read_text()
-    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "received" in svg
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "Tiếp nhận" in svg
 
 
 def test_graph_procedure_unknown_code(catalog):

@@ -120,7 +120,6 @@ def test_a_version_applies_only_from_its_effective_date(procedure, province, cit
         time_limit_days=99,
         online_level=current.online_level,
         fee=current.fee,
-        flow=current.flow,
         spec=current.spec,
     )
     procedure.current_version = future

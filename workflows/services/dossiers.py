@@ -61,6 +61,7 @@ from ..models import (
     DossierTask,
     ServiceRating,
     Status,
+    acting_agency_or,
     conditions_memoised,
     fee_owed,
     first_supplement_after_review,
@@ -1047,6 +1048,37 @@ def dossier_record_opinion(*, dossier: Dossier, by, unit: Agency, opinion: str) 
             payload={"code": locked.code, "unit": unit.code},
         )
     return locked
+
+
+def dossier_record_inspection(*, dossier: Dossier, by, day, place: str, findings: str) -> Dossier:
+    """A field inspection made for the appraisal: the day, the place and what was found,
+    on the dossier's record (the specialist's evidence for the proposal)."""
+    errors: dict[str, list] = {}
+    try:
+        place = clean_text(place, "place", required=True, limit=500)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        findings = clean_text(findings, "findings", required=True)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if type(day) is not dt.date:
+        errors["day"] = [_("Enter a date.")]
+    elif day > local_date(timezone.now()):
+        errors["day"] = [_("The inspection cannot be in the future.")]
+    elif dossier.submitted_at is not None and day < local_date(dossier.submitted_at):
+        errors["day"] = [_("The inspection cannot be before the dossier was filed.")]
+    if errors:
+        raise ValidationError(errors)
+    if not has_agency_perm(by, "workflows.review_dossier", acting_agency_or(dossier)):
+        raise PermissionDenied(_("You are not allowed to take this action on this dossier."))
+    return dossier_note(
+        dossier=dossier,
+        by=by,
+        action="inspection",
+        comment=findings,
+        data={"day": day.isoformat(), "place": place},
+    )
 
 
 def dossier_note(*, dossier: Dossier, by, action: str, comment: str = "", data=None) -> Dossier:

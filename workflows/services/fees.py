@@ -33,11 +33,20 @@ from viewflow.workflow.status import STATUS
 
 from procedures.auth import has_agency_perm
 from procedures.fees import exemption_for, fee_amount
+from procedures.flowspec import graph_of
 
 from ..clock import local_date, working_calendar
 from ..events import event_record
 from ..exceptions import ActionNotAllowed
-from ..models import Dossier, DossierTask, Fee, FeeChannel, FeeStatus, Status
+from ..models import (
+    Dossier,
+    DossierTask,
+    Fee,
+    FeeChannel,
+    FeeStatus,
+    Status,
+    acting_agency_or,
+)
 from . import dossiers
 
 log = logging.getLogger(__name__)
@@ -131,9 +140,11 @@ def fee_request(*, dossier: Dossier, by) -> Fee:
     """
     from .work import task_complete
 
+    graph = graph_of(dossier.procedure_version)
+    stages = [code for code in graph.order if "request_fee" in graph.actions(code)]
     task = (
         DossierTask.objects.filter(
-            dossier_id=dossier.pk, stage="review", status=STATUS.ASSIGNED, owner_id=by.pk
+            dossier_id=dossier.pk, stage__in=stages, status=STATUS.ASSIGNED, owner_id=by.pk
         )
         .order_by("-pk")
         .first()
@@ -156,7 +167,7 @@ def dossier_request_fee(*, dossier: Dossier, by) -> Dossier:
             # Received before fees were recorded: assess it now.
             fee = fee_assess(locked)
         if fee is None or fee.status != FeeStatus.DUE:
-            if not has_agency_perm(by, "workflows.review_dossier", locked):
+            if not has_agency_perm(by, "workflows.review_dossier", acting_agency_or(locked)):
                 raise PermissionDenied(
                     _("You are not allowed to take this action on this dossier.")
                 )

@@ -26,6 +26,7 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import PROCESS, STATUS
 
 from procedures.auth import has_agency_perm, roles_in
+from procedures.flowspec import ACTIONS, CONSULT_STAGE, OPINION, graph_of
 from procedures.models import Agency, OfficerRole
 from procedures.roles import DEPARTMENT_ROLES
 
@@ -35,7 +36,7 @@ from ..events import event_record
 from ..exceptions import ActionNotAllowed
 from ..flows import flow_for
 from ..inputs import clean_text
-from ..models import Dossier, DossierTask, Status
+from ..models import Dossier, DossierTask, Status, acting_for
 from . import dossiers
 
 ACTIVE = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
@@ -307,83 +308,109 @@ def _clean_consultations(dossier: Dossier, requests) -> list[dict]:
     return cleaned
 
 
-def _reception(dossier, by, action, form, task):
-    if action == "accept":
-        return dossiers.dossier_receive(dossier=dossier, by=by, comment=form.get("comment", ""))
-    if action == "supplement":
-        return dossiers.dossier_request_supplement(
-            dossier=dossier, by=by, items=form.get("items"), reason=form.get("reason")
-        )
-    if action == "reject":
-        return dossiers.dossier_reject_at_reception(
-            dossier=dossier, by=by, reason=form.get("reason")
-        )
-    return None
+def _accept(dossier, by, form, task):
+    return dossiers.dossier_receive(dossier=dossier, by=by, comment=form.get("comment", ""))
 
 
-def _review(dossier, by, action, form, task):
-    if action == "consult" and dossier.procedure_version.flow == "consultation":
-        consultations = _clean_consultations(dossier, form.get("consultations"))
-        if not consultations:
-            raise ValidationError({"consultations": [_("Choose the units to consult.")]})
-        task.data["consultations"] = consultations
-        dossier = _ensure_review_started(dossier, by)
-        return dossiers.dossier_note(
-            dossier=dossier,
-            by=by,
-            action="consult_request",
-            comment=form.get("comment", ""),
-            data={"consultations": consultations},
-        )
-    if action == "propose":
-        dossier = _ensure_review_started(dossier, by)
-        return dossiers.dossier_propose(
-            dossier=dossier, by=by, decision=form.get("decision"), opinion=form.get("opinion")
-        )
-    if action == "supplement":
-        dossier = _ensure_review_started(dossier, by)
-        return dossiers.dossier_request_supplement(
-            dossier=dossier, by=by, items=form.get("items"), reason=form.get("reason")
-        )
-    if action == "request_fee":
-        from .fees import dossier_request_fee
-
-        dossier = _ensure_review_started(dossier, by)
-        return dossier_request_fee(dossier=dossier, by=by)
-    return None
+def _reject(dossier, by, form, task):
+    return dossiers.dossier_reject_at_reception(dossier=dossier, by=by, reason=form.get("reason"))
 
 
-def _approval(dossier, by, action, form, task):
-    if action == "approve":
-        return dossiers.dossier_approve(dossier=dossier, by=by, comment=form.get("comment", ""))
-    if action == "refuse":
-        return dossiers.dossier_refuse(dossier=dossier, by=by, reason=form.get("reason"))
-    if action == "send_back":
-        return dossiers.dossier_send_back(dossier=dossier, by=by, reason=form.get("reason"))
-    return None
+def _supplement(dossier, by, form, task):
+    dossier = _ensure_review_started(dossier, by)
+    return dossiers.dossier_request_supplement(
+        dossier=dossier, by=by, items=form.get("items"), reason=form.get("reason")
+    )
 
 
-def _signing(dossier, by, action, form, task):
-    if action == "sign":
-        return dossiers.dossier_sign(dossier=dossier, by=by, comment=form.get("comment", ""))
-    return None
+def _inspect(dossier, by, form, task):
+    dossier = _ensure_review_started(dossier, by)
+    return dossiers.dossier_record_inspection(
+        dossier=dossier,
+        by=by,
+        day=form.get("day"),
+        place=form.get("place"),
+        findings=form.get("findings"),
+    )
 
 
-def _consult(dossier, by, action, form, task):
-    if action == "opinion":
-        return dossiers.dossier_record_opinion(
-            dossier=dossier, by=by, unit=task.agency, opinion=form.get("opinion")
-        )
-    return None
+def _propose(dossier, by, form, task):
+    dossier = _ensure_review_started(dossier, by)
+    return dossiers.dossier_propose(
+        dossier=dossier, by=by, decision=form.get("decision"), opinion=form.get("opinion")
+    )
 
 
-STAGE_ACTIONS = {
-    "reception": (_reception, ("accept", "supplement", "reject")),
-    "review": (_review, ("propose", "supplement", "consult", "request_fee")),
-    "approval": (_approval, ("approve", "refuse", "send_back")),
-    "signing": (_signing, ("sign",)),
-    "consult": (_consult, ("opinion",)),
+def _request_fee(dossier, by, form, task):
+    from .fees import dossier_request_fee
+
+    dossier = _ensure_review_started(dossier, by)
+    return dossier_request_fee(dossier=dossier, by=by)
+
+
+def _consult(dossier, by, form, task):
+    consultations = _clean_consultations(dossier, form.get("consultations"))
+    if not consultations:
+        raise ValidationError({"consultations": [_("Choose the units to consult.")]})
+    task.data["consultations"] = consultations
+    dossier = _ensure_review_started(dossier, by)
+    return dossiers.dossier_note(
+        dossier=dossier,
+        by=by,
+        action="consult_request",
+        comment=form.get("comment", ""),
+        data={"consultations": consultations},
+    )
+
+
+def _approve(dossier, by, form, task):
+    return dossiers.dossier_approve(dossier=dossier, by=by, comment=form.get("comment", ""))
+
+
+def _refuse(dossier, by, form, task):
+    return dossiers.dossier_refuse(dossier=dossier, by=by, reason=form.get("reason"))
+
+
+def _send_back(dossier, by, form, task):
+    return dossiers.dossier_send_back(dossier=dossier, by=by, reason=form.get("reason"))
+
+
+def _sign(dossier, by, form, task):
+    return dossiers.dossier_sign(dossier=dossier, by=by, comment=form.get("comment", ""))
+
+
+def _opinion(dossier, by, form, task):
+    return dossiers.dossier_record_opinion(
+        dossier=dossier, by=by, unit=task.agency, opinion=form.get("opinion")
+    )
+
+
+# What each action of the vocabulary (procedures.flowspec.ACTIONS) does to the dossier:
+# one dossier service, called under the flow's lock by task_complete.
+ACTION_SERVICES = {
+    "accept": _accept,
+    "reject": _reject,
+    "supplement": _supplement,
+    "inspect": _inspect,
+    "propose": _propose,
+    "request_fee": _request_fee,
+    "consult": _consult,
+    "approve": _approve,
+    "refuse": _refuse,
+    "send_back": _send_back,
+    "sign": _sign,
+    OPINION.name: _opinion,
 }
+if set(ACTION_SERVICES) != {*ACTIONS, OPINION.name}:  # pragma: no cover - a code mismatch
+    raise RuntimeError("every action of procedures.flowspec needs its service here")
+
+
+def stage_actions(task: DossierTask) -> list[str]:
+    """The actions the task's stage allows, as its procedure version declares them."""
+    if task.stage == CONSULT_STAGE:
+        return [OPINION.name]
+    graph = graph_of(task.dossier.procedure_version)
+    return graph.actions(task.stage) if task.stage in graph.stages else []
 
 
 def task_complete(*, task: DossierTask, by, action: str, form: dict | None = None) -> Dossier:
@@ -398,10 +425,12 @@ def task_complete(*, task: DossierTask, by, action: str, form: dict | None = Non
         current = activation.task
         if current.owner_id != by.pk or current.status != STATUS.ASSIGNED:
             raise ActionNotAllowed(_("This task is not in your inbox any more."))
-        handler, actions = STAGE_ACTIONS.get(current.stage, (None, ()))
-        if action not in actions:
+        if action not in stage_actions(current):
             raise ValidationError({"action": [_("This action does not belong to this stage.")]})
-        dossier = handler(activation.process.dossier, by, action, form, current)
+        # The stage's officers act for the agency holding it (a hand-off stage: another
+        # agency than the dossier's).
+        with acting_for(current.agency):
+            dossier = ACTION_SERVICES[action](activation.process.dossier, by, form, current)
         current.data["action"] = action
         activation.process.dossier = dossier
         # The stage's result for the processing control sheet, written with the completion

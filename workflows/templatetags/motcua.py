@@ -70,3 +70,9 @@ def local_date(value) -> str:
     if isinstance(value, dt.date):
         return date_format(value, "SHORT_DATE_FORMAT")
     return "" if value is None else str(value)
+
+
+@register.filter
+def stage_name(version, code):
+    """A stage's name, as the dossier's procedure version gives it, in the active language."""
+    return version.stage_name(code) if version is not None else code

@@ -5,11 +5,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from procedures.models import Procedure
-from workflows.graph import dot, mermaid
+from procedures.flowdraw import dot, mermaid
 
 
 class Command(BaseCommand):
-    help = "Write a procedure's dossier state machine as Mermaid or SVG (SVG needs Graphviz)."
+    help = "Write a procedure's workflow, from its data, as Mermaid, DOT or SVG (SVG needs Graphviz)."
 
     def add_arguments(self, parser):
         parser.add_argument("code", help="the procedure's national code")
@@ -21,10 +21,11 @@ class Command(BaseCommand):
         if procedure is None or procedure.current_version is None:
             raise CommandError(f"no procedure with code {code!r}; load the catalog first")
         version = procedure.current_version
+        title = f"{procedure.code} v{version.number}: {version.name}"
         if format == "mermaid":
-            text = mermaid(version).encode()
+            text = mermaid(version.spec, title=title).encode()
         elif format == "dot":
-            text = dot(version).encode()
+            text = dot(version.spec, title=title).encode()
         else:
             binary = shutil.which("dot")
             if binary is None:
@@ -35,7 +36,7 @@ class Command(BaseCommand):
             try:
                 text = subprocess.run(  # noqa: S603 - fixed binary, our own DOT on stdin
                     [binary, "-Tsvg"],
-                    input=dot(version).encode(),
+                    input=dot(version.spec, title=title).encode(),
                     capture_output=True,
                     check=True,
                     timeout=60,
