@@ -117,7 +117,6 @@ def catalog():
             time_limit_days=limit,
             online_level=template.online_level,
             fee=template.fee,
-            flow=template.flow,
             spec=spec,
             search_text=search_text(code, f"Thủ tục thử {i:03d}", f"Bench procedure {i:03d}"),
         )
@@ -348,10 +347,8 @@ def generate(size: int, seed: int = 2026) -> dict:
         shares = [s["share"] for s in v.spec["stages"]]
         cumulative = [sum(shares[: i + 1]) for i in range(len(shares))]
         plans[v.pk] = [max(1, math.ceil(v.time_limit_days * c / 100)) for c in cumulative]
-    flow_class = {
-        "standard": "workflows/flows.StandardFlow",
-        "consultation": "workflows/flows.ConsultationFlow",
-    }
+    # Every procedure runs on the one generic flow; its stage tasks are its "stage" node.
+    flow = "workflows/flows.DossierFlow"
     sequences: dict[tuple[int, dt.date], int] = {}
     counts: dict[str, int] = {}
 
@@ -479,7 +476,6 @@ def generate(size: int, seed: int = 2026) -> dict:
                 "refused",
                 "supplement_requested",
             )
-            flow = flow_class[version.flow]
             history: list[tuple] = [
                 (created, applicant, "create", "", "draft", {"channel": "online"}),
                 (submitted, applicant, "submit", "draft", "submitted", {"round": 0}),
@@ -516,7 +512,7 @@ def generate(size: int, seed: int = 2026) -> dict:
                     writer.row(
                         "viewflow_task",
                         task_id,
-                        f"{flow}.{stage}",
+                        f"{flow}.stage",
                         "HUMAN",
                         task_status,
                         task_created,
@@ -558,7 +554,7 @@ def generate(size: int, seed: int = 2026) -> dict:
                     writer.row(
                         "viewflow_task",
                         task_id,
-                        f"{flow}.{stage}",
+                        f"{flow}.stage",
                         "HUMAN",
                         "ASSIGNED" if held else "NEW",
                         task_created,

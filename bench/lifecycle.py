@@ -201,7 +201,7 @@ def floor_lifecycle(conn, ids) -> None:
         event(cur, dossier_id, "dossier.submit")
         cur.execute(
             "INSERT INTO viewflow_process (flow_class, status, created, data) VALUES "
-            "('workflows/flows.StandardFlow', 'NEW', now(), '{}') RETURNING id"
+            "('workflows/flows.DossierFlow', 'NEW', now(), '{}') RETURNING id"
         )
         process_id = cur.fetchone()[0]
         cur.execute(
@@ -266,11 +266,15 @@ def floor_lifecycle(conn, ids) -> None:
                 )
 
 
+# The generic flow's node for each step the floor writes (a stage's task is its "stage").
+FLOOR_NODES = {"reception": "stage", "review": "stage", "approval": "stage", "signing": "stage"}
+
+
 def _floor_task(cur, process_id, dossier_id, agency, name, kind, status, previous=None) -> int:
     cur.execute(
         "INSERT INTO viewflow_task (flow_task, flow_task_type, status, created, token, "
         "process_id, data) VALUES (%s, %s, %s, now(), 'start', %s, '{}') RETURNING id",
-        (f"workflows/flows.StandardFlow.{name}", kind, status, process_id),
+        (f"workflows/flows.DossierFlow.{FLOOR_NODES.get(name, name)}", kind, status, process_id),
     )
     task_id = cur.fetchone()[0]
     if previous is not None:

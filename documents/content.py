@@ -179,9 +179,7 @@ def control_sheet(dossier: Dossier, payload: dict) -> dict:
         rows.append(
             {
                 "from": version.stage_name(task.stage, "vi"),
-                "to": version.stage_name(following.stage, "vi")
-                if following
-                else "Trả kết quả",
+                "to": version.stage_name(following.stage, "vi") if following else "Trả kết quả",
                 "unit": task.agency.name,
                 "at": _datetime(task.finished),
                 "due_date": _date(task.due_date),

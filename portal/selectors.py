@@ -132,6 +132,8 @@ def supplement_items(dossier: Dossier, entry: HistoryEntry | None) -> list[dict]
 
 CITIZEN_ACTIONS = {
     "submit",
+    "hand_over",
+    "inspection",
     "resubmit",
     "receive",
     "request_supplement",

@@ -38,7 +38,7 @@ from workflows import selectors as workflow_selectors
 from workflows import services
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
-from workflows.models import WITHDRAWABLE, Channel, DossierComponent, ServiceRating, Status
+from workflows.models import FINAL, WITHDRAWABLE, Channel, DossierComponent, ServiceRating, Status
 from workflows.presentation import (
     applicant_values,
     component_response,
@@ -514,6 +514,10 @@ def dossier_detail(request, pk, *, withdraw_form=None, rating_form=None, status=
         {
             "dossier": dossier,
             "next_step": selectors.NEXT_STEP.get(dossier.status, ""),
+            "whereabouts": workflow_selectors.dossier_whereabouts(dossier)
+            if dossier.status not in FINAL
+            else [],
+            "notice": workflow_selectors.dossier_notice(dossier),
             "timeline": selectors.citizen_timeline(dossier),
             "request_entry": request_entry,
             "items": selectors.supplement_items(dossier, request_entry),

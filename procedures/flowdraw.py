@@ -45,7 +45,9 @@ def _edges(spec: dict, english: bool) -> tuple[list, list]:
         code = stage["code"]
         name = stage["name"]["en" if english else "vi"]
         holder = _pick(_HOLDERS.get(stage.get("held_by", "handling"), ("", "")), english)
-        nodes.append((f"s_{code}", f"{name}\n({stage['role']}, {stage['share']}%, {holder})", "stage"))
+        nodes.append(
+            (f"s_{code}", f"{name}\n({stage['role']}, {stage['share']}%, {holder})", "stage")
+        )
         for action, declared in stage.get("actions", {}).items():
             if action not in ACTIONS:
                 continue
@@ -83,7 +85,9 @@ def mermaid(spec: dict, *, title: str = "", english: bool = False) -> str:
         left, right = shapes[shape]
         lines.append(f"    {key}{left}{q(label)}{right}")
     for source, target, label in edges:
-        lines.append(f"    {source} -->|{q(label)}| {target}" if label else f"    {source} --> {target}")
+        lines.append(
+            f"    {source} -->|{q(label)}| {target}" if label else f"    {source} --> {target}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -118,15 +122,15 @@ def steps(spec: dict, *, english: bool = False) -> list[dict]:
     name, which level handles it, and the waits it may bring."""
     result = []
     for stage in spec["stages"]:
-        waits = [
-            _pick(_WAITS[a], english) for a in stage.get("actions", {}) if a in _WAITS
-        ]
+        waits = [_pick(_WAITS[a], english) for a in stage.get("actions", {}) if a in _WAITS]
         result.append(
             {
                 "code": stage["code"],
                 "name": stage["name"]["en" if english else "vi"],
                 "holder": stage.get("held_by", "handling"),
-                "holder_label": _pick(_HOLDERS.get(stage.get("held_by", "handling"), ("", "")), english),
+                "holder_label": _pick(
+                    _HOLDERS.get(stage.get("held_by", "handling"), ("", "")), english
+                ),
                 "share": stage["share"],
                 "waits": waits,
             }

@@ -21,6 +21,7 @@ passes runs on the engine's one generic flow (``workflows.flows``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from django.utils.translation import gettext_lazy as _
 
 from .roles import Role
@@ -53,7 +54,9 @@ class ActionKind:
 
 
 def _kind(name, label, roles, sources, result, leads, then="here") -> ActionKind:
-    return ActionKind(name, label, frozenset(roles), frozenset(sources), result, frozenset(leads), then)
+    return ActionKind(
+        name, label, frozenset(roles), frozenset(sources), result, frozenset(leads), then
+    )
 
 
 _DESK, _SPECIALIST, _HEAD, _SIGNER = Role.RECEPTION, Role.SPECIALIST, Role.HEAD, Role.SIGNER
@@ -62,7 +65,9 @@ _APPRAISING = (RECEIVED, IN_REVIEW)
 ACTIONS: dict[str, ActionKind] = {
     a.name: a
     for a in (
-        _kind("accept", _("Accept: the dossier is complete"), [_DESK], [SUBMITTED], RECEIVED, ["to"]),
+        _kind(
+            "accept", _("Accept: the dossier is complete"), [_DESK], [SUBMITTED], RECEIVED, ["to"]
+        ),
         _kind("reject", _("Refuse to receive"), [_DESK], [SUBMITTED], None, ["end"]),
         _kind(
             "supplement",
@@ -73,10 +78,17 @@ ACTIONS: dict[str, ActionKind] = {
             ["wait"],
             then="first",
         ),
-        _kind("inspect", _("Record a field inspection"), [_SPECIALIST], _APPRAISING, IN_REVIEW, ["to"]),
+        _kind(
+            "inspect", _("Record a field inspection"), [_SPECIALIST], _APPRAISING, IN_REVIEW, ["to"]
+        ),
         _kind("propose", _("Propose a decision"), [_SPECIALIST], _APPRAISING, IN_REVIEW, ["to"]),
         _kind(
-            "request_fee", _("Request the fee payment"), [_SPECIALIST], _APPRAISING, IN_REVIEW, ["wait"]
+            "request_fee",
+            _("Request the fee payment"),
+            [_SPECIALIST],
+            _APPRAISING,
+            IN_REVIEW,
+            ["wait"],
         ),
         _kind(
             "consult",
@@ -142,9 +154,7 @@ def lead_of(action: str, declared: dict, stage: str, first: str) -> Lead:
     if declared.get("to") is not None:
         return Lead("to", declared["to"])
     default = first if kind.then == "first" else stage
-    return Lead(
-        "consult" if "consult" in kind.leads else "wait", declared.get("then") or default
-    )
+    return Lead("consult" if "consult" in kind.leads else "wait", declared.get("then") or default)
 
 
 def graph_of(version) -> FlowGraph:
@@ -172,13 +182,23 @@ def flow_problems(spec) -> list[tuple[str, str]]:
     for i, stage in enumerate(stages):
         at = f"stages.{i}"
         if stage.code == CONSULT_STAGE:
-            problems.append((f"{at}.code", f"{CONSULT_STAGE!r} is the consulted units' own task; name the stage otherwise"))
+            problems.append(
+                (
+                    f"{at}.code",
+                    f"{CONSULT_STAGE!r} is the consulted units' own task; name the stage otherwise",
+                )
+            )
         if stage.held_by not in HOLDERS:
             problems.append(
-                (f"{at}.held_by", f"unknown agency level {stage.held_by!r}; one of: {', '.join(HOLDERS)}")
+                (
+                    f"{at}.held_by",
+                    f"unknown agency level {stage.held_by!r}; one of: {', '.join(HOLDERS)}",
+                )
             )
         if not stage.actions:
-            problems.append((f"{at}.actions", "the stage has no way out: give it at least one action"))
+            problems.append(
+                (f"{at}.actions", "the stage has no way out: give it at least one action")
+            )
         for name, declared in stage.actions.items():
             declared = declared.model_dump()
             where = f"{at}.actions.{name}"
@@ -189,7 +209,10 @@ def flow_problems(spec) -> list[tuple[str, str]]:
             if stage.role not in kind.roles:
                 roles = ", ".join(sorted(kind.roles))
                 problems.append(
-                    (where, f"the action {name!r} is not allowed at a stage held by the role {stage.role!r} (only: {roles})")
+                    (
+                        where,
+                        f"the action {name!r} is not allowed at a stage held by the role {stage.role!r} (only: {roles})",
+                    )
                 )
             given = {k for k in ("to", "end", "then") if declared.get(k) not in (None, False)}
             wanted = {"to"} if "to" in kind.leads else set()
@@ -199,7 +222,9 @@ def flow_problems(spec) -> list[tuple[str, str]]:
                 wanted.add("then")
             extra = given - wanted
             if extra:
-                problems.append((where, f"the action {name!r} cannot take {', '.join(sorted(extra))}"))
+                problems.append(
+                    (where, f"the action {name!r} cannot take {', '.join(sorted(extra))}")
+                )
                 continue
             if kind.leads <= {"to", "end"} and len(given) != 1:
                 ways = " or ".join(f"{w}" for w in sorted(wanted))
@@ -223,7 +248,12 @@ def flow_problems(spec) -> list[tuple[str, str]]:
     reachable = _reach(first, edges)
     for code, i in codes.items():
         if code not in reachable:
-            problems.append((f"stages.{i}", f"the stage {code!r} cannot be reached from the first stage {first!r}"))
+            problems.append(
+                (
+                    f"stages.{i}",
+                    f"the stage {code!r} cannot be reached from the first stage {first!r}",
+                )
+            )
     if not ends:
         problems.append(("stages", "no action ends the flow: the procedure would never finish"))
     else:
@@ -237,17 +267,24 @@ def flow_problems(spec) -> list[tuple[str, str]]:
         stuck = [c for c in codes if c in reachable and c not in finishing]
         if stuck:
             problems.append(
-                (f"stages.{codes[stuck[0]]}", f"the stages {', '.join(stuck)} loop with no way to an end")
+                (
+                    f"stages.{codes[stuck[0]]}",
+                    f"the stages {', '.join(stuck)} loop with no way to an end",
+                )
             )
     problems += _state_problems(stages, codes, edges, first)
     outcome = spec.outcome
     if outcome == "notice" and signs:
         problems.append((signs[0], "a procedure whose outcome is a notice has no paper to sign"))
     if outcome in ("paper", "both") and not signs:
-        problems.append(("outcome", f"the outcome {outcome!r} needs a stage where the result is signed"))
+        problems.append(
+            ("outcome", f"the outcome {outcome!r} needs a stage where the result is signed")
+        )
     if outcome in ("paper", "both"):
         for where in notice_ends:
-            problems.append((where, "the approval cannot end the flow: the result must be signed first"))
+            problems.append(
+                (where, "the approval cannot end the flow: the result must be signed first")
+            )
     return problems
 
 

@@ -78,6 +78,8 @@ class OfficerTask(flow.View):
         from .events import event_record
 
         task = activation.task
+        if task.data.get("handed_over_from"):
+            self.record_hand_over(activation)
         if not task.data.get("auto_assigned"):
             event_record(
                 name="task.offered",
@@ -107,6 +109,28 @@ class OfficerTask(flow.View):
             payload={"task": task.pk, "stage": task.stage, "to": task.owner_id},
         )
 
+    def record_hand_over(self, activation) -> None:
+        """The dossier passes to another agency (a stage held elsewhere, procedures.flowspec):
+        the history says from which to which, for the officers, the control sheet and the
+        applicant."""
+        from .services import dossier_note
+
+        task = activation.task
+        previous = Agency.objects.only("code", "name").get(pk=task.data["handed_over_from"])
+        activation.process.dossier = dossier_note(
+            dossier=activation.process.dossier,
+            by=None,
+            action="hand_over",
+            data={
+                "task": task.pk,
+                "stage": task.stage,
+                "from": previous.code,
+                "from_name": previous.name,
+                "to": task.agency.code,
+                "to_name": task.agency.name,
+            },
+        )
+
     def prepare(self, task: DossierTask) -> None:
         """Fill the task's own columns before its first save (see DossierTask.save)."""
         from .services.work import least_loaded_officer
@@ -116,6 +140,9 @@ class OfficerTask(flow.View):
         task.stage = code
         task.role = spec["role"]
         task.agency = stage_holder(task.dossier, spec.get("held_by", "handling"))
+        came_from = task.data.pop("from_agency", None)
+        if came_from and came_from != task.agency.pk:
+            task.data["handed_over_from"] = came_from
         task.due_date = stage_due_date(task.dossier, code)
         if spec.get("auto_assign") and task.owner_id is None:
             officer = least_loaded_officer(agency=task.agency, role=task.role)
@@ -310,8 +337,10 @@ class Route(flow.Switch):
         if node is flow_class.stage:
             action = came_from.data["action"]
             lead = graph.lead(came_from.stage, action)
+            # Where the dossier was: a next stage held elsewhere records the hand-over.
+            here = {"from_agency": came_from.agency_id}
             if lead.kind == "to":
-                return flow_class.stage, {"stage": lead.stage}
+                return flow_class.stage, {"stage": lead.stage, **here}
             if lead.kind == "end":
                 issues = dossier.status in (Status.APPROVED, Status.SIGNED)
                 return (flow_class.issue if issues else flow_class.end), {}
@@ -322,7 +351,7 @@ class Route(flow.Switch):
                     "consultations": [{**c, "then": lead.stage} for c in consultations],
                 }
             waits = flow_class.wait_fee if action == "request_fee" else flow_class.wait_resubmission
-            return waits, {"then": lead.stage}
+            return waits, {"then": lead.stage, **here}
         if node is flow_class.consult_join:
             then = _consultation_then(activation.process) or graph.resume_after("consult")
             return flow_class.stage, {"stage": then}
@@ -333,7 +362,10 @@ class Route(flow.Switch):
             then = graph.resume_after(
                 "request_fee" if node is flow_class.wait_fee else "supplement"
             )
-        return flow_class.stage, {"stage": then}
+        data = {"stage": then}
+        if came_from.data.get("from_agency"):
+            data["from_agency"] = came_from.data["from_agency"]
+        return flow_class.stage, data
 
 
 def _consultation_then(process) -> str | None:

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from viewflow.workflow.status import STATUS
@@ -371,3 +372,43 @@ def clock_for(due_date: dt.date | None, calendar: WorkingCalendar | None = None)
         return Clock(due_date, 0, max(1, calendar.working_days_between(due_date, today)), False)
     left = calendar.working_days_between(today, due_date)
     return Clock(due_date, left, 0, left <= settings.MOTCUA["DUE_SOON_WORKING_DAYS"])
+
+
+def dossier_whereabouts(dossier: Dossier) -> list[dict]:
+    """Where the dossier is now, for its applicant: each open stage and the agency holding
+    it (a hand-off stage names another agency than the one filed with); not the units
+    asked for an opinion."""
+    from procedures.flowspec import CONSULT_STAGE
+
+    tasks = (
+        DossierTask.objects.filter(dossier=dossier, task_status__in=("NEW", "ASSIGNED", "STARTED"))
+        .exclude(role="")
+        .exclude(stage=CONSULT_STAGE)
+        .select_related("agency")
+        .order_by("pk")
+    )
+    version = dossier.procedure_version
+    return [{"stage": version.stage_name(t.stage), "agency": t.agency.display_name} for t in tasks]
+
+
+def dossier_notice(dossier: Dossier) -> dict | None:
+    """The notice that is the result of a procedure ending without a signed paper
+    (``outcome: notice``): what was decided, when, by which agency."""
+    version = dossier.procedure_version
+    if dossier.status != Status.ISSUED or version.spec.get("outcome") != "notice":
+        return None
+    approval = dossier.history.filter(action="approve").order_by("-seq").first()
+    decided = (
+        DossierTask.objects.filter(dossier=dossier, task_status="DONE")
+        .exclude(role="")
+        .select_related("agency")
+        .order_by("-task_finished", "-pk")
+        .first()
+    )
+    title = version.spec["result"]["title"]
+    return {
+        "title": title["en"] if translation.get_language() == "en" else title["vi"],
+        "at": approval.at if approval else dossier.closed_at,
+        "comment": approval.comment if approval else "",
+        "agency": (decided.agency if decided else dossier.handling_agency).display_name,
+    }

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config.bounds import BoundedDateField
 from documents.forms import SignForm
-from procedures.forms import localized
 from procedures.flowspec import ACTIONS, OPINION
+from procedures.forms import localized
 from procedures.models import Agency
 from procedures.selectors import stage_choices
 from workflows.models import Fee, FeeChannel, FeeStatus, supplement_requested_before

@@ -51,7 +51,7 @@ def test_graph_procedure_mermaid(procedure, capsys):
     out = capsys.readouterr().out
     # Drawn from the procedure's own graph (its stages and their actions), in Vietnamese.
     assert out.splitlines()[3] == "flowchart TD"
-    assert 'filed --> s_reception' in out
+    assert "filed --> s_reception" in out
     assert 's_reception -->|"Tiếp nhận: hồ sơ đầy đủ, hợp lệ"| s_review' in out
     assert 's_approval -->|"Phê duyệt"| s_signing' in out
     assert 's_signing -->|"Ký duyệt kết quả"| e_issue_paper' in out

@@ -45,6 +45,7 @@ from ..codes import dossier_code
 from ..events import event_record
 from ..exceptions import ActionNotAllowed
 from ..history import history_append
+from ..holders import missing_holders
 from ..inputs import (
     APPLICANT_COLUMNS,
     bounded_applicant,
@@ -289,7 +290,8 @@ def dossier_create(
     )
     if version is None:
         raise ActionNotAllowed(_("This procedure is not open for applications."))
-    if handling_agency.kind != version.agency_level:
+    if handling_agency.kind != version.agency_level or missing_holders(version, handling_agency):
+        # Not its level, or a stage would be handed to a level the tree lacks above it.
         raise ValidationError(
             {"handling_agency": [_("This agency does not handle this procedure.")]}
         )

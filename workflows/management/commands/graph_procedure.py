@@ -4,12 +4,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from procedures.models import Procedure
 from procedures.flowdraw import dot, mermaid
+from procedures.models import Procedure
 
 
 class Command(BaseCommand):
-    help = "Write a procedure's workflow, from its data, as Mermaid, DOT or SVG (SVG needs Graphviz)."
+    help = (
+        "Write a procedure's workflow, from its data, as Mermaid, DOT or SVG (SVG needs Graphviz)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("code", help="the procedure's national code")
