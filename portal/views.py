@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -32,6 +33,7 @@ from documents import services as documents
 from documents.models import DocumentStatus
 from documents.views import pdf_response
 from procedures.ethnic_groups import ethnic_group_from_name
+from procedures.flowdraw import steps as flow_steps
 from procedures.forms import build_form_class, field_choices
 from procedures.models import Agency, Procedure
 from workflows import selectors as workflow_selectors
@@ -95,7 +97,13 @@ def procedure_detail(request, code):
     return render(
         request,
         "portal/procedure.html",
-        {"procedure": procedure, "version": version, "spec": version.spec},
+        {
+            "procedure": procedure,
+            "version": version,
+            "spec": version.spec,
+            # The steps to expect, from the procedure's own workflow (procedures.flowdraw).
+            "steps": flow_steps(version.spec, english=translation.get_language() == "en"),
+        },
     )
 
 

@@ -381,3 +381,18 @@ def test_two_versions_with_different_graphs_both_finish(tree, people, citizen, t
         DossierTask.objects.filter(dossier=new, role__gt="").values_list("stage", flat=True)
     )
     assert "district_inspection" in stages_old and "district_inspection" not in stages_new
+
+
+def test_the_procedure_page_shows_the_steps_to_expect(client, liên_thông):
+    page = client.get(reverse("portal:procedure", args=[CODE])).content.decode()
+    steps = re.search(r'<ol class="steps">(.*?)</ol>', page, re.S).group(1)
+    names = re.findall(r"<strong>(.*?)</strong>", steps)
+    assert names == [
+        "Tiếp nhận tại Ủy ban nhân dân xã",
+        "Kiểm tra thực địa (cấp huyện)",
+        "Thẩm định và thu phí (cấp huyện)",
+        "Quyết định của cấp tỉnh",
+        "Bạn nhận thông báo kết quả",
+    ]
+    assert "cấp huyện, 30% thời hạn giải quyết" in steps
+    assert "Chờ người nộp nộp phí, lệ phí" in steps
