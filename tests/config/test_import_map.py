@@ -21,7 +21,7 @@ APPS = CONFIG["session_options"]["root_packages"]
 
 
 def lint_imports(where: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - the venv's lint-imports, fixed arguments
         [str(LINT_IMPORTS), "--no-cache", "--config", str(where / "pyproject.toml")],
         cwd=where,
         env={**os.environ, "PYTHONPATH": str(where)},
