@@ -113,11 +113,16 @@ run: run-packages $(STAMP)
 	  DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 # --- end of the first run ----------------------------------------------------------------
 
+# The import map first (README "Layers", pyproject.toml [tool.importlinter]): an upward
+# import or a circle between one app's files fails here in a second, before the suite.
+# tests/test_import_map.py checks it again and proves a planted upward import fails.
 test: setup
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 check: setup
 	$(BIN)/python manage.py makemigrations --check --dry-run

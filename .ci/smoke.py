@@ -40,8 +40,8 @@ def make_accounts() -> dict[str, str]:
     from django.apps import apps
     from django.contrib.auth import get_user_model
 
-    from portal.accounts import account_email_vouched
     from procedures.models import Agency, OfficerRole
+    from security.accounts import account_email_vouched
 
     User = get_user_model()
     kinds = {

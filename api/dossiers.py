@@ -68,12 +68,12 @@ from viewflow.workflow.exceptions import FlowLockFailed
 
 from access.models import AccessKind
 from access.services import access_record
-from config.uploads import upload_limits
 from connectors.national_portal.sync import dossier_mark_forwarded
 from documents.models import DocumentStatus, Kind
 from documents.services import current_result
 from procedures.forms import localized
 from procedures.models import Agency, Procedure
+from procedures.selectors import upload_limits
 from workflows.clock import one_calendar
 from workflows.exceptions import error_dict
 from workflows.flows import flow_for
@@ -1107,7 +1107,8 @@ class DossierViewSet(viewsets.GenericViewSet):
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        _per_file, body = upload_limits(request.path_info)
+        _per_file, files = upload_limits()
+        body = files + (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
         # base64 makes 3 bytes 4.
         if length > body * 4 // 3 + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise TooLarge()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from portal.accounts import account_email_vouched
 from portal.models import CitizenProfile
+from security.accounts import account_email_vouched
 from workflows.demo import DEMO_PASSWORD
 from workflows.demo import seed_demo as seed_workflows
 

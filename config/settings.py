@@ -791,7 +791,7 @@ MOTCUA["CONNECTORS"]["national_portal"] = {
 # National sign-in through allauth (connectors.identity): the provider made strict, its one
 # app read from MOTCUA["CONNECTORS"]["identity"] by the adapter (never the database), a new
 # citizen signed up without a form (e-mail optional, confirmed by mail when given), PKCE on.
-SOCIALACCOUNT_ADAPTER = "connectors.identity.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "portal.identity.SocialAccountAdapter"
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         "provider_class": "connectors.identity.provider.NationalIdentityProvider",

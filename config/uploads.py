@@ -21,30 +21,6 @@ from django.utils.translation import gettext as _
 MB = 1_048_576
 
 
-# Procedure versions are never changed, only added: the limits are worked out again only
-# when the newest version is not the one they were worked out for (one indexed read of one
-# row per upload, instead of reading every version's specification).
-_limits: dict[tuple, tuple[int, int]] = {}
-
-
-def _catalog_limits() -> tuple[int, int]:
-    """(largest component, largest sum of one procedure's components), in bytes, over every
-    version (a draft keeps the version it was started under)."""
-    from procedures.models import ProcedureVersion
-
-    newest = ProcedureVersion.objects.order_by("-pk").values_list("pk", "spec").first()
-    newest = (newest[0], repr(newest[1])) if newest else None
-    if newest not in _limits:
-        largest, total = 0, 0
-        for spec in ProcedureVersion.objects.values_list("spec", flat=True).iterator():
-            sizes = [c["max_size_mb"] * MB for c in (spec or {}).get("components", [])]
-            largest = max([largest, *sizes])
-            total = max(total, sum(sizes))
-        _limits.clear()
-        _limits[newest] = (largest, total)
-    return _limits[newest]
-
-
 def upload_limits(path: str) -> tuple[int, int]:
     """(per file, whole body) limits in bytes for a multipart post to ``path``."""
     try:
@@ -55,11 +31,10 @@ def upload_limits(path: str) -> tuple[int, int]:
     if name == "documents:verify_check":
         check = settings.MOTCUA["DOCUMENTS"]["CHECK_MAX_BYTES"]
         return check, check + fields
-    largest, total = _catalog_limits()
-    # Every page that takes files takes them no larger than the largest component; the
-    # one-file pages (a certificate) take much smaller ones and check them in their form.
-    largest = max(largest, MB)
-    return largest, max(total, largest) + fields
+    from procedures.selectors import upload_limits as catalog_upload_limits  # models: apps ready
+
+    per_file, files = catalog_upload_limits()
+    return per_file, files + fields
 
 
 API_PREFIX = "/api/v1/"

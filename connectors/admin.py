@@ -1,7 +1,7 @@
 """The connectors' admin pages, one module per national system.
 
 The national sign-in's client registration comes from the environment
-(MOTCUA["CONNECTORS"]["identity"], read by connectors.identity.adapter), never from the
+(MOTCUA["CONNECTORS"]["identity"], read by portal.identity), never from the
 database: allauth's "social applications" and stored tokens (motcua keeps none) are not
 offered, so nobody configures an app that would be ignored. Linked identities (social
 accounts) stay visible to administrators.

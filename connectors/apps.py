@@ -8,7 +8,4 @@ class ConnectorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # allauth's signals for the national sign-in (a link made, a sign-in again).
-        from connectors.identity import adapter  # noqa: F401
-
         from . import checks  # noqa: F401

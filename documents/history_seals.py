@@ -19,7 +19,7 @@ from workflows.history import HistorySealer, SealSignature
 
 from . import signing
 from .signing import SigningError, describe, outside_event_loop, seal_backend
-from .verification import trust_roots
+from .trust import trust_roots
 
 log = logging.getLogger(__name__)
 

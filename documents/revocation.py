@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy as _
 from . import pki
 from .models import RevocationReason, RevokedCertificate
 from .signing import options, outside_event_loop
+from .trust import trust_roots
 
 GOOD = "good"
 REVOKED = "revoked"
@@ -234,8 +235,6 @@ def revocation_status(
         PathValidationError,
         RevokedError,
     )
-
-    from .verification import trust_roots
 
     roots = trust_roots() if roots is None else roots
     ca = dev_ca()

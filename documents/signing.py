@@ -36,6 +36,7 @@ from pyhanko.sign.attributes import SigningCertificateV2Provider
 from pyhanko.stamp import StaticStampStyle
 
 from .pdf import Box
+from .trust import trust_roots
 
 log = logging.getLogger(__name__)
 
@@ -463,8 +464,6 @@ def check_trusted(certificate, intermediates=()) -> None:
     self-made certificate never signs a paper."""
     from pyhanko_certvalidator import CertificateValidator, ValidationContext
     from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
-
-    from .verification import trust_roots
 
     roots = trust_roots()
     if not roots:

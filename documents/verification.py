@@ -5,6 +5,7 @@ trusted (the certificate chains to a configured root), was the document changed 
 (incremental updates other than further signatures), who signed and when, and whether
 the certificate was valid at that moment, and whether it has been revoked since
 (documents/revocation.py; a list that cannot be fetched leaves the paper unconfirmed).
+The trust roots are read by documents/trust.py.
 
 A revocation dated after the signature leaves the signature valid, as of when it was made,
 when that moment is proven by something other than the signer's own claim: a trusted
@@ -22,11 +23,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
-from asn1crypto import pem
-from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -35,7 +32,8 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from .revocation import REVOKED, UNKNOWN, revocation_status
-from .signing import options, outside_event_loop
+from .signing import outside_event_loop
+from .trust import trust_roots
 
 # The certificate was revoked, but after a proven signing time: the signature stands.
 REVOKED_LATER = "revoked_later"
@@ -125,34 +123,6 @@ class Report:
                 for s in self.signatures
             )
         )
-
-
-def _load_roots(paths: tuple[str, ...]) -> list[asn1_x509.Certificate]:
-    roots = []
-    for path in paths:
-        file = Path(path)
-        if not file.is_file():
-            log.warning("trust root %s is missing", path)
-            continue
-        data = file.read_bytes()
-        if pem.detect(data):
-            for _type, _headers, der in pem.unarmor(data, multiple=True):
-                roots.append(asn1_x509.Certificate.load(der))
-        else:
-            roots.append(asn1_x509.Certificate.load(data))
-    return roots
-
-
-@lru_cache(maxsize=4)
-def _cached_roots(paths: tuple[str, ...], stamp: tuple) -> list[asn1_x509.Certificate]:
-    return _load_roots(paths)
-
-
-def trust_roots() -> list[asn1_x509.Certificate]:
-    paths = tuple(str(p) for p in options()["TRUST_ROOTS"])
-    # Reload when a root file changes (make_dev_pki --force, a rotated root).
-    stamp = tuple(Path(p).stat().st_mtime if Path(p).is_file() else 0 for p in paths)
-    return _cached_roots(paths, stamp)
 
 
 def _check(embedded, context: ValidationContext) -> SignatureCheck:

@@ -1,6 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .models import Agency, OfficerRole, Procedure, ProcedureVersion
@@ -35,28 +33,6 @@ class OfficerRoleAdmin(admin.ModelAdmin):
     @admin.display(description=_("title on papers"))
     def title_on_papers(self, obj: OfficerRole) -> str:
         return obj.printed_title
-
-
-class OfficerRoleInline(admin.TabularInline):
-    model = OfficerRole
-    extra = 0
-    autocomplete_fields = ("agency",)
-
-
-User = get_user_model()
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class OfficerUserAdmin(UserAdmin):
-    inlines = [OfficerRoleInline]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # The administrator who enters an officer's address vouches for it.
-        from portal.accounts import account_email_vouched
-
-        account_email_vouched(obj)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from django.utils.translation import gettext
 
-from .models import Agency, OfficerRole, Procedure
+from .models import Agency, OfficerRole, Procedure, ProcedureVersion
 from .roles import Role
 from .titles import default_title
 
@@ -37,8 +37,6 @@ _STAGE_NAMES: dict[int, dict] = {}
 def stage_name(version_id: int, code: str, language: str | None = None) -> str:
     """A stage's name in a list of tasks of many versions: each version's stages read
     once per process (versions never change)."""
-    from .models import ProcedureVersion
-
     version = _STAGE_NAMES.get(version_id)
     if version is None:
         version = ProcedureVersion.objects.only("spec").get(pk=version_id)
@@ -62,3 +60,37 @@ def stage_choices(procedures) -> list[tuple[str, str]]:
             seen.setdefault(stage["code"], version.stage_name(stage["code"]))
     seen.setdefault(CONSULT_STAGE, gettext("Consultation"))
     return list(seen.items())
+
+
+MB = 1_048_576
+
+# Procedure versions are never changed, only added: the limits are worked out again only
+# when the newest version is not the one they were worked out for (one indexed read of one
+# row per upload, instead of reading every version's specification).
+_limits: dict[tuple, tuple[int, int]] = {}
+
+
+def _largest_components() -> tuple[int, int]:
+    """(largest component, largest sum of one procedure's components), in bytes, over every
+    version (a draft keeps the version it was started under)."""
+    newest = ProcedureVersion.objects.order_by("-pk").values_list("pk", "spec").first()
+    newest = (newest[0], repr(newest[1])) if newest else None
+    if newest not in _limits:
+        largest, total = 0, 0
+        for spec in ProcedureVersion.objects.values_list("spec", flat=True).iterator():
+            sizes = [c["max_size_mb"] * MB for c in (spec or {}).get("components", [])]
+            largest = max([largest, *sizes])
+            total = max(total, sum(sizes))
+        _limits.clear()
+        _limits[newest] = (largest, total)
+    return _limits[newest]
+
+
+def upload_limits() -> tuple[int, int]:
+    """(per file, all the files of one filing) in bytes that any page taking a filing's
+    files accepts: the catalog's largest component (at least 1 MB) and its largest sum."""
+    largest, total = _largest_components()
+    # Every page that takes files takes them no larger than the largest component; the
+    # one-file pages (a certificate) take much smaller ones and check them in their form.
+    largest = max(largest, MB)
+    return largest, max(total, largest)

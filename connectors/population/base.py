@@ -46,10 +46,3 @@ class PopulationRegister:
 
     def find(self, id_number: str) -> Person | None:  # pragma: no cover - abstract
         raise NotImplementedError
-
-
-def get_register() -> PopulationRegister | None:
-    """The configured backend, or None when the connection is off."""
-    from . import national  # noqa: F401  (registers the backends)
-
-    return registry.get()

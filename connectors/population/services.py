@@ -1,5 +1,6 @@
 """Prefill from the population register, as the citizen's application form uses it.
 
+- ``get_register()``: the configured backend, or None when the connection is off;
 - ``verified_id_number(user)``: the ID number a look-up may be made for (only one the
   national sign-in vouched for);
 - ``population_lookup(...)``: one look-up, always recorded, never raising;
@@ -22,8 +23,15 @@ from connectors.http import ConnectorError
 from procedures.forms import build_form_class, to_json_value
 from procedures.prefill import register_field
 
-from .base import Person, get_register
+from . import national  # noqa: F401  (registers the backends)
+from .base import Person, PopulationRegister, registry
 from .models import LookupOutcome, PopulationLookup
+
+
+def get_register() -> PopulationRegister | None:
+    """The configured backend, or None when the connection is off."""
+    return registry.get()
+
 
 log = logging.getLogger("motcua.connectors")
 

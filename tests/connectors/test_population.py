@@ -16,10 +16,10 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 
 from connectors import http
-from connectors.population.base import Person, get_register
+from connectors.population.base import Person
 from connectors.population.models import LookupOutcome, PopulationLookup
 from connectors.population.sandbox import TOKEN, PopulationSandbox
-from connectors.population.services import verified_id_number
+from connectors.population.services import get_register, verified_id_number
 from portal.models import CitizenProfile
 from procedures.jsonschema import form_json_schema
 from procedures.loader import (

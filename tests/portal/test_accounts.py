@@ -16,7 +16,7 @@ from tests.conftest import sign_in
 
 @pytest.fixture
 def citizen_account(db):
-    from portal.accounts import account_email_vouched
+    from security.accounts import account_email_vouched
 
     user = get_user_model().objects.create_user(
         username="mai", email="mai@example.org", password="Mật-khẩu-dài-2026"

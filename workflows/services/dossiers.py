@@ -74,6 +74,7 @@ from ..models import (
     within_supplement_window,
 )
 from ..uploads import check_upload
+from .fee_assessment import fee_assess, fee_cancel, fee_summary
 
 log = logging.getLogger(__name__)
 
@@ -809,8 +810,6 @@ def dossier_receive(*, dossier: Dossier, by, comment: str = "") -> Dossier:
     assessed: dict = {}
 
     def apply(d: Dossier) -> Changes:
-        from .fees import fee_assess, fee_summary
-
         now = timezone.now()
         due = working_calendar().due_date(now, d.procedure_version.time_limit_days)
         changes: Changes = {"received_at": now, "due_date": due}
@@ -899,8 +898,6 @@ def dossier_request_supplement(*, dossier: Dossier, by, items: list[dict], reaso
 
 
 def _close(d: Dossier) -> Changes:
-    from .fees import fee_cancel
-
     fee_cancel(d)  # a fee not paid yet is no longer owed
     return {"closed_at": timezone.now()}
 

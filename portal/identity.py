@@ -1,5 +1,7 @@
-"""The allauth social-account adapter for the national sign-in (settings
-SOCIALACCOUNT_ADAPTER), with the few signal receivers allauth offers no hook for.
+"""The national sign-in, on the citizens' side: the allauth social-account adapter (settings
+SOCIALACCOUNT_ADAPTER), with the few signal receivers allauth offers no hook for. The
+protocol (provider, claims, login and callback views, sandbox) is connectors.identity's;
+what a sign-in does to accounts and profiles is decided here, with the profile's services.
 
 What it decides:
 
@@ -32,15 +34,15 @@ from allauth.socialaccount.providers.base import AuthProcess
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.dispatch import receiver
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal import services as portal_services
+from connectors.identity import claims
+from connectors.identity.views import failure_page
 from security.services import is_staff_member
 
-from . import claims
-from .provider import IdentityRefused, IdentityUnavailable
+from . import services as portal_services
 
 log = logging.getLogger("motcua.connectors.identity")
 
@@ -51,35 +53,6 @@ FIELD_LABELS = {
     "full_name": gettext_lazy("full name"),
     "date_of_birth": gettext_lazy("date of birth"),
 }
-
-
-def failure_page(request, exception=None, *, message: str = "", status: int | None = None):
-    """The page shown when the national sign-in cannot be completed."""
-    if not message:
-        if isinstance(exception, IdentityUnavailable):
-            message = _(
-                "The national identity service (VNeID) is not answering right now. Please "
-                "try again in a few minutes, or sign in with your e-mail address and password."
-            )
-            status = status or 503
-        elif isinstance(exception, IdentityRefused):
-            message = _(
-                "The answer from the national identity service could not be verified, so you "
-                "were not signed in. Please try again; if it happens again, sign in with your "
-                "e-mail address and password."
-            )
-            status = status or 400
-        else:
-            message = _(
-                "Signing in with your national identity did not complete. Please try again."
-            )
-            status = status or 400
-    return render(
-        request,
-        "socialaccount/authentication_error.html",
-        {"message": message},
-        status=status or 400,
-    )
 
 
 def _refuse(request, message: str, status: int = 403):
