@@ -241,28 +241,37 @@ def new_draft(
     return dossier
 
 
-def _fee_settled(dossier) -> None:
-    """A fee the procedure asks (the sample one) counted as paid at the desk before the
-    decision, which waits for it: a shortcut, as walk_to's other steps are."""
-    from django.db.models import F
-    from django.utils import timezone
+def open_stage_task(dossier: Dossier):
+    """The dossier's one open stage task (not a consulted unit's)."""
+    from workflows.models import DossierTask
 
-    from workflows.models import Fee, FeeChannel, FeeStatus
-
-    now = timezone.now()
-    Fee.objects.filter(dossier=dossier, status=FeeStatus.DUE).update(
-        status=FeeStatus.PAID,
-        channel=FeeChannel.DESK,
-        amount_paid=F("amount_due"),
-        paid_at=now,
-        recorded_at=now,
-        reference="walk_to",
+    return (
+        DossierTask.objects.filter(dossier=dossier, task_status__in=("NEW", "ASSIGNED"))
+        .exclude(role="")
+        .exclude(stage="consult")
+        .get()
     )
 
 
+def complete_stage(dossier: Dossier, action: str, officer, **form) -> Dossier:
+    """The officer claims the dossier's open stage task and completes it with ``action``,
+    as the task page does."""
+    from workflows.services import work
+
+    task = open_stage_task(dossier)
+    if task.status == "NEW":
+        work.task_claim(task=task, by=officer)
+    return work.task_complete(task=task, by=officer, action=action, form=form)
+
+
 def walk_to(status: str, procedure, agency, citizen, officers, *, desk: bool = False) -> Dossier:
-    """A dossier brought to ``status`` through the real services (filed at the desk by
-    the reception officer with ``desk``, else online by ``citizen``)."""
+    """A dossier brought to ``status`` through the public services the pages call: filed
+    (at the desk by the reception officer with ``desk``, else online by ``citizen``), then
+    each stage's task claimed and completed by the officer holding its role, as the
+    procedure's graph leads. A fee is asked for and paid at the desk before the decision."""
+    from workflows.services import work
+    from workflows.services.fees import fee_confirm_at_desk, fee_for_dossier
+
     o = officers
     if status == Status.FEE_REQUESTED and not procedure.current_version.fee:
         # Only a procedure with a fee gets there: the catalog's sample one.
@@ -279,53 +288,51 @@ def walk_to(status: str, procedure, agency, citizen, officers, *, desk: bool = F
 
         # Judged as the retention job would judge it once the draft days have passed.
         return dossier_discard(dossier=dossier, as_of=timezone.now() + dt.timedelta(days=400))
-    dossier = services.dossier_submit(dossier=dossier, by=o["reception"] if desk else citizen)
+    dossier = work.application_submit(dossier=dossier, by=o["reception"] if desk else citizen)
     if status == Status.SUBMITTED:
         return dossier
+
+    def step(action: str, role: str, **form) -> Dossier:
+        return complete_stage(dossier, action, o[role], **form)
+
     if status == Status.SUPPLEMENT_REQUESTED:
-        return services.dossier_request_supplement(
-            dossier=dossier,
-            by=o["reception"],
+        component = procedure.current_version.spec["components"][0]["code"]
+        return step(
+            "supplement",
+            "reception",
             reason="Thiếu giấy tờ",
-            items=[
-                {
-                    "code": procedure.current_version.spec["components"][0]["code"],
-                    "reason": "Bản scan mờ",
-                }
-            ],
+            items=[{"code": component, "reason": "Bản scan mờ"}],
         )
     if status == Status.REJECTED_AT_RECEPTION:
-        return services.dossier_reject_at_reception(
-            dossier=dossier, by=o["reception"], reason="Không thuộc thẩm quyền"
-        )
+        return step("reject", "reception", reason="Không thuộc thẩm quyền")
     if status == Status.WITHDRAWN:
-        return services.dossier_withdraw(dossier=dossier, by=citizen)
-    dossier = services.dossier_receive(dossier=dossier, by=o["reception"])
+        return work.application_withdraw(dossier=dossier, by=citizen)
+    dossier = step("accept", "reception")
     if status == Status.RECEIVED:
         return dossier
-    dossier = services.dossier_start_review(dossier=dossier, by=o["specialist"])
-    if status == Status.FEE_REQUESTED:
-        from workflows.services.fees import dossier_request_fee
-
-        return dossier_request_fee(dossier=dossier, by=o["specialist"])
-    dossier = services.dossier_propose(
-        dossier=dossier,
-        by=o["specialist"],
+    fee = fee_for_dossier(dossier=dossier)
+    if fee is not None and fee.status == "due":
+        dossier = step("request_fee", "specialist")
+        if status == Status.FEE_REQUESTED:
+            return dossier
+        fee_confirm_at_desk(fee=fee_for_dossier(dossier=dossier), by=o["reception"], reference="walk_to")
+        dossier.refresh_from_db()
+    dossier = step(
+        "propose",
+        "specialist",
         decision="refuse" if status == Status.REFUSED else "approve",
         opinion="Đã thẩm định hồ sơ.",
     )
     if status == Status.IN_REVIEW:
         return dossier
     if status == Status.REFUSED:
-        return services.dossier_refuse(dossier=dossier, by=o["head"], reason="Không đủ tiêu chí")
-    _fee_settled(dossier)
-    dossier = services.dossier_approve(dossier=dossier, by=o["head"])
+        return step("refuse", "head", reason="Không đủ tiêu chí")
+    dossier = step("approve", "head")
     if status == Status.APPROVED:
         return dossier
-    dossier = services.dossier_sign(dossier=dossier, by=o["signer"])
-    if status == Status.SIGNED:
-        return dossier
-    return services.dossier_issue(dossier=dossier)
+    # Signed, the flow issues the result at once: "signed" is never a resting state.
+    assert status == Status.ISSUED, status
+    return step("sign", "signer")
 
 
 @pytest.fixture

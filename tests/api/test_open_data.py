@@ -21,9 +21,9 @@ from django.urls import reverse
 from api.opendata import selectors
 from api.opendata.selectors import PARTS, SMALL, WITHHELD, protect
 from api.opendata.views import FIELDS
-from tests.conftest import APPLICANT, new_draft, walk_to
-from workflows import services
+from tests.conftest import APPLICANT, complete_stage, new_draft, walk_to
 from workflows.models import Dossier, Status
+from workflows.services import work
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MARCH_APRIL = {"from": "2026-03", "to": "2026-04"}
@@ -149,7 +149,7 @@ def cohorts(procedure, province, other_province, citizen, officers, outsiders):
     with time_machine.travel(at(2026, 3, 2), tick=False):
         for _n in range(5):
             made["early"].append(
-                walk_to(Status.SIGNED, procedure, province, citizen, officers, desk=True)
+                walk_to(Status.APPROVED, procedure, province, citizen, officers, desk=True)
             )
         for _n in range(6):
             made["open"].append(walk_to(Status.IN_REVIEW, procedure, province, citizen, officers))
@@ -162,12 +162,12 @@ def cohorts(procedure, province, other_province, citizen, officers, outsiders):
             walk_to(Status.SUBMITTED, procedure, province, citizen, officers),
         ]
     with time_machine.travel(at(2026, 3, 10), tick=False):
-        for dossier in made["early"]:
-            services.dossier_issue(dossier=dossier)
+        for dossier in made["early"]:  # signed, so issued, on 10 March
+            complete_stage(dossier, "sign", officers["signer"])
     with time_machine.travel(at(2026, 4, 6), tick=False):
         for _n in range(3):
             made["april"].append(walk_to(Status.IN_REVIEW, procedure, province, citizen, officers))
-        services.dossier_withdraw(dossier=made["april"][-1], by=citizen)
+        work.application_withdraw(dossier=made["april"][-1], by=citizen)
     return made
 
 

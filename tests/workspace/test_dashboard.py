@@ -14,9 +14,9 @@ import time_machine
 from django.urls import reverse
 
 from procedures.models import Agency
-from tests.conftest import make_officer, sign_in, walk_to
-from workflows import services
+from tests.conftest import complete_stage, make_officer, sign_in, walk_to
 from workflows.models import Dossier, Status
+from workflows.services import work
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -33,20 +33,20 @@ def history(procedure, province, citizen, officers):
     with time_machine.travel(at(2026, 3, 2), tick=False):
         for name in ("early", "late", "on_time", "open", "withdrawn"):
             target = {
-                "early": Status.SIGNED,
-                "late": Status.SIGNED,
+                "early": Status.APPROVED,
+                "late": Status.APPROVED,
                 "on_time": Status.IN_REVIEW,
                 "open": Status.IN_REVIEW,
                 "withdrawn": Status.IN_REVIEW,
             }[name]
             made[name] = walk_to(target, procedure, province, citizen, officers)
     with time_machine.travel(at(2026, 3, 10), tick=False):
-        services.dossier_issue(dossier=made["early"])
-        services.dossier_withdraw(dossier=made["withdrawn"], by=citizen)
+        complete_stage(made["early"], "sign", officers["signer"])  # signed, so issued
+        work.application_withdraw(dossier=made["withdrawn"], by=citizen)
     with time_machine.travel(at(2026, 3, 23, 16), tick=False):
-        services.dossier_refuse(dossier=made["on_time"], by=officers["head"], reason="Không đủ")
+        complete_stage(made["on_time"], "refuse", officers["head"], reason="Không đủ")
     with time_machine.travel(at(2026, 4, 2), tick=False):
-        services.dossier_issue(dossier=made["late"])
+        complete_stage(made["late"], "sign", officers["signer"])
     return made
 
 
@@ -94,7 +94,9 @@ def test_every_number_matches_a_direct_count(client, history, officers, catalog)
     by_procedure = response.context["tables"]["procedure"]
     assert [row.counts["received"] for row in by_procedure] == [5]
     officer_rows = {row.label: row.counts for row in response.context["tables"]["officer"]}
-    assert sum(c["done"] for c in officer_rows.values()) == 0  # services, not tasks, here
+    # The stages done through the tasks: 4 for each issued dossier (reception, review,
+    # approval, signing), 3 for the refused one, 2 for the open and the withdrawn ones.
+    assert sum(c["done"] for c in officer_rows.values()) == 4 + 4 + 3 + 2 + 2
     chart = response.context["chart"]["bars"]
     assert [b["received"] for b in chart][2] == 5 and [b["finished"] for b in chart][2] == 2
     # Drill-down: the dossiers behind a number are the ones counted.
