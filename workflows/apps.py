@@ -8,7 +8,11 @@ class WorkflowsConfig(AppConfig):
     verbose_name = _("Dossiers and workflows")
 
     def ready(self):
+        from procedures.authoring import register_preview
+
+        from .graph_svg import flow_graph_preview
         from .permissions import sync_role_groups
         from .services import retention  # noqa: F401 - registers its outbox handlers
 
         post_migrate.connect(sync_role_groups, sender=self)
+        register_preview(flow_graph_preview)
