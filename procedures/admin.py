@@ -191,6 +191,8 @@ class ProcedureAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         procedure = get_object_or_404(Procedure.objects.select_related("current_version"), pk=pk)
         latest = procedure.versions.order_by("-number").first()
+        # The catalog file the procedure comes from, whatever an upload was called: a
+        # published version stays the version of that file.
         file = latest.source_file if latest else f"{procedure.code}.yaml"
         context = self._context(
             request, procedure, gettext("YAML of procedure %(code)s") % {"code": procedure.code}
@@ -201,8 +203,6 @@ class ProcedureAdmin(ReadOnlyAdmin):
             valid = form.is_valid()
             text = form.cleaned_data.get("text", request.POST.get("source", ""))
             action = form.cleaned_data.get("action")
-            if form.cleaned_data.get("upload") and "text" in form.cleaned_data:
-                file = form.cleaned_data["upload"].name.rsplit("/", 1)[-1] or file
             if "text" in form.cleaned_data:
                 spec, problems = authoring.check_procedure(procedure, text, file)
                 if valid and not problems and action == "publish":

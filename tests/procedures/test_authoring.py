@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 from django.conf import settings
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from procedures import authoring
+from procedures.apps import CATALOG_ADMIN_GROUP
 from procedures.loader import (
     NEW_VERSION,
     UNCHANGED,
@@ -350,13 +351,14 @@ def test_staff_without_the_publish_permission_get_403(proc):
 
 def test_a_catalog_administrator_holds_the_permission(proc):
     staff = make_user(is_staff=True)
-    staff.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_procedure", "publish_procedure"])
-    )
+    staff.groups.add(Group.objects.get(name=CATALOG_ADMIN_GROUP))
     client = sign_in(Client(), staff)
     change = client.get(reverse("admin:procedures_procedure_change", args=[proc.pk]))
     assert yaml_url(proc) in change.content.decode()
     assert client.get(yaml_url(proc)).status_code == 200
+    page = post(client, proc, "publish", effective_from=future().strftime("%d/%m/%Y"))
+    assert page.status_code == 302
+    assert proc.versions.order_by("-number").first().published_by == staff
 
 
 def test_citizens_and_strangers_never_reach_the_pages(proc):
