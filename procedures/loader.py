@@ -36,7 +36,8 @@ class Problem:
     line: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.path or '(file)'}: {self.message}"
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '(file)'}: {self.message}"
 
 
 class CatalogError(Exception):
