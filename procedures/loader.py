@@ -36,8 +36,9 @@ class Problem:
     line: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path or '(file)'}: {self.message}"
+        # A YAML syntax error's message names its line already.
+        line = f" (line {self.line})" if self.line and self.path else ""
+        return f"{self.file}: {self.path or '(file)'}: {self.message}{line}"
 
 
 class CatalogError(Exception):

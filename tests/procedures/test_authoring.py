@@ -88,7 +88,7 @@ def test_one_file_is_checked_as_the_directory_load_checks_it(db):
     wrong_key = next(p for p in problems if p.path == "time_limit_dayz")
     line = next(i for i, row in enumerate(broken.splitlines(), 1) if "time_limit_dayz" in row)
     assert wrong_key.line == line
-    assert str(wrong_key).startswith(f"{FILE}:{line}: time_limit_dayz: ")
+    assert str(wrong_key) == f"{FILE}: time_limit_dayz: {wrong_key.message} (line {line})"
 
 
 def test_the_directory_load_keeps_each_files_text(catalog):
