@@ -113,16 +113,20 @@ def _template_exists(name: str) -> bool:
     return True
 
 
-def _line_of(text: str, path: str) -> int | None:
-    """The 1-based line where ``path`` ("components.0.code") sits in the YAML ``text``: the
-    line of its key, else of the nearest parent found (a missing field: its mapping)."""
+def _compose(text: str):
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return None
-    if node is None:
+
+
+def _line_in(root, path: str) -> int | None:
+    """The 1-based line where ``path`` ("components.0.code") sits in the composed YAML
+    ``root``: the line of its key, else of the nearest parent found (a missing field: its
+    mapping)."""
+    if root is None:
         return None
-    line = node.start_mark.line + 1
+    node, line = root, root.start_mark.line + 1
     for part in path.split(".") if path else []:
         if isinstance(node, yaml.MappingNode):
             found = next((kv for kv in node.value if kv[0].value == part), None)
@@ -136,6 +140,10 @@ def _line_of(text: str, path: str) -> int | None:
         else:
             break
     return line
+
+
+def _line_of(text: str, path: str) -> int | None:
+    return _line_in(_compose(text), path)
 
 
 def spec_checks() -> list[str]:
@@ -182,8 +190,9 @@ def validate_procedure(file: str, text: str) -> tuple[ProcedureSpec | None, list
                     Problem(file, "stages", f"the {spec.flow} flow needs the stages {shape}")
                 )
     if problems:
+        root = _compose(text)
         problems = [
-            p if p.line is not None else replace(p, line=_line_of(text, p.path)) for p in problems
+            p if p.line is not None else replace(p, line=_line_in(root, p.path)) for p in problems
         ]
     return spec, problems
 
