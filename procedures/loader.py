@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -32,9 +32,13 @@ class Problem:
     file: str
     path: str
     message: str
+    # The line of the file the path points at (1-based), where it can be found.
+    line: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.path or '(file)'}: {self.message}"
+        # A YAML syntax error's message names its line already.
+        line = f" (line {self.line})" if self.line and self.path else ""
+        return f"{self.file}: {self.path or '(file)'}: {self.message}{line}"
 
 
 class CatalogError(Exception):
@@ -49,22 +53,36 @@ class LoadReport:
     new_versions: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     unpublished: list[str] = field(default_factory=list)
+    # Files holding an older content than a version published in the admin since.
+    kept: list[str] = field(default_factory=list)
 
 
 def _dotted(loc: tuple) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _read_yaml(path: Path, problems: list[Problem]):
+def _read_text(path: Path, problems: list[Problem]) -> str | None:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(path.name, "", f"cannot read file: {exc}"))
+    return None
+
+
+def _parse_yaml(text: str, file: str, problems: list[Problem]):
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problems.append(Problem(path.name, "", f"not valid YAML: {where}{exc}"))
+        line = mark.line + 1 if mark else None
+        problems.append(Problem(file, "", f"not valid YAML: {where}{exc}", line=line))
     return None
+
+
+def _read_yaml(path: Path, problems: list[Problem]):
+    text = _read_text(path, problems)
+    return None if text is None else _parse_yaml(text, path.name, problems)
 
 
 def _validate(model: type[BaseModel], data, file: str, problems: list[Problem]):
@@ -95,33 +113,94 @@ def _template_exists(name: str) -> bool:
     return True
 
 
-def read_catalog(directory: Path) -> list[tuple[str, ProcedureSpec]]:
-    """Validate every procedure file in ``directory``; raise CatalogError listing all problems."""
+def _compose(text: str):
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+
+
+def _line_in(root, path: str) -> int | None:
+    """The 1-based line where ``path`` ("components.0.code") sits in the composed YAML
+    ``root``: the line of its key, else of the nearest parent found (a missing field: its
+    mapping)."""
+    if root is None:
+        return None
+    node, line = root, root.start_mark.line + 1
+    for part in path.split(".") if path else []:
+        if isinstance(node, yaml.MappingNode):
+            found = next((kv for kv in node.value if kv[0].value == part), None)
+            if found is None:
+                break
+            line = found[0].start_mark.line + 1
+            node = found[1]
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _line_of(text: str, path: str) -> int | None:
+    return _line_in(_compose(text), path)
+
+
+def spec_checks() -> list[str]:
+    """The procedure's own consistency checks: every ``*_problems(self)`` method of
+    ProcedureSpec (``fee_problems``, ...), each returning (path, problem) pairs. A check
+    added to the schema under that name runs in every load, file or admin, with no change
+    here."""
+    return sorted(
+        name
+        for name in dir(ProcedureSpec)
+        if name.endswith("_problems") and callable(getattr(ProcedureSpec, name))
+    )
+
+
+def validate_procedure(file: str, text: str) -> tuple[ProcedureSpec | None, list[Problem]]:
+    """Validate one procedure file's YAML ``text``: the spec (None when it does not even
+    parse into one) and every problem found, each with its field path and line. The same
+    checks for a catalog file and for a text edited in the admin."""
     problems: list[Problem] = []
-    specs: list[tuple[str, ProcedureSpec]] = []
+    data = _parse_yaml(text, file, problems)
+    if problems:
+        return None, problems
+    if data is None:
+        return None, [Problem(file, "", "the file is empty")]
+    spec = _validate(ProcedureSpec, data, file, problems)
+    if spec is not None:
+        if not _template_exists(spec.result.template):
+            problems.append(
+                Problem(file, "result.template", f"unknown template {spec.result.template!r}")
+            )
+        for check in spec_checks():
+            for path_in_file, message in getattr(spec, check)():
+                problems.append(Problem(file, path_in_file, message))
+    if problems:
+        root = _compose(text)
+        problems = [
+            p if p.line is not None else replace(p, line=_line_in(root, p.path)) for p in problems
+        ]
+    return spec, problems
+
+
+def _read_catalog(directory: Path) -> list[tuple[str, ProcedureSpec, str]]:
+    problems: list[Problem] = []
+    specs: list[tuple[str, ProcedureSpec, str]] = []
     files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
     if not files:
         raise CatalogError([Problem(str(directory), "", "no procedure files (*.yaml) found")])
     for path in files:
-        data = _read_yaml(path, problems)
-        if data is None and not any(p.file == path.name for p in problems):
-            problems.append(Problem(path.name, "", "the file is empty"))
-        if data is None:
+        text = _read_text(path, problems)
+        if text is None:
             continue
-        spec = _validate(ProcedureSpec, data, path.name, problems)
-        if spec is None:
-            continue
-        if not _template_exists(spec.result.template):
-            problems.append(
-                Problem(path.name, "result.template", f"unknown template {spec.result.template!r}")
-            )
-        for path_in_file, message in spec.fee_problems():
-            problems.append(Problem(path.name, path_in_file, message))
-        for path_in_file, message in spec.flow_problems():
-            problems.append(Problem(path.name, path_in_file, message))
-        specs.append((path.name, spec))
+        spec, found = validate_procedure(path.name, text)
+        problems.extend(found)
+        if spec is not None:
+            specs.append((path.name, spec, text))
     seen: dict[str, str] = {}
-    for file, spec in specs:
+    for file, spec, _text in specs:
         if spec.code in seen:
             problems.append(
                 Problem(
@@ -134,46 +213,106 @@ def read_catalog(directory: Path) -> list[tuple[str, ProcedureSpec]]:
     return specs
 
 
+def read_catalog(directory: Path) -> list[tuple[str, ProcedureSpec]]:
+    """Validate every procedure file in ``directory``; raise CatalogError listing all problems."""
+    return [(file, spec) for file, spec, _text in _read_catalog(directory)]
+
+
+# What write_version did: a new procedure, a new version of one, nothing (the same content
+# is already its current version), an earlier version with the same content made current,
+# or nothing because a newer version was published in the admin (KEPT).
+CREATED, NEW_VERSION, UNCHANGED, RESTORED, KEPT = (
+    "created",
+    "new_version",
+    "unchanged",
+    "restored",
+    "kept",
+)
+
+
+def write_version(
+    spec: ProcedureSpec, *, file: str, source_yaml: str = "", by=None, from_file: bool = False
+) -> tuple[ProcedureVersion, str]:
+    """Make ``spec`` (validated: validate_procedure) its procedure's current version.
+
+    Versions are never changed or deleted: content already held by a version (same
+    content hash) reuses that version; anything else becomes a new version numbered after
+    the last. Returns the version and what was done (CREATED, NEW_VERSION, UNCHANGED,
+    RESTORED, KEPT).
+
+    ``from_file``: the spec comes from a catalog file that is loaded again at every start.
+    A file still holding the content of a version older than one published in the admin
+    since (published_by set) is not a decision to go back: that version stays current
+    (KEPT). A changed file still makes a new version, which becomes current."""
+    digest = content_hash(spec)
+    with transaction.atomic():
+        procedure, created = Procedure.objects.select_for_update().get_or_create(code=spec.code)
+        version = procedure.versions.filter(content_hash=digest).first()
+        if version is None:
+            last = procedure.versions.order_by("-number").values_list("number", flat=True).first()
+            version = ProcedureVersion.objects.create(
+                procedure=procedure,
+                number=(last or 0) + 1,
+                content_hash=digest,
+                source_file=file,
+                source_yaml=source_yaml,
+                published_by=by,
+                effective_from=spec.effective_from,
+                name=spec.name.vi,
+                name_en=spec.name.en,
+                sector=spec.sector.vi,
+                agency_level=spec.agency_level,
+                time_limit_days=spec.time_limit_days,
+                retention_years=spec.retention_years,
+                online_level=spec.online_level,
+                fee=spec.fee_amount,
+                spec=spec.to_json(),
+                search_text=search_text(spec.code, spec.name.vi, spec.name.en),
+            )
+            outcome = CREATED if created else NEW_VERSION
+        elif procedure.current_version_id == version.pk and procedure.is_active:
+            outcome = UNCHANGED
+        elif from_file and _published_since(procedure, version):
+            if not procedure.is_active:
+                procedure.is_active = True
+                procedure.save(update_fields=["is_active"])
+            return procedure.current_version, KEPT
+        else:
+            outcome = RESTORED
+        if procedure.current_version_id != version.pk or not procedure.is_active:
+            procedure.current_version = version
+            procedure.is_active = True
+            procedure.save(update_fields=["current_version", "is_active"])
+    return version, outcome
+
+
+def _published_since(procedure: Procedure, version: ProcedureVersion) -> bool:
+    current = procedure.current_version
+    return (
+        current is not None
+        and current.number > version.number
+        and current.published_by_id is not None
+    )
+
+
 def load_procedures(directory: Path | None = None) -> LoadReport:
     directory = Path(directory or settings.MOTCUA["CATALOG_DIR"])
-    specs = read_catalog(directory)
+    specs = _read_catalog(directory)
     report = LoadReport()
     with transaction.atomic():
-        for file, spec in specs:
-            digest = content_hash(spec)
-            procedure, created = Procedure.objects.select_for_update().get_or_create(code=spec.code)
-            version = procedure.versions.filter(content_hash=digest).first()
-            if version is None:
-                last = (
-                    procedure.versions.order_by("-number").values_list("number", flat=True).first()
-                )
-                version = ProcedureVersion.objects.create(
-                    procedure=procedure,
-                    number=(last or 0) + 1,
-                    content_hash=digest,
-                    source_file=file,
-                    effective_from=spec.effective_from,
-                    name=spec.name.vi,
-                    name_en=spec.name.en,
-                    sector=spec.sector.vi,
-                    agency_level=spec.agency_level,
-                    time_limit_days=spec.time_limit_days,
-                    retention_years=spec.retention_years,
-                    online_level=spec.online_level,
-                    fee=spec.fee_amount,
-                    spec=spec.to_json(),
-                    search_text=search_text(spec.code, spec.name.vi, spec.name.en),
-                )
-                (report.created if created else report.new_versions).append(str(version))
-            elif procedure.current_version_id == version.pk and procedure.is_active:
+        for file, spec, text in specs:
+            version, outcome = write_version(spec, file=file, source_yaml=text, from_file=True)
+            if outcome == CREATED:
+                report.created.append(str(version))
+            elif outcome == NEW_VERSION:
+                report.new_versions.append(str(version))
+            elif outcome == UNCHANGED:
                 report.unchanged.append(str(version))
+            elif outcome == KEPT:
+                report.kept.append(f"{version} ({file} holds an older version)")
             else:
                 report.new_versions.append(f"{version} (restored)")
-            if procedure.current_version_id != version.pk or not procedure.is_active:
-                procedure.current_version = version
-                procedure.is_active = True
-                procedure.save(update_fields=["current_version", "is_active"])
-        codes = [spec.code for _, spec in specs]
+        codes = [spec.code for _, spec, _text in specs]
         gone = Procedure.objects.filter(is_active=True).exclude(code__in=codes)
         report.unpublished = list(gone.values_list("code", flat=True))
         gone.update(is_active=False)

@@ -127,6 +127,9 @@ class Procedure(models.Model):
         verbose_name = _("procedure")
         verbose_name_plural = _("procedures")
         ordering = ["code"]
+        permissions = [
+            ("publish_procedure", _("Can check and publish a new version of a procedure")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.current_version.name if self.current_version else ''}".strip()
@@ -153,6 +156,18 @@ class ProcedureVersion(models.Model):
     number = models.PositiveIntegerField(_("version"))
     content_hash = models.CharField(_("SHA-256 of the content"), max_length=64)
     source_file = models.CharField(_("source file"), max_length=255)
+    # The YAML text exactly as loaded or published (comments and layout kept), for editing
+    # and comparing versions; empty for versions loaded before it was kept.
+    source_yaml = models.TextField(_("source YAML"), blank=True, default="", editable=False)
+    # Who published the version in the admin; empty for versions loaded from files.
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
     loaded_at = models.DateTimeField(_("loaded at"), auto_now_add=True)
     effective_from = models.DateField(_("effective from"))
     name = models.CharField(_("name"), max_length=500)

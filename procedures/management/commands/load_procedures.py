@@ -24,6 +24,7 @@ class Command(BaseCommand):
             ("created", report.created),
             ("new version", report.new_versions),
             ("unchanged", report.unchanged),
+            ("kept (a newer version was published in the admin)", report.kept),
             ("unpublished (file removed)", report.unpublished),
         ):
             for item in items:
