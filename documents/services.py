@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy
 from procedures.auth import has_agency_perm
 from procedures.selectors import officer_title
 from workflows.exceptions import ActionNotAllowed
-from workflows.models import Dossier, Status
+from workflows.models import Dossier, Status, acting_agency_or, acting_for
 from workflows.services.dossiers import dossier_note
 
 from . import content
@@ -383,10 +383,6 @@ CHANGED_WHILE_SIGNING = gettext_lazy(
 
 
 def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: bool) -> Document:
-    if not has_agency_perm(by, "workflows.sign_dossier", dossier):
-        raise PermissionDenied(_("You are not allowed to sign results of this agency."))
-    if not (personal or seal):
-        raise SigningError(_("Choose your own signature, the agency's seal, or both."))
     # Fetch and validate first, then lock and write: the revocation lists are read before
     # any row is locked (a slow CA must not hold the dossier). The check stays
     # authoritative: the certificate checked is the one that signs (the same opened key;
@@ -394,91 +390,137 @@ def _result_sign(*, dossier: Dossier, by, password: str, personal: bool, seal: b
     # development CA in between is seen under the lock (a local read, no network), and
     # what a remote CA revokes in the moment between is caught by the verification page,
     # which compares the revocation date with the signing time recorded here.
+    prepared = _prepare_signing(dossier=dossier, by=by, password=password, personal=personal, seal=seal)
+    with transaction.atomic():
+        return _sign_locked(dossier, by=by, prepared=prepared, personal=personal, seal=seal)
+
+
+def _prepare_signing(*, dossier: Dossier, by, password: str, personal: bool, seal: bool):
+    """The checks before any lock: the officer may sign here, and the certificate and the
+    seal are opened and checked (revocation lists fetched)."""
+    if not has_agency_perm(by, "workflows.sign_dossier", acting_agency_or(dossier)):
+        raise PermissionDenied(_("You are not allowed to sign results of this agency."))
+    if not (personal or seal):
+        raise SigningError(_("Choose your own signature, the agency's seal, or both."))
     done_before = _already_signed(dossier)
-    prepared = _prepare(
+    return _prepare(
         dossier=dossier,
         by=by,
         password=password,
         personal=personal and "official" not in done_before,
         seal=seal and "seal" not in done_before,
     )
-    with transaction.atomic():
-        dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
-        if dossier.status != Status.APPROVED:
-            raise ActionNotAllowed(_("Only an approved result can be signed."))
-        document = Document.objects.select_for_update().get(pk=_result_to_sign(dossier).pk)
-        signatures = list(document.signatures)
-        done = {s["role"] for s in signatures}
-        # Idempotent: a retry (a double click, or the task's completion failing after the
-        # signature) adds nothing that is already there.
-        personal = personal and "official" not in done
-        seal = seal and "seal" not in done
-        if not (personal or seal):
-            return document
-        if (personal and prepared.signer is None) or (seal and prepared.sealer is None):
+
+
+def _sign_locked(dossier: Dossier, *, by, prepared: _Prepared, personal: bool, seal: bool):
+    """The signature added to the result, in the caller's transaction, the dossier locked."""
+    dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+    if dossier.status != Status.APPROVED:
+        raise ActionNotAllowed(_("Only an approved result can be signed."))
+    document = Document.objects.select_for_update().get(pk=_result_to_sign(dossier).pk)
+    signatures = list(document.signatures)
+    done = {s["role"] for s in signatures}
+    # Idempotent: a retry (a double click, or the task's completion failing after the
+    # signature) adds nothing that is already there.
+    personal = personal and "official" not in done
+    seal = seal and "seal" not in done
+    if not (personal or seal):
+        return document
+    if (personal and prepared.signer is None) or (seal and prepared.sealer is None):
+        raise SigningError(str(CHANGED_WHILE_SIGNING))
+    if personal:
+        current = active_credential(by)
+        if current is None or current.pk != prepared.credential.pk:
             raise SigningError(str(CHANGED_WHILE_SIGNING))
-        if personal:
-            current = active_credential(by)
-            if current is None or current.pk != prepared.credential.pk:
-                raise SigningError(str(CHANGED_WHILE_SIGNING))
-        if seal and (
-            seal_backend().signer(agency=dossier.handling_agency).signing_cert.sha256
-            != prepared.sealer.signing_cert.sha256
-        ):
-            raise SigningError(str(CHANGED_WHILE_SIGNING))
-        if not signatures:
-            # The first signature: the paper names the officer who signs it now.
-            _name_the_signer(document, by=by, agency=dossier.handling_agency)
-        with document.file.open("rb") as handle:
-            pdf = handle.read()
-        rendered_boxes = _boxes(document)
-        if personal:
-            signer = prepared.signer
-            now = timezone.now()
-            _refuse_out_of_date(signer, now)
-            refuse_revoked_since_checked(signer.signing_cert)
-            info = describe(signer.signing_cert)
-            title = document.context.get("signer_title", "")
-            pdf = sign_pdf(
-                pdf,
-                signer=signer,
-                field_name=f"Official{len(signatures) + 1}",
-                box=rendered_boxes.get("sig-official"),
-                stamp_pdf=_official_stamp(info.name, title, now),
-                reason="Ký duyệt kết quả giải quyết thủ tục hành chính",
-                location=document.context["agency"]["province"],
-            )
-            signatures.append(
-                {
-                    "role": "official",
-                    "name": info.name,
-                    "subject": info.subject,
-                    "issuer": info.issuer,
-                    "at": now.isoformat(),
-                    "user": by.pk,
-                }
-            )
-        if seal:
-            pdf, sealed = _apply_seal(
-                document, pdf, rendered_boxes.get("sig-seal"), prepared.sealer
-            )
-            signatures.append(sealed)
-        _store(document, pdf)
-        document.signatures = signatures
-        document.status = DocumentStatus.SIGNED
-        document.signed_at = timezone.now()
-        document.save()
-        dossier_note(
-            dossier=dossier,
-            by=by,
-            action="result_signed",
-            data={
-                "document": document.pk,
-                "sha256": document.sha256,
-                "signatures": [s["role"] for s in signatures],
-            },
+    if seal and (
+        seal_backend().signer(agency=dossier.handling_agency).signing_cert.sha256
+        != prepared.sealer.signing_cert.sha256
+    ):
+        raise SigningError(str(CHANGED_WHILE_SIGNING))
+    if not signatures:
+        # The first signature: the paper names the officer who signs it now.
+        _name_the_signer(document, by=by, agency=dossier.handling_agency)
+    with document.file.open("rb") as handle:
+        pdf = handle.read()
+    rendered_boxes = _boxes(document)
+    if personal:
+        signer = prepared.signer
+        now = timezone.now()
+        _refuse_out_of_date(signer, now)
+        refuse_revoked_since_checked(signer.signing_cert)
+        info = describe(signer.signing_cert)
+        title = document.context.get("signer_title", "")
+        pdf = sign_pdf(
+            pdf,
+            signer=signer,
+            field_name=f"Official{len(signatures) + 1}",
+            box=rendered_boxes.get("sig-official"),
+            stamp_pdf=_official_stamp(info.name, title, now),
+            reason="Ký duyệt kết quả giải quyết thủ tục hành chính",
+            location=document.context["agency"]["province"],
         )
+        signatures.append(
+            {
+                "role": "official",
+                "name": info.name,
+                "subject": info.subject,
+                "issuer": info.issuer,
+                "at": now.isoformat(),
+                "user": by.pk,
+            }
+        )
+    if seal:
+        pdf, sealed = _apply_seal(
+            document, pdf, rendered_boxes.get("sig-seal"), prepared.sealer
+        )
+        signatures.append(sealed)
+    _store(document, pdf)
+    document.signatures = signatures
+    document.status = DocumentStatus.SIGNED
+    document.signed_at = timezone.now()
+    document.save()
+    dossier_note(
+        dossier=dossier,
+        by=by,
+        action="result_signed",
+        data={
+            "document": document.pk,
+            "sha256": document.sha256,
+            "signatures": [s["role"] for s in signatures],
+        },
+    )
     return document
+
+
+def task_sign(
+    *, task, by, password: str = "", personal: bool = True, seal: bool = True, comment: str = ""
+):
+    """Sign the approved result and complete the signing task: one action, one
+    transaction (issue #13). The certificate and the seal are opened and checked first,
+    before any lock (a CA's revocation list may be fetched); then, under the flow's lock,
+    the signature is added and the stage completed, so the flow issues the result. A
+    failure on either side leaves neither: no signed paper with the task still open."""
+    from workflows.services import work
+
+    if not (task.owner_id == by.pk and task.status == "ASSIGNED"):
+        raise ActionNotAllowed(_("Claim the task before signing."))
+    try:
+        with acting_for(task.agency):
+            prepared = _prepare_signing(
+                dossier=task.dossier, by=by, password=password, personal=personal, seal=seal
+            )
+        return work.task_complete(
+            task=task,
+            by=by,
+            action="sign",
+            form={"comment": comment},
+            before=lambda dossier: _sign_locked(
+                dossier, by=by, prepared=prepared, personal=personal, seal=seal
+            ),
+        )
+    except OSError as exc:  # StorageUnavailable reading or writing the PDF
+        log.warning("signing the result of dossier %s: storage failed: %s", task.dossier_id, exc)
+        raise SigningError(str(STORAGE_DOWN)) from exc
 
 
 def _revoked_message(when, *, seal: bool) -> str:

@@ -392,18 +392,24 @@ def task_act(request, pk):
         return _back(task)
     if not form.is_valid():
         return _render_task(request, task, action_forms=bound, status=400)
-    if action == "sign":
-        failed = _sign_result(request, task, form)
-        if failed is not None:
-            return (
-                failed
-                if isinstance(failed, HttpResponse)
-                else _render_task(request, task, action_forms=bound, status=400)
-            )
-    # The certificate's password has done its work; it goes no further.
+    # The certificate's password does its work in this request and goes no further.
     data = {k: v for k, v in form.cleaned_data.items() if k != "password"}
     try:
-        dossier = work.task_complete(task=task, by=request.user, action=action, form=data)
+        if action == "sign":
+            # One service signs the result and completes the stage (documents.task_sign).
+            dossier = documents.task_sign(
+                task=task,
+                by=request.user,
+                password=form.cleaned_data.get("password", ""),
+                personal=bool(data.get("personal")),
+                seal=bool(data.get("seal")),
+                comment=data.get("comment", ""),
+            )
+        else:
+            dossier = work.task_complete(task=task, by=request.user, action=action, form=data)
+    except SigningError as exc:
+        form.add_error(None, str(exc))
+        return _render_task(request, task, action_forms=bound, status=400)
     except ValidationError as exc:
         for field, errors in error_dict(exc).items():
             target = field if field in form.fields else None
@@ -419,30 +425,6 @@ def task_act(request, pk):
         % {"code": dossier.code_label, "status": dossier.get_status_display()},
     )
     return redirect("workspace:inbox")
-
-
-def _sign_result(request, task, form):
-    """The signature comes before the task is completed: the password that opens the
-    official's certificate is used here, in their request, and never queued or kept."""
-    if not (task.owner_id == request.user.pk and task.status == "ASSIGNED"):
-        messages.error(request, _("Claim the task before signing."))
-        return _back(task)
-    data = form.cleaned_data
-    try:
-        documents.result_sign(
-            dossier=task.dossier,
-            by=request.user,
-            password=data.get("password", ""),
-            personal=bool(data.get("personal")),
-            seal=bool(data.get("seal")),
-        )
-    except SigningError as exc:
-        form.add_error(None, str(exc))
-        return True
-    except (ActionNotAllowed, PermissionDenied) as exc:
-        messages.error(request, str(exc))
-        return _back(task)
-    return None
 
 
 @sensitive_post_parameters("password")

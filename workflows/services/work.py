@@ -12,6 +12,7 @@ shared/viewflow-notes.md).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
@@ -413,7 +414,14 @@ def stage_actions(task: DossierTask) -> list[str]:
     return graph.actions(task.stage) if task.stage in graph.stages else []
 
 
-def task_complete(*, task: DossierTask, by, action: str, form: dict | None = None) -> Dossier:
+def task_complete(
+    *,
+    task: DossierTask,
+    by,
+    action: str,
+    form: dict | None = None,
+    before: Callable[[Dossier], object] | None = None,
+) -> Dossier:
     """Do this stage's action on the dossier and hand the dossier on to the next stage.
 
     ``form`` holds what the officer entered: a comment or a reason, the supplement items,
@@ -430,6 +438,10 @@ def task_complete(*, task: DossierTask, by, action: str, form: dict | None = Non
         # The stage's officers act for the agency holding it (a hand-off stage: another
         # agency than the dossier's).
         with acting_for(current.agency):
+            if before is not None:
+                # What the action's own service does first, in the same transaction (the
+                # signature of the result: documents.services.task_sign).
+                before(activation.process.dossier)
             dossier = ACTION_SERVICES[action](activation.process.dossier, by, form, current)
         current.data["action"] = action
         activation.process.dossier = dossier
