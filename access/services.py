@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from config.network import client_address
@@ -42,16 +43,36 @@ def access_record(*, dossier: Dossier, by, kind: str, obj=None, request) -> Doss
     by_applicant = user is not None and dossier.applicant_user_id == user.pk
     component = obj if isinstance(obj, DossierComponent) else None
     document = obj if obj is not None and component is None else None
-    return DossierAccess.objects.create(
-        at=timezone.now(),
-        dossier=dossier,
-        dossier_agency_id=dossier.handling_agency_id,
-        kind=kind,
-        user=user,
-        agency_id=_office(user, dossier) if user is not None and not by_applicant else None,
-        by_applicant=by_applicant,
-        component=component,
-        document_pk=document.pk if document is not None else None,
-        document_kind=getattr(document, "kind", "") or "",
-        client_ip=client_address(request),
-    )
+    row = {
+        "dossier": dossier,
+        "dossier_agency_id": dossier.handling_agency_id,
+        "kind": kind,
+        "user": user,
+        "agency_id": _office(user, dossier) if user is not None and not by_applicant else None,
+        "by_applicant": by_applicant,
+        "component": component,
+        "document_pk": document.pk if document is not None else None,
+        "document_kind": getattr(document, "kind", "") or "",
+        "client_ip": client_address(request),
+    }
+    attempt = 1
+    while True:
+        try:
+            return DossierAccess.objects.create(at=timezone.now(), **row)
+        except OperationalError as exc:
+            # Its foreign keys lock the officer's agency and the dossier FOR KEY SHARE: a
+            # transaction locking them FOR UPDATE the other way round makes PostgreSQL pick
+            # a victim. On its own (no outer transaction to abort) the INSERT is simply
+            # made again: the page is shown and the access recorded, once.
+            if attempt >= RETRIES or connection.in_atomic_block or not _transient(exc):
+                raise
+            attempt += 1
+
+
+RETRIES = 3
+# deadlock_detected, serialization_failure: a transaction that may simply be made again.
+_TRANSIENT = {"40P01", "40001"}
+
+
+def _transient(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT

@@ -196,8 +196,12 @@ def document_render(*, document_id: int) -> Document:
         if document.kind != Kind.RESULT and seal_backend().available(agency):
             sealer = _seal_signer(agency)
         with transaction.atomic():
+            # The document's row alone (of "self"): a join locked FOR UPDATE would lock the
+            # dossier and its agency through the whole rendering, and a page recording an
+            # access (its INSERT checks the agency, then the dossier, FOR KEY SHARE) would
+            # deadlock with it. The page's text is the document's frozen context.
             document = (
-                Document.objects.select_for_update()
+                Document.objects.select_for_update(of=("self",))
                 .select_related("dossier__handling_agency")
                 .get(pk=document_id)
             )

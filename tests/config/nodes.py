@@ -3,7 +3,9 @@ PostgreSQL and RabbitMQ: the broker's address, a private virtual host, process s
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -77,10 +79,29 @@ def database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+# MOTCUA_TEST_PORTS ("9600-9699") keeps the nodes' ports within a range (a machine shared by
+# several runs); without it the system picks free ones.
+_PORTS = os.environ.get("MOTCUA_TEST_PORTS", "")
+_given: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    if not _PORTS:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+    first, _, last = _PORTS.partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        if port in _given:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
+    raise RuntimeError(f"no free port in {_PORTS}")
 
 
 def environment(broker: str, var_dir: Path, **extra: str) -> dict[str, str]:
@@ -136,3 +157,35 @@ def stop(processes: list[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
             process.wait(timeout=10)
+
+
+# --- What a node said about a failed request -------------------------------------------------
+# Each node's output (stdout and stderr, gunicorn's lines and Django's) goes to its log file
+# (start). A request the test names (X-Request-ID, config.requestid) is found there again:
+# Django's "Internal Server Error" record carries the id and, below it, the traceback.
+_NEW_RECORD = re.compile(r"^(\d{4}-\d\d-\d\dT|\{)")
+
+
+def server_records(log: Path, request_id: str, limit: int = 12000) -> str:
+    """The node's records for the request (its access line left out), tracebacks included."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError as exc:
+        return f"({log.name} unreadable: {exc})"
+    found: list[str] = []
+    inside = False
+    for line in lines:
+        if _NEW_RECORD.match(line):
+            inside = request_id in line and "gunicorn.access" not in line
+        if inside:
+            found.append(line)
+    text = "\n".join(found)
+    return text[-limit:] if text else f"(no record of {request_id} in {log.name})"
+
+
+def debug_traceback(body: str, limit: int = 12000) -> str:
+    """The traceback of Django's debug 500 page (DEBUG on), as plain text."""
+    match = re.search(r'<textarea[^>]*id="traceback_area"[^>]*>(.*?)</textarea>', body, re.S)
+    if match:
+        return html.unescape(match.group(1)).strip()[-limit:]
+    return body[-2000:]

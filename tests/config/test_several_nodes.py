@@ -36,7 +36,18 @@ from workflows.events import OutgoingEvent
 from workflows.history import verify_all
 from workflows.models import Dossier, DossierTask, Status
 
-from .nodes import amqp_url, celery, environment, free_port, purge, start, stop, wait_for
+from .nodes import (
+    amqp_url,
+    celery,
+    debug_traceback,
+    environment,
+    free_port,
+    purge,
+    server_records,
+    start,
+    stop,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -85,24 +96,38 @@ class Sink:
 
 class Nodes:
     """Both web nodes, taken in turn; a node that stops answering is left out, and the
-    request goes to the other, as a load balancer's health check would do."""
+    request goes to the other, as a load balancer's health check would do.
 
-    def __init__(self, ports: list[int]):
+    Every request carries an id of the test's own (X-Request-ID); an answer of 500 or more
+    is kept with the traceback of Django's debug page, and :meth:`report` adds what the
+    node's log says of that id: a failure explains itself."""
+
+    def __init__(self, ports: list[int], logs: list | None = None):
         self.bases = [f"http://127.0.0.1:{port}" for port in ports]
+        self.logs = dict(zip(self.bases, logs or [], strict=False))
         self.alive = list(self.bases)
         self.turn = 0
+        self.count = 0
         self.lock = threading.Lock()
         self.served: Counter[str] = Counter()
         self.errors: list[str] = []
+        self.failed: list[dict] = []
 
     def request(self, session: requests.Session, method: str, path: str, **kwargs):
         for _attempt in range(6):
             with self.lock:
                 self.turn += 1
+                self.count += 1
                 base = self.alive[self.turn % len(self.alive)]
+                request_id = f"several-nodes-{self.count:05d}"
             try:
                 response = session.request(
-                    method, base + path, timeout=120, allow_redirects=False, **kwargs
+                    method,
+                    base + path,
+                    timeout=120,
+                    allow_redirects=False,
+                    headers={"X-Request-ID": request_id},
+                    **kwargs,
                 )
             except requests.ConnectionError:
                 with self.lock:
@@ -112,9 +137,37 @@ class Nodes:
             with self.lock:
                 self.served[base] += 1
                 if response.status_code >= 500:
-                    self.errors.append(f"{method} {path} on {base}: {response.status_code}")
+                    self.errors.append(
+                        f"{method} {path} on {base}: {response.status_code} ({request_id})"
+                    )
+                    self.failed.append(
+                        {
+                            "what": self.errors[-1],
+                            "base": base,
+                            "request_id": request_id,
+                            "page": debug_traceback(response.text),
+                        }
+                    )
             return response
         raise AssertionError(f"{method} {path}: no node answered")
+
+    def report(self) -> str:
+        """Each failed request: the debug page's traceback, then the node's log records."""
+        parts = []
+        for failure in self.failed:
+            log = self.logs.get(failure["base"])
+            records = server_records(log, failure["request_id"]) if log else "(no log)"
+            parts.append(
+                f"=== {failure['what']}\n--- debug page:\n{failure['page']}\n"
+                f"--- node log:\n{records}"
+            )
+        return "\n".join(parts)
+
+    def explain(self, failures: list[BaseException]) -> str:
+        """A plain string for an assertion's message (pytest shortens any other object's
+        repr): the threads' failures, then the server's side of every failed request."""
+        said = [f"{type(exc).__name__}: {exc}" for exc in failures]
+        return "\n".join([*said, *self.errors, self.report()])
 
 
 def http_session(user) -> requests.Session:
@@ -292,7 +345,7 @@ def test_two_web_nodes_and_two_workers_survive_a_sigkill(
             tmp_path / "beat.log",
         )
         processes = [*webs, *workers, beat]
-        nodes = Nodes(ports)
+        nodes = Nodes(ports, [tmp_path / f"web{i}.log" for i in range(len(ports))])
 
         def answers(base):
             try:
@@ -368,7 +421,7 @@ def test_two_web_nodes_and_two_workers_survive_a_sigkill(
 
         # Midway: one web node (its master and its workers) and one worker, SIGKILL.
         assert wait_for(lambda: failures or sum(done_steps.values()) >= total_steps // 2, 240)
-        assert not failures, failures
+        assert not failures, nodes.explain(failures)
         os.killpg(webs[0].pid, signal.SIGKILL)
         os.killpg(workers[0].pid, signal.SIGKILL)
         killed_at = sum(done_steps.values())
@@ -377,7 +430,7 @@ def test_two_web_nodes_and_two_workers_survive_a_sigkill(
         filed.set()
         for thread in threads:
             thread.join(300)
-        assert not failures, failures
+        assert not failures, nodes.explain(failures)
         assert killed_at < total_steps
         # Both nodes served, then the survivor alone.
         assert nodes.bases[0] not in nodes.alive
@@ -399,7 +452,7 @@ def test_two_web_nodes_and_two_workers_survive_a_sigkill(
         stop(processes)
         controller.stop()
 
-    assert not nodes.errors, nodes.errors
+    assert not nodes.errors, nodes.explain([])
     dossiers = list(Dossier.objects.filter(filing_key__in=keys))
     assert len(dossiers) == len(DEPTH) == len(set(keys))  # one dossier per filing
     assert list(verify_all()) == []  # every history chain, its head and its status
