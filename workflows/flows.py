@@ -441,7 +441,7 @@ class DossierFlow(flow.Flow):
         return activation.process
 
     def on_resubmitted(self, activation, by, comment=""):
-        from .services import dossier_resubmit
+        from .services.dossiers import dossier_resubmit
 
         dossier = dossier_resubmit(dossier=activation.process.dossier, by=by, comment=comment)
         activation.process.dossier = dossier
@@ -474,7 +474,7 @@ class DossierFlow(flow.Flow):
         )
 
     def issue_result(self, activation):
-        from .services import dossier_issue
+        from .services.dossiers import dossier_issue
 
         activation.process.dossier = dossier_issue(dossier=activation.process.dossier)
 

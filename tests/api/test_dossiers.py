@@ -19,10 +19,10 @@ from api.models import ApiCall, IdempotentRequest
 from documents.services import result_sign
 from procedures.models import Agency
 from tests.conftest import SIGNER_PASSWORD, give_certificate, sign_in
-from workflows import services
 from workflows.demo import minimal_pdf, minimal_png, sample_form_data
 from workflows.models import Dossier, DossierComponent, DossierTask, Status
 from workflows.national_status import BY_STATUS, CODES, national_status, statuses_for
+from workflows.services import dossiers as transitions
 from workflows.services import work
 
 from .conftest import Api, make_api_client
@@ -484,7 +484,7 @@ def test_the_same_key_of_another_client_is_its_own(api, procedure, province):
 def test_list_filters_and_cursor(api, submit, procedure, province, officers, other_province):
     ids = [submit()["id"] for _ in range(5)]
     received = Dossier.objects.get(pk=ids[0])
-    services.dossier_receive(dossier=received, by=officers["reception"])
+    transitions.dossier_receive(dossier=received, by=officers["reception"])
     # Another province's dossier is never listed.
     Api(make_api_client(other_province)[1]).post(URL, json_body(procedure, other_province))
 
@@ -579,7 +579,7 @@ def _through(status, dossier_id, api, officers):
     if status == Status.SUBMITTED:
         return
     if status == Status.SUPPLEMENT_REQUESTED:
-        services.dossier_request_supplement(
+        transitions.dossier_request_supplement(
             dossier=dossier,
             by=o["reception"],
             reason="Thiếu giấy tờ",
@@ -592,16 +592,16 @@ def _through(status, dossier_id, api, officers):
         )
         return
     if status == Status.REJECTED_AT_RECEPTION:
-        services.dossier_reject_at_reception(dossier=dossier, by=o["reception"], reason="Sai")
+        transitions.dossier_reject_at_reception(dossier=dossier, by=o["reception"], reason="Sai")
         return
     if status == Status.WITHDRAWN:
         assert api.post(f"{URL}{dossier_id}/withdraw/", {"reason": "Nộp nhầm"}).status_code == 200
         return
-    dossier = services.dossier_receive(dossier=dossier, by=o["reception"])
+    dossier = transitions.dossier_receive(dossier=dossier, by=o["reception"])
     if status == Status.RECEIVED:
         return
-    dossier = services.dossier_start_review(dossier=dossier, by=o["specialist"])
-    dossier = services.dossier_propose(
+    dossier = transitions.dossier_start_review(dossier=dossier, by=o["specialist"])
+    dossier = transitions.dossier_propose(
         dossier=dossier,
         by=o["specialist"],
         decision="refuse" if status == Status.REFUSED else "approve",
@@ -610,15 +610,15 @@ def _through(status, dossier_id, api, officers):
     if status == Status.IN_REVIEW:
         return
     if status == Status.REFUSED:
-        services.dossier_refuse(dossier=dossier, by=o["head"], reason="Không đủ tiêu chí")
+        transitions.dossier_refuse(dossier=dossier, by=o["head"], reason="Không đủ tiêu chí")
         return
-    dossier = services.dossier_approve(dossier=dossier, by=o["head"])
+    dossier = transitions.dossier_approve(dossier=dossier, by=o["head"])
     if status == Status.APPROVED:
         return
-    dossier = services.dossier_sign(dossier=dossier, by=o["signer"])
+    dossier = transitions.dossier_sign(dossier=dossier, by=o["signer"])
     if status == Status.SIGNED:
         return
-    services.dossier_issue(dossier=dossier)
+    transitions.dossier_issue(dossier=dossier)
 
 
 REACHABLE = [s for s in Status if s not in (Status.DRAFT, Status.DISCARDED)]
@@ -845,8 +845,8 @@ def test_the_result_is_the_signed_pdf(
     approved = Dossier.objects.get(pk=dossier["id"])
     with django_capture_on_commit_callbacks(execute=True):
         result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
-        _through_sign = services.dossier_sign(dossier=approved, by=officers["signer"])
-        services.dossier_issue(dossier=_through_sign)
+        _through_sign = transitions.dossier_sign(dossier=approved, by=officers["signer"])
+        transitions.dossier_issue(dossier=_through_sign)
     detail = api.get(f"{URL}{dossier['id']}/").json()
     assert detail["result"]["available"] is True and detail["result"]["url"].endswith(path)
     response = api.get(path)
@@ -1094,7 +1094,7 @@ def test_updated_after_is_the_last_entrys_time_read_through_the_history_index(
         with time_machine.travel(start + dt.timedelta(days=day), tick=False):
             ids.append(submit()["id"])
     with time_machine.travel(start + dt.timedelta(days=4), tick=False):
-        services.dossier_receive(dossier=Dossier.objects.get(pk=ids[0]), by=officers["reception"])
+        transitions.dossier_receive(dossier=Dossier.objects.get(pk=ids[0]), by=officers["reception"])
 
     def expected(moment) -> list[int]:
         last = {}

@@ -12,8 +12,8 @@ from connectors.national_portal.models import ForwardedDossier, PortalPush
 from connectors.national_portal.sandbox import NationalPortalSandbox
 from connectors.national_portal.sync import portal_sync_sweep
 from tests.connectors.test_national_portal import configure
-from workflows import services
 from workflows.models import Dossier, Status
+from workflows.services import dossiers as transitions
 
 from .test_dossiers import APPLICANT, URL, assert_problem, json_body, stored_files
 
@@ -50,7 +50,7 @@ def test_a_forwarded_dossier_is_synced_under_the_portals_code_from_the_start(
     # The portal knows it already: status 1 goes before reception, under its code.
     assert portal_sync_sweep() == 1
     assert sandbox.statuses("G22.99-260101-0001") == [1]
-    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     assert dossier.code and dossier.code != "G22.99-260101-0001"
     assert portal_sync_sweep() == 1
     assert sandbox.statuses("G22.99-260101-0001") == [1, 2]

@@ -33,8 +33,8 @@ from documents.services import result_sign
 from documents.verification import verify_pdf
 from procedures.models import Agency
 from tests.conftest import SEAL_PASSWORD, SIGNER_PASSWORD, give_certificate, walk_to
-from workflows import services
 from workflows.models import HistoryEntry, HistorySeal, Status
+from workflows.services import dossiers as transitions
 from workflows.services.sealing import history_seal_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,8 +83,8 @@ def _signed_dossier(procedure, province, citizen, officers, signing, capture):
         document = result_sign(
             dossier=dossier, by=officers["signer"], password=SIGNER_PASSWORD, seal=True
         )
-        services.dossier_sign(dossier=dossier, by=officers["signer"])
-        services.dossier_issue(dossier=dossier)
+        transitions.dossier_sign(dossier=dossier, by=officers["signer"])
+        transitions.dossier_issue(dossier=dossier)
     assert history_seal_all() >= 1
     document.refresh_from_db()
     assert verify_pdf(storages["private"].open(document.file.name).read()).ok

@@ -22,6 +22,7 @@ from config.handoff import handoff, handoff_resume
 from documents.models import Document
 from notifications.models import Channel, Message, MessageStatus
 from workflows.models import OutgoingEvent, Status
+from workflows.services import dossiers as transitions
 from workflows.services import work
 
 # Ports of this test's range on loopback: nothing listens on CLOSED; the silent broker
@@ -114,9 +115,8 @@ def test_a_broker_down_costs_one_short_attempt_and_the_sweeps_deliver(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         dossier = work.application_submit(dossier=dossier, by=citizen)
     with django_capture_on_commit_callbacks(execute=True) as more:
-        from workflows import services
 
-        services.dossier_receive(dossier=dossier, by=officers["reception"])
+        transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     elapsed = time.monotonic() - started
     # Many rows asked for a hand-off; the first failure paused the others (7 s before).
     assert len(callbacks) + len(more) >= 5

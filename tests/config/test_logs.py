@@ -17,8 +17,8 @@ from django.urls import reverse
 from config.logging import Redact, redact
 from config.logging import formatter as log_formatter
 from tests.conftest import APPLICANT, new_draft, sign_in
-from workflows import services
 from workflows.models import Status
+from workflows.services import dossiers as transitions
 
 PASSWORD = "Núi-cao-suối-sâu-42"
 
@@ -96,9 +96,9 @@ def test_a_whole_walk_leaves_no_secret_in_any_log_line(
     client.post(reverse("portal:review", args=[dossier.pk]), {"declaration": "on"})
     dossier.refresh_from_db()
     if dossier.status == Status.DRAFT:  # the review form's fields are the page's business
-        dossier = services.dossier_submit(dossier=dossier, by=citizen)
+        dossier = transitions.dossier_submit(dossier=dossier, by=citizen)
     with django_capture_on_commit_callbacks(execute=True):  # the papers render after commit
-        dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+        dossier = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     secrets["lookup secret"] = dossier.lookup_secret
 
     # The officers' search by ID number and phone.

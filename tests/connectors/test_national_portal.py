@@ -22,9 +22,9 @@ from connectors.national_portal.sync import portal_sync_sweep
 from documents.services import current_result, document_render
 from notifications.alerts import alerts_send
 from tests.conftest import APPLICANT
-from workflows import services
 from workflows.events import MAX_ATTEMPTS
 from workflows.models import Status
+from workflows.services import dossiers as transitions
 from workflows.tasks import dispatch_pending_events
 
 F = fields.DEFAULT_FIELDS
@@ -161,7 +161,7 @@ def test_the_after_commit_hand_off_sends_once_the_dossier_has_its_code(
     from tests.conftest import make_officer
 
     with django_capture_on_commit_callbacks(execute=True):
-        dossier = services.dossier_receive(
+        dossier = transitions.dossier_receive(
             dossier=dossier, by=make_officer("reception", dossier.handling_agency)
         )
     assert sandbox.statuses(dossier.code) == [1, 2]
@@ -170,9 +170,9 @@ def test_the_after_commit_hand_off_sends_once_the_dossier_has_its_code(
 
 def test_supplement_at_the_desk_and_withdrawal_are_told_in_order(sandbox, walk, citizen, officers):
     dossier = walk(Status.SUPPLEMENT_REQUESTED)
-    dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
-    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
-    dossier = services.dossier_withdraw(dossier=dossier, by=citizen, reason="Không cần nữa")
+    dossier = transitions.dossier_resubmit(dossier=dossier, by=citizen)
+    dossier = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = transitions.dossier_withdraw(dossier=dossier, by=citizen, reason="Không cần nữa")
     portal_sync_sweep()
     # Filed, supplement requested, filed again, accepted, withdrawal requested, stopped.
     assert sandbox.statuses(dossier.code) == [1, 5, 1, 2, 7, 8]
@@ -315,7 +315,7 @@ def test_an_expired_token_is_renewed_once(sandbox, walk):
     portal_sync_sweep()
     assert sandbox.statuses(dossier.code) == [1, 2]
     sandbox.expire_tokens()
-    services.dossier_start_review(dossier=dossier, by=_officer(dossier, "specialist"))
+    transitions.dossier_start_review(dossier=dossier, by=_officer(dossier, "specialist"))
     assert portal_sync_sweep() == 1
     assert sandbox.statuses(dossier.code) == [1, 2, 4]
 

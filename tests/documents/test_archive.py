@@ -20,8 +20,8 @@ from documents.models import Document, Kind
 from documents.services import result_sign
 from documents.verification import verify_pdf
 from tests.conftest import SIGNER_PASSWORD, give_certificate
-from workflows import services
 from workflows.models import Status
+from workflows.services import dossiers as transitions
 from workflows.services.retention import erase_due, retention_run
 
 
@@ -33,8 +33,8 @@ def issued_signed(walk, signing, officers, django_capture_on_commit_callbacks):
         dossier = walk(Status.APPROVED)
     with django_capture_on_commit_callbacks(execute=True):
         result_sign(dossier=dossier, by=officers["signer"], password=SIGNER_PASSWORD, seal=True)
-        dossier = services.dossier_sign(dossier=dossier, by=officers["signer"])
-        dossier = services.dossier_issue(dossier=dossier)
+        dossier = transitions.dossier_sign(dossier=dossier, by=officers["signer"])
+        dossier = transitions.dossier_issue(dossier=dossier)
     return dossier
 
 

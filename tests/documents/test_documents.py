@@ -27,6 +27,7 @@ from workflows import services
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import Status
+from workflows.services import dossiers as transitions
 
 A5 = (419.5, 595.3)
 A4 = (595.3, 841.9)
@@ -388,8 +389,8 @@ def test_standard_forms_are_sealed_when_the_agency_has_a_seal(through, signing):
 def signed(approved, officers):
     """A result signed and issued: the signing step completed after the signature."""
     document = result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
-    services.dossier_sign(dossier=approved, by=officers["signer"])
-    services.dossier_issue(dossier=approved)
+    transitions.dossier_sign(dossier=approved, by=officers["signer"])
+    transitions.dossier_issue(dossier=approved)
     document.refresh_from_db()
     return document
 
@@ -705,8 +706,8 @@ def test_a_signed_result_stays_private_until_the_dossier_is_issued(
     link = reverse("documents:download", args=[document.pk])
     dossier_page = reverse("portal:dossier", args=[approved.pk])
     assert link not in client.get(dossier_page).content.decode()  # not listed either
-    services.dossier_sign(dossier=approved, by=officers["signer"])
-    services.dossier_issue(dossier=approved)
+    transitions.dossier_sign(dossier=approved, by=officers["signer"])
+    transitions.dossier_issue(dossier=approved)
     assert client.get(link).status_code == 200
     assert client.get(code_page).status_code == 200
     assert link in client.get(dossier_page).content.decode()
@@ -800,11 +801,11 @@ def test_a_paper_rendered_late_says_what_happened_then(
 
     dossier = walk(Status.SUPPLEMENT_REQUESTED)  # after-commit work not run: no papers yet
     first = OutgoingEvent.objects.filter(dossier=dossier, name="dossier.request_supplement").get()
-    dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
-    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
-    dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
+    dossier = transitions.dossier_resubmit(dossier=dossier, by=citizen)
+    dossier = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = transitions.dossier_start_review(dossier=dossier, by=officers["specialist"])
     second_component = dossier.procedure_version.spec["components"][1]["code"]
-    services.dossier_request_supplement(
+    transitions.dossier_request_supplement(
         dossier=dossier,
         by=officers["specialist"],
         reason="Yêu cầu lần hai",

@@ -30,6 +30,7 @@ from documents.signing import SigningError
 from documents.verification import verify_pdf
 from tests.conftest import SIGNER_PASSWORD, give_certificate
 from workflows.models import Status
+from workflows.services import dossiers as transitions
 
 
 @pytest.fixture
@@ -457,10 +458,9 @@ def test_the_crl_is_fetched_before_any_lock_and_a_revoked_signer_writes_nothing(
 
 
 def _issue(dossier, signer):
-    from workflows import services
 
-    services.dossier_sign(dossier=dossier, by=signer)
-    services.dossier_issue(dossier=dossier)
+    transitions.dossier_sign(dossier=dossier, by=signer)
+    transitions.dossier_issue(dossier=dossier)
 
 
 def _check_page(client, data) -> str:

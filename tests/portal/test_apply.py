@@ -14,9 +14,9 @@ from django.utils import translation
 
 from portal.models import CitizenProfile
 from tests.conftest import make_user, sign_in
-from workflows import services
 from workflows.demo import minimal_pdf, minimal_png, sample_form_data
 from workflows.models import Dossier, DossierTask, Status
+from workflows.services import dossiers as transitions
 from workflows.services import work
 
 
@@ -156,7 +156,7 @@ def test_apply_review_declare_file_and_receipt(client, applicant, procedure, pro
     assert re.search(r"\d{2}/\d{2}/\d{4}", page)  # the expected appointment date
     receipt_url = reverse("portal:receipt", args=[dossier.pk])
     assert client.get(receipt_url).status_code == 404
-    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     receipt = client.get(receipt_url).content.decode()
     assert dossier.code in receipt and dossier.lookup_secret in receipt
     assert re.search(r"\d{2}/\d{2}/\d{4}", receipt)  # the appointment date
@@ -229,8 +229,8 @@ def test_result_after_issue(client, walk, citizen, officers, signing):
     sign_in(client, citizen)
     assert client.get(reverse("portal:result", args=[dossier.pk])).status_code == 404
     result_sign(dossier=dossier, by=officers["signer"], personal=False, seal=True)
-    services.dossier_sign(dossier=dossier, by=officers["signer"])
-    services.dossier_issue(dossier=dossier)
+    transitions.dossier_sign(dossier=dossier, by=officers["signer"])
+    transitions.dossier_issue(dossier=dossier)
     response = client.get(reverse("portal:result", args=[dossier.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -446,7 +446,7 @@ def test_two_photographs_are_kept_listed_and_a_third_refused(
         )
     )
     assert names == {"nha-2.png", "nha-4.png"}
-    services.dossier_submit(dossier=dossier, by=applicant)
+    transitions.dossier_submit(dossier=dossier, by=applicant)
     sign_in(client, officers["reception"])
     desk = client.get(reverse("workspace:dossier", args=[dossier.pk])).content.decode()
     assert "nha-2.png" in desk and "nha-4.png" in desk

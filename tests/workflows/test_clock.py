@@ -18,6 +18,7 @@ from workflows import services
 from workflows.clock import WorkingCalendar, working_calendar
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import Status, WorkingDayOverride
+from workflows.services import dossiers as transitions
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 D = dt.date
@@ -87,19 +88,19 @@ def test_the_clock_restarts_when_a_supplemented_dossier_comes_back(walk, officer
     with time_machine.travel(at(2026, 3, 2, 9), tick=False):
         dossier = walk(Status.RECEIVED)
         assert dossier.due_date == D(2026, 3, 23)
-        dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
+        dossier = transitions.dossier_start_review(dossier=dossier, by=officers["specialist"])
     # Three working days after receipt: still allowed.
     with time_machine.travel(at(2026, 3, 5, 10), tick=False):
         code = dossier.procedure_version.spec["components"][0]["code"]
-        dossier = services.dossier_request_supplement(
+        dossier = transitions.dossier_request_supplement(
             dossier=dossier,
             by=officers["specialist"],
             reason="Cần bổ sung",
             items=[{"code": code, "reason": "Thiếu chữ ký"}],
         )
     with time_machine.travel(at(2026, 3, 16, 10), tick=False):
-        dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
-        dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+        dossier = transitions.dossier_resubmit(dossier=dossier, by=citizen)
+        dossier = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     # Restart from zero: 15 working days from Mon 16 March, not what was left of the first run.
     assert dossier.due_date == D(2026, 4, 6)
     assert dossier.supplement_round == 1
@@ -114,7 +115,7 @@ def test_no_supplement_after_the_window(walk, officers):
     with time_machine.travel(at(2026, 3, 6, 10), tick=False):  # four working days later
         code = dossier.procedure_version.spec["components"][0]["code"]
         with pytest.raises(ActionNotAllowed, match="within"):
-            services.dossier_request_supplement(
+            transitions.dossier_request_supplement(
                 dossier=dossier,
                 by=officers["specialist"],
                 reason="Cần bổ sung",
@@ -159,10 +160,10 @@ def test_a_finished_dossier_is_early_on_time_or_late_by_date(walk, officers, fin
     """Due Monday 23 March 2026: any time that day is on time, by local calendar date."""
     with time_machine.travel(at(2026, 3, 2, 9), tick=False):
         dossier = walk(Status.APPROVED)
-        dossier = services.dossier_sign(dossier=dossier, by=officers["signer"])
+        dossier = transitions.dossier_sign(dossier=dossier, by=officers["signer"])
     assert dossier.due_date == D(2026, 3, 23)
     with time_machine.travel(finished, tick=False):
-        issued = services.dossier_issue(dossier=dossier)
+        issued = transitions.dossier_issue(dossier=dossier)
     assert issued.timeliness == expected
 
 

@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.db import close_old_connections, connection
 
-from workflows import services
 from workflows.codes import dossier_code
 from workflows.models import Dossier, Status
+from workflows.services import dossiers as transitions
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -41,7 +41,7 @@ def test_the_code_is_given_at_reception_with_the_reception_date(walk, officers):
     assert submitted.code is None and submitted.lookup_secret == ""
     assert submitted.reference == f"#{submitted.pk}"
     with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=VN), tick=False):
-        received = services.dossier_receive(dossier=submitted, by=officers["reception"])
+        received = transitions.dossier_receive(dossier=submitted, by=officers["reception"])
     assert received.code == "H22-260304-0001"
     assert len(received.lookup_secret) == 8
     entry = received.history.get(action="receive")
@@ -64,15 +64,15 @@ def test_a_supplement_after_appraisal_keeps_the_code(walk, officers, citizen):
     with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=VN), tick=False):
         dossier = walk(Status.IN_REVIEW)
         code = dossier.code
-        dossier = services.dossier_request_supplement(
+        dossier = transitions.dossier_request_supplement(
             dossier=dossier,
             by=officers["specialist"],
             reason="Thiếu ảnh",
             items=[{"code": first_component_code(dossier), "reason": "Bản scan mờ"}],
         )
     with time_machine.travel(dt.datetime(2026, 3, 5, 9, tzinfo=VN), tick=False):
-        dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
-        dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
+        dossier = transitions.dossier_resubmit(dossier=dossier, by=citizen)
+        dossier = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     assert dossier.code == code
 
 
@@ -98,7 +98,7 @@ def test_concurrent_receptions_get_distinct_consecutive_codes(
 
     count = 12
     submitted = [
-        services.dossier_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+        transitions.dossier_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
         for _ in range(count)
     ]
     assert all(d.code is None for d in submitted)
@@ -108,7 +108,7 @@ def test_concurrent_receptions_get_distinct_consecutive_codes(
     def receive(dossier: Dossier) -> None:
         try:
             barrier.wait()
-            services.dossier_receive(dossier=dossier, by=officers["reception"])
+            transitions.dossier_receive(dossier=dossier, by=officers["reception"])
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
         finally:

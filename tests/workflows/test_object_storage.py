@@ -29,6 +29,7 @@ from tests.portal.test_apply import full_post, start
 from workflows import services
 from workflows.demo import minimal_pdf
 from workflows.models import Dossier, Status
+from workflows.services import dossiers as transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -327,8 +328,8 @@ def test_the_result_is_stored_in_the_bucket_and_signing_waits_for_the_store(
         result_sign(dossier=dossier, by=officers["signer"], personal=False, seal=True)
     assert not Document.objects.filter(dossier=dossier, status=DocumentStatus.SIGNED).exists()
     result_sign(dossier=dossier, by=officers["signer"], personal=False, seal=True)
-    services.dossier_sign(dossier=dossier, by=officers["signer"])
-    services.dossier_issue(dossier=dossier)
+    transitions.dossier_sign(dossier=dossier, by=officers["signer"])
+    transitions.dossier_issue(dossier=dossier)
     document = current_result(dossier)
     assert document.status == DocumentStatus.SIGNED and document.file.name in s3.objects()
     assert_private(s3, document.file.name)
@@ -354,7 +355,7 @@ def test_a_paper_whose_store_fails_stays_pending_and_the_sweep_stores_it(
     dossier = walk(Status.SUBMITTED)
     files = s3.objects()
     with s3.down(), django_capture_on_commit_callbacks(execute=True):
-        services.dossier_receive(dossier=dossier, by=officers["reception"])
+        transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     receipt = Document.objects.get(dossier=dossier, kind=Kind.RECEIPT)
     assert receipt.status == DocumentStatus.PENDING and not receipt.file
     assert receipt.attempts >= 1 and "StorageUnavailable" in receipt.last_error

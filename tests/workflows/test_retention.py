@@ -17,6 +17,7 @@ from tests.conftest import new_draft, sign_in
 from workflows import services
 from workflows.history import verify_all
 from workflows.models import Dossier, DossierComponent, HistoryEntry, Status
+from workflows.services import dossiers as transitions
 from workflows.services.retention import erase_due, retention_run
 from workflows.tasks import run_periodic_jobs
 
@@ -73,7 +74,7 @@ def test_a_draft_is_discarded_after_the_set_days_from_its_last_change(
         touched = new_draft(procedure, province, citizen, complete=False)
     with time_machine.travel(T0 + dt.timedelta(days=20), tick=False):
         services.dossier_save_draft(dossier=touched, by=citizen, form_data={})
-    filed = services.dossier_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+    filed = transitions.dossier_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
 
     assert (
         run(django_capture_on_commit_callbacks, T0 + dt.timedelta(days=29))["drafts_discarded"] == 0

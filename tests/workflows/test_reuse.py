@@ -18,6 +18,7 @@ from workflows.demo import minimal_pdf
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import DossierComponent, PaperKind, Status
 from workflows.selectors import component_flags
+from workflows.services import dossiers as transitions
 from workflows.store import paper_find, reuse_choices
 from workflows.supervision import Period, service_index
 
@@ -78,8 +79,8 @@ def test_reuse_an_accepted_component(earlier, draft, citizen, client, officers):
     )
     attach_all(draft, citizen)  # the other components (the same ID copy is kept as it is)
     assert _component(draft, ID_COPY).pk == reused.pk
-    filed = services.dossier_submit(dossier=draft, by=citizen)
-    filed = services.dossier_receive(dossier=filed, by=officers["reception"])
+    filed = transitions.dossier_submit(dossier=draft, by=citizen)
+    filed = transitions.dossier_receive(dossier=filed, by=officers["reception"])
     sign_in(client, officers["reception"])
     page = client.get(reverse("workspace:dossier", args=[filed.pk])).content.decode()
     assert f"Dùng lại từ hồ sơ {earlier.code}" in page
@@ -116,8 +117,8 @@ def test_reuse_a_signed_result(
     with django_capture_on_commit_callbacks(execute=True):
         approved = walk_to(Status.APPROVED, procedure, province, citizen, officers)
         result_sign(dossier=approved, by=officers["signer"], password=SIGNER_PASSWORD)
-        signed = services.dossier_sign(dossier=approved, by=officers["signer"])
-        issued = services.dossier_issue(dossier=signed)
+        signed = transitions.dossier_sign(dossier=approved, by=officers["signer"])
+        issued = transitions.dossier_issue(dossier=signed)
     document = current_result(issued)
     ref = f"r{document.pk}"
     choices = reuse_choices(user=citizen, spec=draft.procedure_version.spec, dossier=draft)
@@ -329,8 +330,8 @@ def test_the_service_index_counts_reuse(earlier, draft, citizen, officers, provi
         dossier=draft, by=citizen, form_data=sample_form_data(draft.procedure_version.spec)
     )
     attach_all(draft, citizen)
-    filed = services.dossier_submit(dossier=draft, by=citizen)
-    services.dossier_receive(dossier=filed, by=officers["reception"])
+    filed = transitions.dossier_submit(dossier=draft, by=citizen)
+    transitions.dossier_receive(dossier=filed, by=officers["reception"])
     today = dt.date.today()
     period = Period(today - dt.timedelta(days=3), today + dt.timedelta(days=3))
     metrics = {m.key: m for m in service_index(Dossier.objects.all(), period)}
@@ -360,7 +361,7 @@ def test_the_api_shows_reused_components(earlier, draft, citizen, province):
         dossier=draft, by=citizen, form_data=sample_form_data(draft.procedure_version.spec)
     )
     attach_all(draft, citizen)
-    services.dossier_submit(dossier=draft, by=citizen)
+    transitions.dossier_submit(dossier=draft, by=citizen)
     api = Api(make_api_client(province)[1])
     body = api.get(f"/api/v1/dossiers/{draft.pk}/").json()
     by_code = {c["code"]: c for c in body["components"]}

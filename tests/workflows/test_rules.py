@@ -15,6 +15,7 @@ from tests.conftest import APPLICANT, make_officer, make_user, new_draft
 from workflows import services
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import Channel, Status
+from workflows.services import dossiers as transitions
 
 
 @pytest.mark.parametrize("how", ["superuser", "group", "user_permission"])
@@ -26,7 +27,7 @@ def test_global_permissions_never_reach_a_dossier(walk, how):
     elif how == "user_permission":
         user.user_permissions.add(Permission.objects.get(codename="receive_dossier"))
     with pytest.raises(PermissionDenied):
-        services.dossier_receive(dossier=dossier, by=user)
+        transitions.dossier_receive(dossier=dossier, by=user)
     with pytest.raises(PermissionDenied):
         services.dossier_create(
             procedure=dossier.procedure_version.procedure,
@@ -40,12 +41,12 @@ def test_global_permissions_never_reach_a_dossier(walk, how):
 def test_an_officer_of_a_department_acts_for_its_committee(walk, catalog):
     dossier = walk(Status.SUBMITTED)
     department_officer = make_officer(Role.RECEPTION, Agency.objects.get(code="H22.01"))
-    received = services.dossier_receive(dossier=dossier, by=department_officer)
+    received = transitions.dossier_receive(dossier=dossier, by=department_officer)
     assert received.status == Status.RECEIVED
     # ...but not for the central body above the committee.
     central_department = make_officer(Role.RECEPTION, Agency.objects.get(code="G16.01"))
     with pytest.raises(PermissionDenied):
-        services.dossier_start_review(dossier=received, by=central_department)
+        transitions.dossier_start_review(dossier=received, by=central_department)
 
 
 @pytest.mark.parametrize(
@@ -72,9 +73,9 @@ def test_bad_draft_input_is_a_validation_error(procedure, province, citizen, bad
 def test_bad_action_input_is_a_validation_error(walk, officers):
     in_review = walk(Status.IN_REVIEW)
     with pytest.raises(ValidationError):
-        services.dossier_send_back(dossier=in_review, by=officers["head"], reason="a\x00b")
+        transitions.dossier_send_back(dossier=in_review, by=officers["head"], reason="a\x00b")
     with pytest.raises(ValidationError):
-        services.dossier_refuse(dossier=in_review, by=officers["head"], reason=["list"])
+        transitions.dossier_refuse(dossier=in_review, by=officers["head"], reason=["list"])
     with pytest.raises(ValidationError):
         services.dossier_reschedule(
             dossier=in_review,
@@ -90,19 +91,19 @@ def test_bad_action_input_is_a_validation_error(walk, officers):
 
 def test_the_head_decides_only_on_a_proposal(walk, officers):
     dossier = walk(Status.RECEIVED)
-    dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
+    dossier = transitions.dossier_start_review(dossier=dossier, by=officers["specialist"])
     with pytest.raises(ActionNotAllowed, match="not proposed"):
-        services.dossier_approve(dossier=dossier, by=officers["head"])
-    dossier = services.dossier_propose(
+        transitions.dossier_approve(dossier=dossier, by=officers["head"])
+    dossier = transitions.dossier_propose(
         dossier=dossier, by=officers["specialist"], decision="approve", opinion="Đủ điều kiện"
     )
-    dossier = services.dossier_send_back(dossier=dossier, by=officers["head"], reason="Xem lại")
+    dossier = transitions.dossier_send_back(dossier=dossier, by=officers["head"], reason="Xem lại")
     with pytest.raises(ActionNotAllowed, match="not proposed"):
-        services.dossier_refuse(dossier=dossier, by=officers["head"], reason="Không đủ")
-    dossier = services.dossier_propose(
+        transitions.dossier_refuse(dossier=dossier, by=officers["head"], reason="Không đủ")
+    dossier = transitions.dossier_propose(
         dossier=dossier, by=officers["specialist"], decision="approve", opinion="Đã xem lại"
     )
-    assert services.dossier_approve(dossier=dossier, by=officers["head"]).status == Status.APPROVED
+    assert transitions.dossier_approve(dossier=dossier, by=officers["head"]).status == Status.APPROVED
 
 
 def test_a_version_applies_only_from_its_effective_date(procedure, province, citizen):
@@ -132,7 +133,7 @@ def test_a_supplement_stops_the_clock(walk, officers):
     dossier = walk(Status.IN_REVIEW)
     assert dossier.due_date is not None
     code = dossier.procedure_version.spec["components"][0]["code"]
-    dossier = services.dossier_request_supplement(
+    dossier = transitions.dossier_request_supplement(
         dossier=dossier,
         by=officers["specialist"],
         reason="Bổ sung",
@@ -156,8 +157,8 @@ def test_a_desk_officer_can_withdraw_for_a_walk_in(procedure, province, officers
         form_data=sample_form_data(procedure.current_version.spec),
     )
     attach_all(dossier, desk)
-    dossier = services.dossier_submit(dossier=dossier, by=desk)
-    assert services.dossier_withdraw(dossier=dossier, by=desk).status == Status.WITHDRAWN
+    dossier = transitions.dossier_submit(dossier=dossier, by=desk)
+    assert transitions.dossier_withdraw(dossier=dossier, by=desk).status == Status.WITHDRAWN
 
 
 def test_the_filing_is_sealed_into_the_history(walk):
@@ -181,34 +182,34 @@ def _items(dossier, index=0, reason="Thiếu"):
 def test_a_supplement_is_requested_once_at_the_desk(walk, officers, citizen):
     """Decree 61 art. 15: the applicant is told once, completely, what to add or fix."""
     dossier = walk(Status.SUPPLEMENT_REQUESTED)
-    dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
+    dossier = transitions.dossier_resubmit(dossier=dossier, by=citizen)
     with pytest.raises(ActionNotAllowed, match="already requested at the desk"):
-        services.dossier_request_supplement(
+        transitions.dossier_request_supplement(
             dossier=dossier, by=officers["reception"], reason="Lần hai", items=_items(dossier, 1)
         )
     dossier.refresh_from_db()
     assert dossier.status == Status.SUBMITTED and dossier.supplement_round == 1
     assert dossier.history.filter(action="request_supplement").count() == 1
     # The desk receives it (or refuses it with reasons) instead.
-    assert services.dossier_receive(dossier=dossier, by=officers["reception"]).code
+    assert transitions.dossier_receive(dossier=dossier, by=officers["reception"]).code
 
 
 def test_a_supplement_after_appraisal_is_requested_once(walk, officers, citizen):
     """Domain.md, step 6: appraisal may ask once within 3 working days of receipt, even when
     the desk asked before; a second request after appraisal is refused."""
     dossier = walk(Status.SUPPLEMENT_REQUESTED)  # the desk's one request
-    dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
-    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
-    dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
-    dossier = services.dossier_request_supplement(
+    dossier = transitions.dossier_resubmit(dossier=dossier, by=citizen)
+    dossier = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = transitions.dossier_start_review(dossier=dossier, by=officers["specialist"])
+    dossier = transitions.dossier_request_supplement(
         dossier=dossier, by=officers["specialist"], reason="Thẩm định", items=_items(dossier)
     )
     assert dossier.status == Status.SUPPLEMENT_REQUESTED and dossier.supplement_round == 2
-    dossier = services.dossier_resubmit(dossier=dossier, by=citizen)
-    dossier = services.dossier_receive(dossier=dossier, by=officers["reception"])
-    dossier = services.dossier_start_review(dossier=dossier, by=officers["specialist"])
+    dossier = transitions.dossier_resubmit(dossier=dossier, by=citizen)
+    dossier = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
+    dossier = transitions.dossier_start_review(dossier=dossier, by=officers["specialist"])
     with pytest.raises(ActionNotAllowed, match="only once"):
-        services.dossier_request_supplement(
+        transitions.dossier_request_supplement(
             dossier=dossier, by=officers["specialist"], reason="Lần hai", items=_items(dossier)
         )
     dossier.refresh_from_db()

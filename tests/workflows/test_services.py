@@ -12,6 +12,7 @@ from workflows import services
 from workflows.demo import minimal_pdf, minimal_png
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import Channel, DossierComponent, OutgoingEvent, Status
+from workflows.services import dossiers as transitions
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def pdf(name="scan.pdf", data=None):
 
 def test_submit_lists_every_missing_field_and_component(draft, citizen):
     with pytest.raises(ValidationError) as info:
-        services.dossier_submit(dossier=draft, by=citizen)
+        transitions.dossier_submit(dossier=draft, by=citizen)
     errors = info.value.message_dict
     spec = draft.procedure_version.spec
     required_fields = {f["name"] for f in spec["fields"] if f.get("required")}
@@ -45,7 +46,7 @@ def test_a_draft_keeps_what_was_typed_even_when_invalid(draft, citizen):
     saved = services.dossier_save_draft(dossier=draft, by=citizen, form_data={"citizen_id": "12ab"})
     assert saved.form_data["citizen_id"] == "12ab"
     with pytest.raises(ValidationError) as info:
-        services.dossier_submit(dossier=saved, by=citizen)
+        transitions.dossier_submit(dossier=saved, by=citizen)
     assert "citizen_id" in info.value.message_dict
     saved.refresh_from_db()
     assert saved.form_data["citizen_id"] == "12ab"
@@ -161,8 +162,8 @@ def test_another_users_dossier_is_out_of_reach(draft, officers):
         lambda: services.dossier_attach_component(
             dossier=draft, by=stranger, component_code="x", upload=pdf()
         ),
-        lambda: services.dossier_submit(dossier=draft, by=stranger),
-        lambda: services.dossier_submit(dossier=draft, by=officers["reception"]),
+        lambda: transitions.dossier_submit(dossier=draft, by=stranger),
+        lambda: transitions.dossier_submit(dossier=draft, by=officers["reception"]),
     ):
         with pytest.raises(PermissionDenied):
             call()
@@ -177,13 +178,13 @@ def test_filed_dossiers_cannot_be_edited(walk, citizen):
 def test_reasons_are_required(walk, officers):
     dossier = walk(Status.SUBMITTED)
     with pytest.raises(ValidationError):
-        services.dossier_reject_at_reception(dossier=dossier, by=officers["reception"], reason=" ")
+        transitions.dossier_reject_at_reception(dossier=dossier, by=officers["reception"], reason=" ")
     with pytest.raises(ValidationError):
-        services.dossier_request_supplement(
+        transitions.dossier_request_supplement(
             dossier=dossier, by=officers["reception"], reason="Thiếu", items=[]
         )
     with pytest.raises(ValidationError):
-        services.dossier_request_supplement(
+        transitions.dossier_request_supplement(
             dossier=dossier,
             by=officers["reception"],
             reason="Thiếu",
@@ -191,11 +192,11 @@ def test_reasons_are_required(walk, officers):
         )
     in_review = walk(Status.IN_REVIEW)
     with pytest.raises(ValidationError):
-        services.dossier_refuse(dossier=in_review, by=officers["head"], reason="")
+        transitions.dossier_refuse(dossier=in_review, by=officers["head"], reason="")
     with pytest.raises(ValidationError):
-        services.dossier_send_back(dossier=in_review, by=officers["head"], reason="")
+        transitions.dossier_send_back(dossier=in_review, by=officers["head"], reason="")
     with pytest.raises(ValidationError):
-        services.dossier_propose(
+        transitions.dossier_propose(
             dossier=in_review, by=officers["specialist"], decision="maybe", opinion="?"
         )
 
@@ -262,7 +263,7 @@ def test_create_checks_its_inputs(procedure, province, citizen, catalog):
     )
     assert draft.applicant_email == "not-an-email"
     with pytest.raises(ValidationError) as info:
-        services.dossier_submit(dossier=draft, by=citizen)
+        transitions.dossier_submit(dossier=draft, by=citizen)
     assert {"applicant.name", "applicant.email"} <= set(info.value.message_dict)
     with pytest.raises(ValidationError):
         services.dossier_create(
@@ -297,7 +298,7 @@ def test_each_action_writes_its_event_in_the_same_transaction(
         pass
 
     with pytest.raises(Boom), transaction.atomic():
-        services.dossier_receive(dossier=dossier, by=officers["reception"])
+        transitions.dossier_receive(dossier=dossier, by=officers["reception"])
         raise Boom
     dossier.refresh_from_db()
     assert dossier.status == Status.SUBMITTED
@@ -326,7 +327,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_marked_failed(
     monkeypatch.setitem(events._handlers, "dossier.receive", [flaky])
     dossier = walk(Status.SUBMITTED)
     with django_capture_on_commit_callbacks(execute=True):
-        services.dossier_receive(dossier=dossier, by=officers["reception"])
+        transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     event = OutgoingEvent.objects.get(name="dossier.receive")
     assert event.dispatched_at is None and "provider down" in event.last_error
     assert event.attempts == 1 and event.next_attempt_at > timezone.now()
@@ -344,7 +345,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_marked_failed(
 
     monkeypatch.setitem(events._handlers, "dossier.start_review", [broken])
     with django_capture_on_commit_callbacks(execute=True):
-        services.dossier_start_review(dossier=walk(Status.RECEIVED), by=officers["specialist"])
+        transitions.dossier_start_review(dossier=walk(Status.RECEIVED), by=officers["specialist"])
     failing = OutgoingEvent.objects.get(name="dossier.start_review")
     for _ in range(events.MAX_ATTEMPTS):
         events.event_dispatch(event_id=failing.pk)
@@ -368,7 +369,7 @@ def test_a_broker_outage_after_commit_does_not_undo_or_fail_the_action(
     monkeypatch.setattr(dispatch_event, "delay", down)
     dossier = walk(Status.SUBMITTED)
     with django_capture_on_commit_callbacks(execute=True):
-        received = services.dossier_receive(dossier=dossier, by=officers["reception"])
+        received = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     assert received.status == Status.RECEIVED
     assert OutgoingEvent.objects.filter(name="dossier.receive", dispatched_at=None).exists()
 
@@ -430,7 +431,7 @@ def test_a_component_of_two_files_keeps_both(housing, province, citizen):
     )
     assert set(current.values_list("pk", flat=True)) == {second.pk, third.pk}
     # Both are filed, sealed into the history and counted on the receipt.
-    dossier = services.dossier_submit(dossier=dossier, by=citizen)
+    dossier = transitions.dossier_submit(dossier=dossier, by=citizen)
     filed = dossier.history.get(action="submit").data["components"]
     assert [c["code"] for c in filed].count(photos) == 2
 
@@ -456,7 +457,7 @@ def test_removing_a_file_that_is_not_current_is_refused(housing, province, citiz
         services.dossier_remove_component(
             dossier=dossier, by=officers["reception"], component_id=dossier.components.first().pk
         )
-    dossier = services.dossier_submit(dossier=dossier, by=citizen)
+    dossier = transitions.dossier_submit(dossier=dossier, by=citizen)
     with pytest.raises(ActionNotAllowed):
         services.dossier_remove_component(
             dossier=dossier, by=citizen, component_id=dossier.components.first().pk

@@ -14,6 +14,7 @@ from workflows import services
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import CLOCK_RUNNING, WITHDRAWABLE, Dossier, Status
+from workflows.services import dossiers as transitions
 from workflows.services import retention
 
 
@@ -37,7 +38,7 @@ class Action:
 
 def _supplement(d, by):
     code = d.procedure_version.spec["components"][0]["code"]
-    return services.dossier_request_supplement(
+    return transitions.dossier_request_supplement(
         dossier=d, by=by, reason="Thiếu", items=[{"code": code, "reason": "mờ"}]
     )
 
@@ -74,14 +75,14 @@ ABANDONED = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 ACTIONS = {
     "submit": Action(
-        lambda d, by: services.dossier_submit(dossier=d, by=by),
+        lambda d, by: transitions.dossier_submit(dossier=d, by=by),
         "citizen",
         (Status.DRAFT,),
         Status.SUBMITTED,
         ("submit",),
     ),
     "receive": Action(
-        lambda d, by: services.dossier_receive(dossier=d, by=by),
+        lambda d, by: transitions.dossier_receive(dossier=d, by=by),
         "reception",
         (Status.SUBMITTED,),
         Status.RECEIVED,
@@ -96,14 +97,14 @@ ACTIONS = {
         ("request_supplement_at_reception", "request_supplement_after_review"),
     ),
     "resubmit": Action(
-        lambda d, by: services.dossier_resubmit(dossier=d, by=by),
+        lambda d, by: transitions.dossier_resubmit(dossier=d, by=by),
         "citizen",
         (Status.SUPPLEMENT_REQUESTED,),
         Status.SUBMITTED,
         ("resubmit",),
     ),
     "reject_at_reception": Action(
-        lambda d, by: services.dossier_reject_at_reception(
+        lambda d, by: transitions.dossier_reject_at_reception(
             dossier=d, by=by, reason="Sai thẩm quyền"
         ),
         "reception",
@@ -112,21 +113,21 @@ ACTIONS = {
         ("reject_at_reception",),
     ),
     "withdraw": Action(
-        lambda d, by: services.dossier_withdraw(dossier=d, by=by),
+        lambda d, by: transitions.dossier_withdraw(dossier=d, by=by),
         "citizen",
         tuple(WITHDRAWABLE),
         Status.WITHDRAWN,
         ("withdraw",),
     ),
     "start_review": Action(
-        lambda d, by: services.dossier_start_review(dossier=d, by=by),
+        lambda d, by: transitions.dossier_start_review(dossier=d, by=by),
         "specialist",
         (Status.RECEIVED,),
         Status.IN_REVIEW,
         ("start_review",),
     ),
     "propose": Action(
-        lambda d, by: services.dossier_propose(
+        lambda d, by: transitions.dossier_propose(
             dossier=d, by=by, decision="approve", opinion="Đủ điều kiện"
         ),
         "specialist",
@@ -135,35 +136,35 @@ ACTIONS = {
         ("propose",),
     ),
     "send_back": Action(
-        lambda d, by: services.dossier_send_back(dossier=d, by=by, reason="Thẩm định lại"),
+        lambda d, by: transitions.dossier_send_back(dossier=d, by=by, reason="Thẩm định lại"),
         "head",
         (Status.IN_REVIEW,),
         None,
         ("send_back",),
     ),
     "approve": Action(
-        lambda d, by: services.dossier_approve(dossier=d, by=by),
+        lambda d, by: transitions.dossier_approve(dossier=d, by=by),
         "head",
         (Status.IN_REVIEW,),
         Status.APPROVED,
         ("approve",),
     ),
     "refuse": Action(
-        lambda d, by: services.dossier_refuse(dossier=d, by=by, reason="Không đủ"),
+        lambda d, by: transitions.dossier_refuse(dossier=d, by=by, reason="Không đủ"),
         "head",
         (Status.IN_REVIEW,),
         Status.REFUSED,
         ("refuse",),
     ),
     "sign": Action(
-        lambda d, by: services.dossier_sign(dossier=d, by=by),
+        lambda d, by: transitions.dossier_sign(dossier=d, by=by),
         "signer",
         (Status.APPROVED,),
         Status.SIGNED,
         ("sign",),
     ),
     "issue": Action(
-        lambda d, by: services.dossier_issue(dossier=d, by=by),
+        lambda d, by: transitions.dossier_issue(dossier=d, by=by),
         "system",
         (Status.SIGNED,),
         Status.ISSUED,
@@ -211,7 +212,7 @@ def _walk_for(name, walk, state):
     return walk(state)
 
 
-def transitions() -> list[tuple[str, str, str]]:
+def declared_transitions() -> list[tuple[str, str, str]]:
     """(source, target, transition name) for every transition the model declares."""
     field = Dossier._meta.get_field("status")
     edges = []
@@ -226,7 +227,7 @@ def transitions() -> list[tuple[str, str, str]]:
 
 def test_the_table_matches_the_declared_state_machine():
     declared: dict[str, set[str]] = {}
-    for source, _target, name in transitions():
+    for source, _target, name in declared_transitions():
         declared.setdefault(name, set()).add(source)
     # Issued from "approved" only where the procedure's outcome is a notice (no paper to
     # sign): the catalog's procedures all end with a signed paper; the notice's own walk is

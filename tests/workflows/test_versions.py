@@ -8,8 +8,8 @@ from django.conf import settings
 
 from procedures.loader import load_procedures
 from tests.conftest import walk_to
-from workflows import services
 from workflows.models import Status
+from workflows.services import dossiers as transitions
 
 
 def test_a_dossier_keeps_its_procedure_version(procedure, province, citizen, officers, tmp_path):
@@ -27,7 +27,7 @@ def test_a_dossier_keeps_its_procedure_version(procedure, province, citizen, off
     procedure.refresh_from_db()
     assert procedure.current_version.time_limit_days == 30
 
-    received = services.dossier_receive(dossier=dossier, by=officers["reception"])
+    received = transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     assert received.procedure_version_id == filed_under.pk
     # The clock uses the filed version's 15 days, not the new 30.
     from workflows.clock import working_calendar
