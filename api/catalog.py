@@ -63,11 +63,24 @@ class ComponentSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class ActionLeadSerializer(serializers.Serializer):
+    """Where an action leads (procedures.flowspec): a stage, the end, or, after a wait or
+    a consultation, the stage it goes on at."""
+
+    to = serializers.CharField(allow_null=True, required=False)
+    end = serializers.BooleanField(required=False)
+    then = serializers.CharField(allow_null=True, required=False)
+
+
 class StageSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = TextSerializer()
     role = serializers.CharField()
     share = serializers.IntegerField()
+    # The agency holding the stage: the handling one, its parent, or a named level.
+    held_by = serializers.CharField(default="handling")
+    # The actions an officer may take at the stage, each with where it leads.
+    actions = serializers.DictField(child=ActionLeadSerializer(), default=dict)
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -75,6 +88,7 @@ class VersionSerializer(serializers.ModelSerializer):
     fields = FieldSerializer(source="spec.fields", many=True, read_only=True)
     components = ComponentSerializer(source="spec.components", many=True, read_only=True)
     stages = StageSerializer(source="spec.stages", many=True, read_only=True)
+    outcome = serializers.CharField(source="spec.outcome", default="paper", read_only=True)
     retention_years = serializers.IntegerField(allow_null=True)
 
     class Meta:
@@ -94,6 +108,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "fields",
             "components",
             "stages",
+            "outcome",
         ]
 
 
