@@ -198,8 +198,8 @@ def floor_lifecycle(conn, ids) -> None:
         cur.execute(
             "INSERT INTO notifications_message (uid, event_id, recipient_id, channel, kind, "
             "language, template_version, to_address, subject, body, link, status, attempts, "
-            "next_attempt_at, created_at) VALUES (%s, %s, %s, 'in_app', %s, 'vi', 'b', '', "
-            "'s', 'b', '', 'created', 0, now(), now())",
+            "next_attempt_at, created_at, handset_status, provider_id) VALUES (%s, %s, %s, "
+            "'in_app', %s, 'vi', 'b', '', 's', 'b', '', 'created', 0, now(), now(), '', '')",
             (str(uuid.uuid4()), event_id, citizen, name[:40]),
         )
 

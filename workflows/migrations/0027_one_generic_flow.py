@@ -29,16 +29,24 @@ NODES = {
 
 
 def forward(apps, schema_editor):
+    """Two statements, one pass over each table, whatever its size."""
+    pairs = [(f"{old}.{node}", f"{NEW}.{new}") for old in OLD for node, new in NODES.items()]
+    cases = " ".join("WHEN %s THEN %s" for _ in pairs)
+    listed = ", ".join("%s" for _ in pairs)
+    # Placeholders only are formatted into the statement; the values are parameters.
+    statement = (
+        f"UPDATE viewflow_task SET flow_task = CASE flow_task {cases} END "  # noqa: S608
+        f"WHERE flow_task IN ({listed})"
+    )
     with schema_editor.connection.cursor() as cursor:
-        for old in OLD:
-            cursor.execute(
-                "UPDATE viewflow_process SET flow_class = %s WHERE flow_class = %s", [NEW, old]
-            )
-            for node, new_node in NODES.items():
-                cursor.execute(
-                    "UPDATE viewflow_task SET flow_task = %s WHERE flow_task = %s",
-                    [f"{NEW}.{new_node}", f"{old}.{node}"],
-                )
+        cursor.execute(
+            "UPDATE viewflow_process SET flow_class = %s WHERE flow_class IN (%s, %s)",
+            [NEW, *OLD],
+        )
+        cursor.execute(
+            statement,
+            [value for pair in pairs for value in pair] + [old for old, _ in pairs],
+        )
 
 
 class Migration(migrations.Migration):
