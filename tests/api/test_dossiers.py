@@ -1171,7 +1171,9 @@ def test_a_dossier_waiting_for_its_fee_is_national_6_then_resumes(api, province,
     "status",
     [Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.REJECTED_AT_RECEPTION, Status.APPROVED],
 )
-def test_the_status_body_is_what_the_serializers_fields_give(status, api, api_pair, submit, officers):
+def test_the_status_body_is_what_the_serializers_fields_give(
+    status, api, api_pair, submit, officers
+):
     """DossierSerializer makes its body directly: the same as DRF's walk over its fields
     (and ComponentFileSerializer's over each file) gives."""
     from rest_framework import serializers as drf
