@@ -63,6 +63,7 @@ from django.utils.translation import pgettext_lazy
 from config.network import UnsafeAddress, resolve_public
 from procedures.models import Agency, Procedure
 from workflows import national_status as national
+from workflows.compiled import CompiledQuery
 from workflows.events import MAX_ATTEMPTS, RETRY_WAITS, backoff, expands
 from workflows.models import OutgoingEvent
 
@@ -355,11 +356,7 @@ def _ancestry(path: str) -> list[str]:
     return ["/" + "/".join(codes[: n + 1]) + "/" for n in range(len(codes))]
 
 
-def _subscribers(agency: Agency):
-    """The live subscriptions of the clients that act for the agency (theirs or one above
-    it): one indexed query per event, and no row at all for an agency nobody follows,
-    however many subscriptions other agencies have. The finer filters are _matches'."""
-    ancestry = _ancestry(agency.path)
+def _subscriptions_of(ancestry: list[str]):
     return (
         Subscription.objects.filter(
             status__in=(SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED),
@@ -369,6 +366,31 @@ def _subscribers(agency: Agency):
         .filter(Q(agency__isnull=True) | Q(agency__path__in=ancestry))
         .select_related("client__agency", "agency")
     )
+
+
+# Read for every event, its SQL built once per connection and depth of agency
+# (workflows.compiled): building it cost more than running it.
+_SUBSCRIPTIONS: dict[int, CompiledQuery] = {}
+
+
+def _subscribers(agency: Agency) -> list[Subscription]:
+    """The live subscriptions of the clients that act for the agency (theirs or one above
+    it): one indexed query per event, and no row at all for an agency nobody follows,
+    however many subscriptions other agencies have. The finer filters are _matches'."""
+    ancestry = _ancestry(agency.path)
+    if not ancestry:
+        return []
+    compiled = _SUBSCRIPTIONS.get(len(ancestry))
+    if compiled is None:
+        compiled = _SUBSCRIPTIONS.setdefault(
+            len(ancestry),
+            CompiledQuery(
+                Subscription,
+                lambda *paths: _subscriptions_of(list(paths)),
+                placeholders=tuple(f"\x00path {n}\x00" for n in range(len(ancestry))),
+            ),
+        )
+    return compiled(*ancestry)
 
 
 def _matches(subscription: Subscription, kind: str, dossier, agency_path: str) -> bool:
@@ -415,7 +437,7 @@ def webhooks_expand(event: OutgoingEvent) -> list[Delivery]:
     if kind is None or dossier is None:
         return []
     agency = dossier.handling_agency
-    subscribers = list(_subscribers(agency))
+    subscribers = _subscribers(agency)
     if not subscribers:
         return []
     made: list[Delivery] = []

@@ -180,7 +180,8 @@ request = function()
   }, body)
 end
 """
-BROKER_URL = "redis://127.0.0.1:6379/14"
+# BENCH_BROKER_URL: another Redis database (it is emptied before the run).
+BROKER_URL = os.environ.get("BENCH_BROKER_URL") or "redis://127.0.0.1:6379/14"
 
 
 def _queued(broker: str) -> int:
@@ -220,7 +221,7 @@ def measure_http_submits(database: str, seconds: int) -> dict:
     import redis
 
     redis.Redis.from_url(BROKER_URL).flushdb()
-    port = _free_port()
+    port = int(os.environ.get("BENCH_HTTP_PORT") or _free_port())
     base = f"http://127.0.0.1:{port}"
     bin_dir = Path(sys.executable).parent
     server = subprocess.Popen(  # noqa: S603 - our own arguments
@@ -261,7 +262,7 @@ def measure_http_submits(database: str, seconds: int) -> dict:
     with tempfile.NamedTemporaryFile("wb", suffix=".body", delete=False) as handle:
         handle.write(body)
     try:
-        _wait(f"{base}/health/live")
+        _wait(f"{base}/health/live", 120)  # each worker loads the project at its first request
         script = SUBMIT_LUA % {
             "body": handle.name,
             "key": key,

@@ -8,9 +8,9 @@ its SQL and compiler per connection, and runs that SQL with the real arguments, 
 the rows into model instances as the queryset would (``ModelIterable``: the compiler's
 converters, ``from_db`` and the related-object populators of ``select_related``).
 
-Only for querysets without annotations or prefetches, whose arguments reach the SQL as
-they are given (ids, strings). Reads go to the model's database for writes,
-as a locking queryset's do.
+Only for querysets without prefetches or ``extra()``, whose arguments reach the SQL as
+they are given (ids, strings); annotations are set on the instances as the queryset sets
+them. Reads go to the model's database for writes, as a locking queryset's do.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class CompiledQuery:
     def _compile(self, connection):
         queryset = self.build(*self.placeholders)
         query = queryset.query
-        if queryset._prefetch_related_lookups or query.annotations or query.extra:
+        if queryset._prefetch_related_lookups or query.extra:
             raise ValueError("a compiled query makes plain model instances only")
         compiler = query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
@@ -64,6 +64,7 @@ class CompiledQuery:
             end=end,
             init_list=[column[0].target.attname for column in select[start:end]],
             populators=get_related_populators(klass_info, select, connection.alias),
+            annotations=tuple(compiler.annotation_col_map.items()),
             locks=query.select_for_update,
         )
         _cache(connection)[self] = compiled
@@ -86,6 +87,8 @@ class CompiledQuery:
             obj = c.model.from_db(connection.alias, c.init_list, row[c.start : c.end])
             for populator in c.populators:
                 populator.populate(row, obj)
+            for name, position in c.annotations:
+                setattr(obj, name, row[position])
             found.append(obj)
         return found
 
@@ -112,4 +115,5 @@ class _Compiled:
     end: int
     init_list: list
     populators: list
+    annotations: tuple
     locks: bool

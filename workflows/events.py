@@ -83,11 +83,22 @@ def event_record(
     named in the payload) are handed to the expanders as ``event.history_entry`` and
     ``event.task``, so they need not read back what was just written.
     """
-    event = OutgoingEvent.objects.create(name=name, dossier=dossier, payload=payload or {})
+    # An event no handler takes (its consumers are all expanders, run just below) has
+    # nothing to dispatch: it is written dispatched, and no worker is asked to mark it so.
+    # The handlers are registered when the apps are ready, in every process alike.
+    idle = not _handlers.get(name)
+    event = OutgoingEvent.objects.create(
+        name=name,
+        dossier=dossier,
+        payload=payload or {},
+        dispatched_at=timezone.now() if idle else None,
+    )
     event.history_entry = entry
     event.task = task
     for expand in [*_expanders.get(name, ()), *_expanders.get("*", ())]:
         expand(event)
+    if idle:
+        return event
 
     def _dispatch():
         from config.handoff import handoff

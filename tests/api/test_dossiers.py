@@ -1165,3 +1165,46 @@ def test_a_dossier_waiting_for_its_fee_is_national_6_then_resumes(api, province,
     assert by_action["fee_paid"]["actor"] == "agency"
     assert by_action["resume_after_fee"]["actor"] == "system"
     assert by_action["resume_after_fee"]["due_date"]
+
+
+@pytest.mark.parametrize(
+    "status",
+    [Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED, Status.REJECTED_AT_RECEPTION, Status.APPROVED],
+)
+def test_the_status_body_is_what_the_serializers_fields_give(
+    status, api, api_pair, submit, officers
+):
+    """DossierSerializer makes its body directly: the same as DRF's walk over its fields
+    (and ComponentFileSerializer's over each file) gives."""
+    from rest_framework import serializers as drf
+    from rest_framework.test import APIRequestFactory
+
+    from api.dossiers import ComponentFileSerializer, DossierSerializer, _read
+
+    dossier = submit()
+    _through(status, dossier["id"], api, officers)
+    client = api_pair[0]
+    read = _read(client, dossier["id"])
+    request = APIRequestFactory().get(f"{URL}{dossier['id']}/")
+    serializer = DossierSerializer(read, context={"client": client, "request": request})
+    generic = drf.Serializer.to_representation(serializer, read)
+    sources = [
+        {
+            "code": f.component_code,
+            "original_name": f.original_name,
+            "content_type": f.content_type,
+            "size": f.size,
+            "sha256": f.sha256,
+            "reused": f.reused,
+            "reused_from": {"kind": f.reused_kind, "dossier_code": f.reused_dossier.code}
+            if f.reused
+            else None,
+        }
+        for f in read.current_files
+    ]
+    generic["components"] = ComponentFileSerializer(sources, many=True).data
+    fast = serializer.data
+    assert json.dumps(fast) == json.dumps(generic)
+    assert fast["status"] == status and len(fast["components"]) >= 1
+    assert (fast["supplement"] is not None) == (status == Status.SUPPLEMENT_REQUESTED)
+    assert api.get(f"{URL}{dossier['id']}/").json() == json.loads(json.dumps(fast))

@@ -119,7 +119,8 @@ def test_a_broker_down_costs_one_short_attempt_and_the_sweeps_deliver(
         transitions.dossier_receive(dossier=dossier, by=officers["reception"])
     elapsed = time.monotonic() - started
     # Many rows asked for a hand-off; the first failure paused the others (7 s before).
-    assert len(callbacks) + len(more) >= 5
+    # (The events no handler takes are written dispatched: they ask for none.)
+    assert len(callbacks) + len(more) >= 3
     assert elapsed < 3.0, elapsed
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
@@ -129,7 +130,7 @@ def test_a_broker_down_costs_one_short_attempt_and_the_sweeps_deliver(
         assert accepted  # the attempt really reached the listener
 
     # Nothing was handed over; the sweeps (beat's jobs) deliver all of it.
-    assert OutgoingEvent.objects.filter(dispatched_at=None).count() >= 2
+    assert OutgoingEvent.objects.filter(dispatched_at=None, name="dossier.receive").exists()
     emails = Message.objects.filter(recipient=citizen, channel=Channel.EMAIL)
     assert emails.exists() and not emails.filter(status=MessageStatus.DELIVERED).exists()
     app.conf.task_always_eager = True

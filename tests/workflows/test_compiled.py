@@ -41,6 +41,24 @@ def test_same_instances_as_the_queryset(province, officers):
                 assert user._state.fields_cache.keys() == same._state.fields_cache.keys()
 
 
+def test_annotations_come_with_the_instances(province, officers, citizen):
+    from django.db.models import Exists, OuterRef
+
+    from procedures.models import OfficerRole
+
+    def build(pk):
+        roles = OfficerRole.objects.filter(user=OuterRef("pk"))
+        return get_user_model().objects.filter(pk=pk).annotate(officer=Exists(roles))
+
+    compiled = CompiledQuery(get_user_model(), build, placeholders=(-1_999_999_002,))
+    for user in [citizen, *officers.values()]:
+        for _ in range(2):
+            (got,) = compiled(user.pk)
+            (expected,) = build(user.pk)
+            assert fields(got) == fields(expected)
+            assert got.officer is expected.officer is (user != citizen)
+
+
 def test_an_argument_missing_from_the_sql_is_refused(db):
     compiled = CompiledQuery(
         get_user_model(), lambda pk, name: get_user_model().objects.filter(pk=pk), (-5, "x")

@@ -306,6 +306,29 @@ def test_each_action_writes_its_event_in_the_same_transaction(
     assert dossier.history.count() == dossier.history_count
 
 
+def test_an_event_no_handler_takes_is_written_dispatched_and_handed_to_nobody(
+    walk, monkeypatch, django_capture_on_commit_callbacks
+):
+    from workflows import events
+
+    def dispatches(callbacks):
+        return [c for c in callbacks if c.__qualname__.startswith("event_record.")]
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        dossier = walk(Status.SUBMITTED)
+    event = OutgoingEvent.objects.get(dossier=dossier, name="dossier.submit")
+    assert event.dispatched_at is not None and event.attempts == 0
+    assert not dispatches(callbacks)
+
+    # With a handler for it, the same event waits for its dispatch, after the commit.
+    monkeypatch.setitem(events._handlers, "dossier.submit", [lambda event: None])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        dossier = walk(Status.SUBMITTED)
+    event = OutgoingEvent.objects.get(dossier=dossier, name="dossier.submit")
+    assert event.dispatched_at is None
+    assert len(dispatches(callbacks)) == 1
+
+
 def test_a_failing_handler_is_retried_with_backoff_then_marked_failed(
     walk, officers, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -230,7 +230,9 @@ def _act(
             data=data(locked) if callable(data) else data,
         )
         locked.save(update_fields=["status", "history_count", "history_hash", *changes])
-        if "search_text" in changes:  # the tasks' copy (DossierTask.search_text)
+        # The tasks' copy (DossierTask.search_text); a draft has none (its flow starts
+        # when it is filed).
+        if "search_text" in changes and from_status != Status.DRAFT:
             DossierTask.objects.filter(dossier=locked).update(search_text=locked.search_text)
         payload = event_payload(locked) if callable(event_payload) else event_payload
         event_record(
