@@ -332,8 +332,6 @@ class Route(flow.Switch):
         dossier = activation.process.dossier
         graph = graph_of(dossier.procedure_version)
         node = came_from.flow_task
-        if node is flow_class.start:
-            return flow_class.stage, {"stage": graph.first}
         if node is flow_class.stage:
             action = came_from.data["action"]
             lead = graph.lead(came_from.stage, action)
@@ -407,7 +405,8 @@ class DossierFlow(flow.Flow):
     lock_impl = LOCK
     process_title = "Dossier"
 
-    start = flow.StartHandle(this.start_process).Next(this.route)
+    # The first stage straight away (the route serves every later step).
+    start = flow.StartHandle(this.start_process).Next(this.stage, task_data=this.first_stage)
     route = (
         Route()
         .Case(this.stage)
@@ -439,6 +438,9 @@ class DossierFlow(flow.Flow):
     def start_process(self, activation, dossier):
         activation.process.dossier = dossier
         return activation.process
+
+    def first_stage(self, activation) -> dict:
+        return {"stage": graph_of(activation.process.dossier.procedure_version).first}
 
     def on_resubmitted(self, activation, by, comment=""):
         from .services.dossiers import dossier_resubmit

@@ -142,9 +142,9 @@ def test_issued_flow_rows_are_complete(filed, officers):
     assert all(t.finished and t.task_finished == t.finished for t in every)
     assert all(t.task_status == "DONE" for t in every)
     # The stages' tasks by their stage, the engine's own by their node (one route after
-    # each step: the start and the four stages).
+    # each of the four stages; the start leads to the first stage itself).
     tasks = {t.stage or t.flow_task.name: t for t in every}
-    assert [t.flow_task.name for t in every].count("route") == 5
+    assert [t.flow_task.name for t in every].count("route") == 4
     for stage, action in (("reception", "accept"), ("review", "propose"), ("signing", "sign")):
         task = tasks[stage]
         assert task.data["action"] == action
