@@ -1037,6 +1037,15 @@ class DossierViewSet(viewsets.GenericViewSet):
                 _("The result was erased at the end of its retention period."),
                 request=request,
             )
+        if dossier.procedure_version.spec.get("outcome") == "notice":
+            return problem(
+                404,
+                _(
+                    "This procedure ends with a notice, not a signed paper: its result is "
+                    "the dossier's status and timeline."
+                ),
+                request=request,
+            )
         if document is None or document.status != DocumentStatus.SIGNED or not document.file:
             return problem(
                 404,

@@ -4,6 +4,9 @@ papers' and the catalog's first language) unless English is asked for."""
 
 from __future__ import annotations
 
+import re
+import zlib
+
 from django.utils import translation
 
 from .flowspec import ACTIONS, LEVELS, lead_of
@@ -30,6 +33,12 @@ _HOLDERS = {
 assert set(_HOLDERS) >= {"handling", "parent", *LEVELS}
 
 
+def _id(prefix: str, code: str) -> str:
+    """A node id both Mermaid and Graphviz take: a stage code may hold "." or "-"."""
+    safe = re.sub(r"\W", "_", code)
+    return f"{prefix}_{safe}" if safe == code else f"{prefix}_{safe}_{zlib.crc32(code.encode())}"
+
+
 def _pick(pair: tuple[str, str], english: bool) -> str:
     return pair[1] if english else pair[0]
 
@@ -39,14 +48,14 @@ def _edges(spec: dict, english: bool) -> tuple[list, list]:
     stages = spec["stages"]
     first = stages[0]["code"]
     nodes = [("filed", "Nộp hồ sơ" if not english else "Dossier filed", "start")]
-    edges = [("filed", f"s_{first}", "")]
+    edges = [("filed", _id("s", first), "")]
     extra: dict[str, tuple[str, str]] = {}
     for stage in stages:
         code = stage["code"]
         name = stage["name"]["en" if english else "vi"]
         holder = _pick(_HOLDERS.get(stage.get("held_by", "handling"), ("", "")), english)
         nodes.append(
-            (f"s_{code}", f"{name}\n({stage['role']}, {stage['share']}%, {holder})", "stage")
+            (_id("s", code), f"{name}\n({stage['role']}, {stage['share']}%, {holder})", "stage")
         )
         for action, declared in stage.get("actions", {}).items():
             if action not in ACTIONS:
@@ -55,19 +64,19 @@ def _edges(spec: dict, english: bool) -> tuple[list, list]:
                 label = str(ACTIONS[action].label)
             lead = lead_of(action, declared, code, first)
             if lead.kind == "to":
-                edges.append((f"s_{code}", f"s_{lead.stage}", label))
+                edges.append((_id("s", code), _id("s", lead.stage), label))
             elif lead.kind == "end":
                 if action in ("approve", "sign"):
                     key = "issue_notice" if spec.get("outcome") == "notice" else "issue_paper"
                 else:
                     key = action
                 extra[f"e_{key}"] = (_pick(_ENDS[key], english), "end")
-                edges.append((f"s_{code}", f"e_{key}", label))
+                edges.append((_id("s", code), f"e_{key}", label))
             else:
-                wait = f"w_{action}_{code}"
+                wait = _id(f"w_{action}", code)
                 extra[wait] = (_pick(_WAITS[action], english), "wait")
-                edges.append((f"s_{code}", wait, label))
-                edges.append((wait, f"s_{lead.stage}", ""))
+                edges.append((_id("s", code), wait, label))
+                edges.append((wait, _id("s", lead.stage), ""))
     nodes += [(key, label, shape) for key, (label, shape) in extra.items()]
     return nodes, edges
 

@@ -51,11 +51,20 @@ class ActionKind:
     leads: frozenset  # of "to", "end", "wait", "consult"
     # A wait's or a consultation's ``then`` when the file gives none: "first" or "here".
     then: str = "here"
+    # Where the states it applies in differ by role: (role, states) pairs.
+    by_role: tuple = ()
+
+    def sources_for(self, role: str) -> frozenset:
+        """The states this action applies in when taken by ``role``."""
+        for who, states in self.by_role:
+            if who == role:
+                return frozenset(states)
+        return self.sources
 
 
-def _kind(name, label, roles, sources, result, leads, then="here") -> ActionKind:
+def _kind(name, label, roles, sources, result, leads, then="here", by_role=()) -> ActionKind:
     return ActionKind(
-        name, label, frozenset(roles), frozenset(sources), result, frozenset(leads), then
+        name, label, frozenset(roles), frozenset(sources), result, frozenset(leads), then, by_role
     )
 
 
@@ -77,6 +86,8 @@ ACTIONS: dict[str, ActionKind] = {
             SUBMITTED,
             ["wait"],
             then="first",
+            # The desk asks before receiving; the specialist while appraising.
+            by_role=((_DESK, (SUBMITTED,)), (_SPECIALIST, (RECEIVED, IN_REVIEW))),
         ),
         _kind(
             "inspect", _("Record a field inspection"), [_SPECIALIST], _APPRAISING, IN_REVIEW, ["to"]
@@ -195,6 +206,28 @@ def flow_problems(spec) -> list[tuple[str, str]]:
                     f"unknown agency level {stage.held_by!r}; one of: {', '.join(HOLDERS)}",
                 )
             )
+        elif (
+            stage.held_by in LEVELS
+            and spec.agency_level in LEVELS
+            and (LEVELS.index(stage.held_by) < LEVELS.index(spec.agency_level))
+        ):
+            problems.append(
+                (
+                    f"{at}.held_by",
+                    f"no {stage.held_by} agency is above a {spec.agency_level} agency, "
+                    "which handles this procedure",
+                )
+            )
+        elif stage.held_by == "parent" and spec.agency_level == "central":
+            problems.append((f"{at}.held_by", "a central agency has no parent agency"))
+        if stage.held_by != "handling" and "sign" in stage.actions:
+            problems.append(
+                (
+                    f"{at}.held_by",
+                    "the result is signed and sealed by the handling agency: "
+                    "a signing stage cannot be handed to another",
+                )
+            )
         if not stage.actions:
             problems.append(
                 (f"{at}.actions", "the stage has no way out: give it at least one action")
@@ -310,7 +343,7 @@ def _state_problems(stages, codes, edges, first) -> list[tuple[str, str]]:
             for name, declared in stage.actions.items():
                 declared = declared.model_dump()
                 kind = ACTIONS[name]
-                possible = entering[stage.code] & kind.sources
+                possible = entering[stage.code] & kind.sources_for(stage.role)
                 if not possible:
                     continue
                 lead = lead_of(name, declared, stage.code, first)
@@ -322,8 +355,24 @@ def _state_problems(stages, codes, edges, first) -> list[tuple[str, str]]:
                     changed = True
     problems = []
     for i, stage in enumerate(stages):
+        # A dossier reaching the stage in a state none of its actions takes would stay there.
+        stuck = sorted(
+            state
+            for state in entering[stage.code]
+            if not any(state in ACTIONS[name].sources_for(stage.role) for name in stage.actions)
+        )
+        if stuck:
+            problems.append(
+                (
+                    f"stages.{i}",
+                    f"a dossier can reach {stage.code!r} as {', '.join(stuck)}, "
+                    "where none of its actions applies: it would stay there",
+                )
+            )
         for name in stage.actions:
-            if entering[stage.code] and not (entering[stage.code] & ACTIONS[name].sources):
+            if entering[stage.code] and not (
+                entering[stage.code] & ACTIONS[name].sources_for(stage.role)
+            ):
                 problems.append(
                     (
                         f"stages.{i}.actions.{name}",

@@ -346,13 +346,16 @@ class Route(flow.Switch):
                 consultations = came_from.data.get("consultations", [])
                 return flow_class.consult_split, {
                     "then": lead.stage,
-                    "consultations": [{**c, "then": lead.stage} for c in consultations],
+                    "consultations": [{**c, "then": lead.stage, **here} for c in consultations],
                 }
             waits = flow_class.wait_fee if action == "request_fee" else flow_class.wait_resubmission
             return waits, {"then": lead.stage, **here}
         if node is flow_class.consult_join:
-            then = _consultation_then(activation.process) or graph.resume_after("consult")
-            return flow_class.stage, {"stage": then}
+            asked = _consultation_asked(activation.process)
+            data = {"stage": asked.get("then") or graph.resume_after("consult")}
+            if asked.get("from_agency"):
+                data["from_agency"] = asked["from_agency"]
+            return flow_class.stage, data
         # A wait answered (a supplement, a payment): back to the stage it named. A wait
         # begun before its stage was written on it goes to where its action leads.
         then = came_from.data.get("then")
@@ -366,16 +369,16 @@ class Route(flow.Switch):
         return flow_class.stage, data
 
 
-def _consultation_then(process) -> str | None:
-    """The stage a finished consultation goes back to: the one its units were asked from
-    (on the units' tasks)."""
+def _consultation_asked(process) -> dict:
+    """What the units' tasks of a finished consultation carry: the stage it goes back to
+    and the agency that asked (empty for tasks made before these were written)."""
     task = (
         DossierTask.objects.filter(process=process, stage=CONSULT_STAGE)
         .order_by("-pk")
         .only("data")
         .first()
     )
-    return task.data.get("then") if task is not None else None
+    return task.data if task is not None else {}
 
 
 def consultation_branches(activation) -> list[dict]:
@@ -440,7 +443,12 @@ class DossierFlow(flow.Flow):
         return activation.process
 
     def first_stage(self, activation) -> dict:
-        return {"stage": graph_of(activation.process.dossier.procedure_version).first}
+        dossier = activation.process.dossier
+        # From the handling agency: a first stage held elsewhere records the hand-over.
+        return {
+            "stage": graph_of(dossier.procedure_version).first,
+            "from_agency": dossier.handling_agency_id,
+        }
 
     def on_resubmitted(self, activation, by, comment=""):
         from .services.dossiers import dossier_resubmit

@@ -392,10 +392,10 @@ def dossier_whereabouts(dossier: Dossier) -> list[dict]:
 
 
 def dossier_notice(dossier: Dossier) -> dict | None:
-    """The notice that is the result of a procedure ending without a signed paper
-    (``outcome: notice``): what was decided, when, by which agency."""
+    """The notice of the result, for a procedure ending with one (``outcome: notice``,
+    no signed paper, or ``both``): what was decided, when, by which agency."""
     version = dossier.procedure_version
-    if dossier.status != Status.ISSUED or version.spec.get("outcome") != "notice":
+    if dossier.status != Status.ISSUED or version.spec.get("outcome") not in ("notice", "both"):
         return None
     approval = dossier.history.filter(action="approve").order_by("-seq").first()
     decided = (

@@ -21,6 +21,8 @@ NODES = {
     "wait_fee": "wait_fee",
     "consult_split": "consult_split",
     "consult": "consult",
+    # The deadline timer viewflow makes for the consulted units' task (OnTimeout).
+    "consult__timeout": "consult__timeout",
     "consult_no_answer": "consult_no_answer",
     "consult_join": "consult_join",
     "issue": "issue",
