@@ -136,9 +136,9 @@ class ProcedureAdmin(ReadOnlyAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:pk>/yaml/", view(self.yaml_view), name="procedures_procedure_yaml"),
+            path("<id:pk>/yaml/", view(self.yaml_view), name="procedures_procedure_yaml"),
             path(
-                "<int:pk>/versions/",
+                "<id:pk>/versions/",
                 view(self.versions_view),
                 name="procedures_procedure_versions",
             ),

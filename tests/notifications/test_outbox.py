@@ -23,6 +23,13 @@ from workflows.models import Status
 from workflows.services import work
 
 
+@pytest.fixture
+def walk(transition_walk):
+    """This file tests the state machine, the history chain or the outbox themselves: its
+    dossiers are walked by the transitions, each step one entry and its messages."""
+    return transition_walk
+
+
 @pytest.fixture(autouse=True)
 def _sms_to_a_file(settings, tmp_path):
     settings.MOTCUA = {
@@ -81,7 +88,7 @@ def test_a_filing_notifies_the_applicant_in_their_language(
     assert expected.strftime("%d/%m/%Y") in mail.outbox[0].body  # the expected date
     assert sent.get(channel=Channel.INAPP).status == MessageStatus.DELIVERED
 
-    from workflows import services as dossier_services
+    from workflows.services import dossiers as dossier_services
 
     with django_capture_on_commit_callbacks(execute=True):
         dossier = dossier_services.dossier_receive(dossier=dossier, by=officers["reception"])
@@ -113,7 +120,7 @@ def test_the_message_commits_or_rolls_back_with_the_change(walk, officers):
     class Boom(Exception):
         pass
 
-    from workflows import services as dossier_services
+    from workflows.services import dossiers as dossier_services
 
     with pytest.raises(Boom), transaction.atomic():
         dossier_services.dossier_receive(dossier=dossier, by=officers["reception"])
@@ -224,7 +231,7 @@ def test_sms_go_through_the_backend_with_their_idempotency_key(
 ):
     Preference.objects.create(user=citizen, sms=True, email=False)
     dossier = walk(Status.SUBMITTED)
-    from workflows import services as dossier_services
+    from workflows.services import dossiers as dossier_services
 
     with django_capture_on_commit_callbacks(execute=True):
         dossier_services.dossier_withdraw(dossier=dossier, by=citizen)
@@ -408,7 +415,7 @@ def test_the_http_sms_gateway_gets_the_payload_and_the_idempotency_key(settings)
 
 
 def test_resubmission_apology_and_early_return(walk, citizen, officers, monkeypatch):
-    from workflows import services as dossier_services
+    from workflows.services import dossiers as dossier_services
 
     dossier = walk(Status.SUPPLEMENT_REQUESTED)
     dossier_services.dossier_resubmit(dossier=dossier, by=citizen)

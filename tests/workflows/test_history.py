@@ -12,6 +12,13 @@ from workflows.models import HistoryEntry, Status
 
 
 @pytest.fixture
+def walk(transition_walk):
+    """This file tests the state machine, the history chain or the outbox themselves: its
+    dossiers are walked by the transitions, each step one entry and its messages."""
+    return transition_walk
+
+
+@pytest.fixture
 def issued(walk):
     return walk(Status.ISSUED)
 

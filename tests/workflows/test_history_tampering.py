@@ -16,10 +16,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from tests.conftest import new_draft
 from workflows.history import Kind, hash_of, verify_all
 from workflows.models import Dossier, HistoryEntry, HistorySeal, HistorySealHead, Status
-from workflows.services import dossiers as transitions
 from workflows.services.sealing import history_seal, history_seal_all
 
 ENTRIES = HistoryEntry._meta.db_table
@@ -27,35 +25,12 @@ DOSSIERS = Dossier._meta.db_table
 
 
 @pytest.fixture
-def walk(procedure, province, citizen, officers):
+def walk(transition_walk):
     """Dossiers whose history chains have the shape the tamperings below are numbered by
     (entries 1 to 8 for an issued one: the draft, filed, received, review started,
-    proposed, approved, signed, issued), written by the dossier's transitions themselves, with
-    no flow: this file tests the chain, not the way to it (tests.conftest.walk_to walks
-    through the public services, whose task claims add entries)."""
-
-    def _walk(status: str):
-        d = new_draft(procedure, province, citizen)
-        o = officers
-        d = transitions.dossier_submit(dossier=d, by=citizen)
-        if status == Status.SUBMITTED:
-            return d
-        d = transitions.dossier_receive(dossier=d, by=o["reception"])
-        if status == Status.RECEIVED:
-            return d
-        d = transitions.dossier_start_review(dossier=d, by=o["specialist"])
-        d = transitions.dossier_propose(
-            dossier=d, by=o["specialist"], decision="approve", opinion="Đã thẩm định hồ sơ."
-        )
-        if status == Status.IN_REVIEW:
-            return d
-        d = transitions.dossier_approve(dossier=d, by=o["head"])
-        if status == Status.APPROVED:
-            return d
-        d = transitions.dossier_sign(dossier=d, by=o["signer"])
-        return transitions.dossier_issue(dossier=d)
-
-    return _walk
+    proposed, approved, signed, issued), written by the transitions themselves: this file
+    tests the chain, not the way to it."""
+    return transition_walk
 
 
 def raw(sql: str, params=()) -> None:

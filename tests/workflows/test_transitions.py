@@ -18,6 +18,13 @@ from workflows.services import dossiers as transitions
 from workflows.services import retention
 
 
+@pytest.fixture
+def walk(transition_walk):
+    """This file tests the state machine, the history chain or the outbox themselves: its
+    dossiers are walked by the transitions, each step one entry and its messages."""
+    return transition_walk
+
+
 def _later_working_day(dossier) -> dt.date:
     """A working day a few weeks after the appointment (within the reschedule bound)."""
     calendar = working_calendar()
