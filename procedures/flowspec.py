@@ -115,6 +115,22 @@ ACTIONS: dict[str, ActionKind] = {
         _kind("sign", _("Sign the result"), [_SIGNER], [APPROVED], None, ["end"]),
     )
 }
+# The order an officer sees a stage's actions in: going forward first, then a wait or a
+# consultation, then going back or ending (a file's own order is not kept by PostgreSQL).
+ORDER = (
+    "accept",
+    "inspect",
+    "propose",
+    "approve",
+    "sign",
+    "consult",
+    "request_fee",
+    "supplement",
+    "send_back",
+    "refuse",
+    "reject",
+)
+ACTIONS = {name: ACTIONS[name] for name in ORDER}
 # The consulted unit's one action, on its own task (not declared in files).
 OPINION = _kind("opinion", _("Give the opinion"), [_SPECIALIST], _APPRAISING, IN_REVIEW, [])
 
@@ -144,7 +160,10 @@ class FlowGraph:
         return lead_of(action, declared, stage, self.first)
 
     def actions(self, stage: str) -> list[str]:
-        return list(self.stages[stage]["actions"])
+        """The stage's actions in the order officers see them (ORDER): PostgreSQL's jsonb
+        keeps no key order, so the file's cannot be relied on."""
+        declared = self.stages[stage]["actions"]
+        return [name for name in ACTIONS if name in declared]
 
     def holder(self, stage: str) -> str:
         return self.stages[stage].get("held_by", "handling")

@@ -31,19 +31,13 @@ def officer_title(*, user, agency: Agency) -> str:
     return default_title(Role.SIGNER, agency)
 
 
-_STAGE_NAMES: dict[int, dict] = {}
-
-
-def stage_name(version_id: int, code: str, language: str | None = None) -> str:
-    """A stage's name in a list of tasks of many versions: each version's stages read
-    once per process (versions never change)."""
-    version = _STAGE_NAMES.get(version_id)
-    if version is None:
-        version = ProcedureVersion.objects.only("spec").get(pk=version_id)
-        if len(_STAGE_NAMES) > 1000:
-            _STAGE_NAMES.clear()
-        _STAGE_NAMES[version_id] = version
-    return version.stage_name(code, language)
+def stage_names(version_ids) -> dict[int, ProcedureVersion]:
+    """The versions of a list of tasks (their stages' names), read in one query: a page of
+    25 tasks of a few procedures reads a few specifications, whatever the page."""
+    ids = set(version_ids)
+    if not ids:
+        return {}
+    return {v.pk: v for v in ProcedureVersion.objects.filter(pk__in=ids).only("spec")}
 
 
 def stage_choices(procedures) -> list[tuple[str, str]]:

@@ -33,7 +33,7 @@ from procedures.auth import has_agency_perm, held_roles
 from procedures.forms import build_form_class
 from procedures.models import Agency, Procedure
 from procedures.roles import Role
-from procedures.selectors import stage_name
+from procedures.selectors import stage_names
 from workflows import selectors, services, supervision
 from workflows.clock import working_calendar
 from workflows.exceptions import ActionNotAllowed, error_dict
@@ -150,7 +150,7 @@ class ListRow:
         "holder",
     )
 
-    def __init__(self, values: dict, url_prefix: str):
+    def __init__(self, values: dict, url_prefix: str, stage_names: dict):
         self.pk = values["pk"]
         self.url = f"{url_prefix}{self.pk}/"
         due = self.due_date = values["due_date"]
@@ -164,7 +164,8 @@ class ListRow:
         self.procedure = (english and values["dossier__procedure_version__name_en"]) or values[
             "dossier__procedure_version__name"
         ]
-        self.stage_label = stage_name(values["dossier__procedure_version_id"], values["stage"])
+        version = stage_names.get(values["dossier__procedure_version_id"])
+        self.stage_label = version.stage_name(values["stage"]) if version else values["stage"]
         # A consulted unit's task shows which unit it belongs to.
         consulted = values["agency_id"] != values["dossier__handling_agency_id"]
         self.unit = values["agency__code"] if consulted else ""
@@ -198,8 +199,9 @@ def _task_list(request: HttpRequest, name: str) -> HttpResponse:
     calendar = working_calendar()
     # One reverse() for the page: every row's link differs only by its id.
     url_prefix = reverse("workspace:task", args=[0]).removesuffix("0/")
+    names = stage_names(values["dossier__procedure_version_id"] for values in shown)
     rows = [
-        (ListRow(values, url_prefix), selectors.clock_for(values["due_date"], calendar))
+        (ListRow(values, url_prefix, names), selectors.clock_for(values["due_date"], calendar))
         for values in shown
     ]
     return render(

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from tests.conftest import walk_to
+from tests.conftest import walk_by_transitions
 from workflows.history import verify_all
 from workflows.models import Dossier, HistoryEntry, HistorySeal, Status
 
@@ -118,7 +118,7 @@ def test_the_app_role_works_but_cannot_touch_the_triggers(
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         assert cursor.fetchone()[0] == app_role["USER"]
-    dossier = walk_to(Status.ISSUED, procedure, province, citizen, officers)
+    dossier = walk_by_transitions(Status.ISSUED, procedure, province, citizen, officers)
     assert dossier.history_count == 8
     assert history_seal(agency=province) is not None
     assert list(verify_all()) == []
