@@ -28,6 +28,7 @@ from .loader import (
     _line_of,
     content_hash,
     validate_procedure,
+    version_of,
     write_version,
 )
 from .models import Procedure, ProcedureVersion
@@ -169,21 +170,7 @@ def procedure_publish(
 def unsaved_version(procedure: Procedure, spec: ProcedureSpec) -> ProcedureVersion:
     """A version of ``spec`` that is never saved: what previews draw."""
     last = procedure.versions.order_by("-number").values_list("number", flat=True).first()
-    return ProcedureVersion(
-        procedure=procedure,
-        number=(last or 0) + 1,
-        content_hash=content_hash(spec),
-        effective_from=spec.effective_from,
-        name=spec.name.vi,
-        name_en=spec.name.en,
-        sector=spec.sector.vi,
-        agency_level=spec.agency_level,
-        time_limit_days=spec.time_limit_days,
-        retention_years=spec.retention_years,
-        online_level=spec.online_level,
-        fee=spec.fee_amount,
-        spec=spec.to_json(),
-    )
+    return version_of(procedure, spec, number=(last or 0) + 1)
 
 
 # --- Previews other apps add -------------------------------------------------------------

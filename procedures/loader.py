@@ -230,6 +230,28 @@ CREATED, NEW_VERSION, UNCHANGED, RESTORED, KEPT = (
 )
 
 
+def version_of(procedure: Procedure, spec: ProcedureSpec, *, number: int, **columns):
+    """A version of ``spec``, not saved: its columns read from the specification (the one
+    place they are; the admin's preview draws such a version)."""
+    return ProcedureVersion(
+        procedure=procedure,
+        number=number,
+        content_hash=content_hash(spec),
+        effective_from=spec.effective_from,
+        name=spec.name.vi,
+        name_en=spec.name.en,
+        sector=spec.sector.vi,
+        agency_level=spec.agency_level,
+        time_limit_days=spec.time_limit_days,
+        retention_years=spec.retention_years,
+        online_level=spec.online_level,
+        fee=spec.fee_amount,
+        spec=spec.to_json(),
+        search_text=search_text(spec.code, spec.name.vi, spec.name.en),
+        **columns,
+    )
+
+
 def write_version(
     spec: ProcedureSpec, *, file: str, source_yaml: str = "", by=None, from_file: bool = False
 ) -> tuple[ProcedureVersion, str]:
@@ -250,25 +272,15 @@ def write_version(
         version = procedure.versions.filter(content_hash=digest).first()
         if version is None:
             last = procedure.versions.order_by("-number").values_list("number", flat=True).first()
-            version = ProcedureVersion.objects.create(
-                procedure=procedure,
+            version = version_of(
+                procedure,
+                spec,
                 number=(last or 0) + 1,
-                content_hash=digest,
                 source_file=file,
                 source_yaml=source_yaml,
                 published_by=by,
-                effective_from=spec.effective_from,
-                name=spec.name.vi,
-                name_en=spec.name.en,
-                sector=spec.sector.vi,
-                agency_level=spec.agency_level,
-                time_limit_days=spec.time_limit_days,
-                retention_years=spec.retention_years,
-                online_level=spec.online_level,
-                fee=spec.fee_amount,
-                spec=spec.to_json(),
-                search_text=search_text(spec.code, spec.name.vi, spec.name.en),
             )
+            version.save(force_insert=True)
             outcome = CREATED if created else NEW_VERSION
         elif procedure.current_version_id == version.pk and procedure.is_active:
             outcome = UNCHANGED
