@@ -396,3 +396,43 @@ def test_the_procedure_page_shows_the_steps_to_expect(client, liên_thông):
     ]
     assert "cấp huyện, 30% thời hạn giải quyết" in steps
     assert "Chờ người nộp nộp phí, lệ phí" in steps
+
+
+def test_a_wrong_inspection_is_refused_field_by_field_and_typed_text_kept(
+    client, liên_thông, tree, people, citizen
+):
+    import datetime as dt
+
+    dossier = work.application_submit(
+        dossier=new_draft(liên_thông, tree["commune"], citizen), by=citizen
+    )
+    task = open_task(dossier)
+    work.task_claim(task=task, by=people["desk"])
+    work.task_complete(task=task, by=people["desk"], action="accept")
+    task = from_queue(client, people["specialist"], dossier, "district_inspection")
+    tomorrow = working_calendar().today() + dt.timedelta(days=1)
+    response = client.post(
+        reverse("workspace:act", args=[task.pk]),
+        {
+            "action": "inspect",
+            "inspect-day": tomorrow.isoformat(),
+            "inspect-place": "Thôn Bản Thử",
+            "inspect-findings": "Ghi chép dài của cán bộ",
+        },
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Ngày kiểm tra không được sau ngày hôm nay." in page
+    assert "Ghi chép dài của cán bộ" in page and "Thôn Bản Thử" in page
+    response = client.post(
+        reverse("workspace:act", args=[task.pk]),
+        {
+            "action": "inspect",
+            "inspect-day": "not a date",
+            "inspect-place": "",
+            "inspect-findings": "",
+        },
+    )
+    assert response.status_code == 400
+    assert open_task(dossier).stage == "district_inspection"
+    assert not HistoryEntry.objects.filter(dossier=dossier, action="inspection").exists()
