@@ -182,6 +182,7 @@ end
 """
 # BENCH_BROKER_URL: another Redis database (it is emptied before the run).
 BROKER_URL = os.environ.get("BENCH_BROKER_URL") or "redis://127.0.0.1:6379/14"
+HTTP_WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS") or 2)
 
 
 def _queued(broker: str) -> int:
@@ -229,7 +230,7 @@ def measure_http_submits(database: str, seconds: int) -> dict:
             str(bin_dir / "gunicorn"),
             "config.wsgi",
             "-w",
-            "2",
+            str(HTTP_WORKERS),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",

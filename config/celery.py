@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -25,3 +25,15 @@ def _use_django_logging(loglevel=None, **kwargs):
     logging.config.dictConfig(settings.LOGGING)
     if loglevel:
         logging.getLogger().setLevel(loglevel)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections(sender=None, **kwargs):
+    """Around each task, as around each web request: a connection is kept for CONN_MAX_AGE
+    seconds (Celery's own closing is turned off: settings.CELERY_DB_REUSE_MAX)."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return  # in the caller's process and, often, its transaction
+    from .dbconn import close_stale_connections
+
+    close_stale_connections()

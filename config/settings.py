@@ -392,6 +392,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Celery's Django fixup closes every database connection before and after each task unless
+# this is set; a new PostgreSQL connection per task (a backend started, authenticated, its
+# caches filled) costs more than most of motcua's tasks. With it set that high, the
+# worker keeps Django's own rule instead (config.celery): a connection lives CONN_MAX_AGE
+# seconds, and one that failed is checked before the next task.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 # --- Several nodes: beat sends each job once per period, however many beats run -----------
 # (config.beat: a claim per job and period in the shared cache.) With Redis as the broker,
 # a task not acknowledged within the visibility timeout is delivered again to another

@@ -266,3 +266,27 @@ def test_a_kill_outside_the_send_window_makes_no_duplicate(smtp, worker, client_
     assert sorted(ids) == sorted(m.message_id for m in messages)
     assert len(ids) == len(set(ids))  # no duplicate at all
     assert settings.MOTCUA["MESSAGE_STUCK_SECONDS"] >= 2
+
+
+def _worker_backends() -> set[tuple[int, object]]:
+    """The database's other client connections (the worker's): process id and start."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        return set(cursor.fetchall())
+
+
+def test_a_worker_keeps_its_database_connection_between_tasks(smtp, worker, client_app):
+    """As a web node does between requests (CONN_MAX_AGE): Celery's own fixup would close
+    it after every task, and each task would pay for a new PostgreSQL backend."""
+    _sink, port = smtp()
+    worker(port)
+    send(client_app, make_messages(3))
+    assert wait_for(lambda: delivered() == 3)
+    first = _worker_backends()
+    assert first, "the worker closed its connection after its task"
+    send(client_app, make_messages(3))
+    assert wait_for(lambda: delivered() == 6)
+    assert _worker_backends() == first
