@@ -67,8 +67,9 @@ _limits: dict[tuple, tuple[int, int]] = {}
 def _largest_components() -> tuple[int, int]:
     """(largest component, largest sum of one procedure's components), in bytes, over every
     version (a draft keeps the version it was started under)."""
-    newest = ProcedureVersion.objects.order_by("-pk").values_list("pk", "spec").first()
-    newest = (newest[0], repr(newest[1])) if newest else None
+    # Its id and its content's hash name it: its specification, read and compared on
+    # every upload, cost more than the rest of this together.
+    newest = ProcedureVersion.objects.order_by("-pk").values_list("pk", "content_hash").first()
     if newest not in _limits:
         largest, total = 0, 0
         for spec in ProcedureVersion.objects.values_list("spec", flat=True).iterator():
