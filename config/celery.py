@@ -30,10 +30,12 @@ def _use_django_logging(loglevel=None, **kwargs):
 @task_prerun.connect
 @task_postrun.connect
 def _database_connections(sender=None, **kwargs):
-    """Around each task, as around each web request: a connection is kept for CONN_MAX_AGE
-    seconds (Celery's own closing is turned off: settings.CELERY_DB_REUSE_MAX)."""
+    """Around each task, as Django does around each web request: a connection is kept for
+    CONN_MAX_AGE seconds, one that failed is checked, and one a task left inside a
+    transaction is closed (Celery's own closing after every task is turned off:
+    settings.CELERY_DB_REUSE_MAX)."""
     if getattr(getattr(sender, "request", None), "is_eager", False):
         return  # in the caller's process and, often, its transaction
-    from .dbconn import close_stale_connections
+    from django.db import close_old_connections
 
-    close_stale_connections()
+    close_old_connections()

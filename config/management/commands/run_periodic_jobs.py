@@ -2,10 +2,10 @@ import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from api.services import api_records_prune
 from api.webhooks import webhooks_sweep
-from config.dbconn import close_stale_connections
 from connectors.national_portal.sync import portal_sync_sweep
 from connectors.payment.services import payment_reconcile
 from documents.services import documents_sweep
@@ -19,6 +19,14 @@ FAILED = "failed"
 
 # Waiting between rounds: a module attribute, so that a test can count the rounds.
 sleep = time.sleep
+
+
+def close_stale_connections() -> None:
+    """django.db.close_old_connections, but leaving alone a connection inside a caller's
+    transaction (call_command from a test or a script), which it would close."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 class Command(BaseCommand):
