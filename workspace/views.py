@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -102,10 +103,10 @@ def _procedure_choices():
 
 
 LISTS = {
-    "queue": (selectors.task_queue, _("Queue"), "open tasks offered to your roles"),
-    "inbox": (selectors.task_inbox, _("Inbox"), "tasks you hold"),
-    "done": (selectors.task_done, _("Done"), "tasks you finished"),
-    "team": (selectors.team_tasks, _("Team"), "open tasks of the agencies you manage"),
+    "queue": (selectors.task_queue, gettext_lazy("Queue"), "open tasks offered to your roles"),
+    "inbox": (selectors.task_inbox, gettext_lazy("Inbox"), "tasks you hold"),
+    "done": (selectors.task_done, gettext_lazy("Done"), "tasks you finished"),
+    "team": (selectors.team_tasks, gettext_lazy("Team"), "open tasks of the agencies you manage"),
 }
 
 

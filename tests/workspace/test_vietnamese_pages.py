@@ -150,3 +150,24 @@ def test_numbers_are_written_with_a_decimal_comma_on_pages_and_papers(
     sign_in(client, officers["head"])
     html = page(client, "workspace:dossier", dossier.pk)
     assert "<dd>120,5</dd>" in html and "120.5" not in html
+
+
+def test_an_english_page_speaks_english_and_writes_days_day_first(
+    client, walk, procedure, province, citizen, officers
+):
+    """The list's heading follows the reader's language (it was read once, in Vietnamese,
+    when the module was imported), and an English page writes a day as the papers do."""
+    work.application_submit(dossier=new_draft(procedure, province, citizen), by=citizen)
+    sign_in(client, officers["reception"])
+    html = client.get(reverse("workspace:queue"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'Queue <span class="count">(1 task)</span>' in html
+    assert "Hàng chờ" not in html
+    dossier = walk(Status.RECEIVED)
+    due = dossier.due_date
+    sign_in(client, citizen)
+    html = client.get(
+        reverse("portal:dossier", args=[dossier.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert f"appointment {due:%d/%m/%Y}" in html
+    if due.day != due.month:
+        assert f"appointment {due:%m/%d/%Y}" not in html
