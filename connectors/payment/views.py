@@ -21,6 +21,7 @@ from django_ratelimit.core import is_ratelimited
 from config.network import client_address
 from workflows.exceptions import ActionNotAllowed
 from workflows.models import Dossier
+from workflows.presentation import money
 from workflows.services.fees import fee_for_dossier
 
 from . import receipt, services
@@ -72,7 +73,7 @@ def payment_return(request, reference):
             "payment": payment,
             "dossier": payment.fee.dossier,
             "open": payment.state in OPEN,
-            "amount": receipt.amount_in_figures(payment.amount),
+            "amount": money(payment.amount),
         },
     )
 

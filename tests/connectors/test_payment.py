@@ -504,3 +504,15 @@ def test_money_to_refund_is_in_the_administrators_digest(dossier, citizen):
     assert list(Alert.objects.filter(source="payment").values_list("ref", flat=True)) == [refund.pk]
     alerts_notice()
     assert Alert.objects.filter(source="payment").count() == 1
+
+
+def test_the_amount_is_written_as_the_fee_panel_writes_it(platform, dossier, citizen_client):
+    """One way to write the amount on a page: "50.000 đồng" in Vietnamese, "50,000 VND" in
+    English, beside the button as in the fee's own panel."""
+    url = reverse("portal:dossier", args=[dossier.pk])
+    vi = citizen_client.get(url, HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    panel = vi.split('id="h-pay"', 1)[1]
+    assert "50.000 đồng" in panel
+    en = citizen_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    panel = en.split('id="h-pay"', 1)[1]
+    assert "50,000 VND" in panel and "dong" not in panel

@@ -4,10 +4,10 @@
 from django import template
 
 from workflows.models import FeeStatus
+from workflows.presentation import money
 from workflows.services.fees import fee_for_dossier
 
 from ..models import OPEN, Payment, State
-from ..receipt import amount_in_figures
 from ..services import payment_payable
 
 register = template.Library()
@@ -25,7 +25,7 @@ def payment_panel(context, dossier):
     return {
         "fee": fee,
         "dossier": dossier,
-        "amount": amount_in_figures(fee.amount_due),
+        "amount": money(fee.amount_due),  # as the fee's own panel writes it
         "payable": payment_payable(fee),
         "open": next((p for p in payments if p.state in OPEN), None),
         "receipts": receipts,
