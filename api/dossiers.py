@@ -45,7 +45,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import RegexValidator
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django.urls import reverse
@@ -90,7 +90,7 @@ from workflows.models import (
 from workflows.national_status import BY_EVENT, CODES, national_status, statuses_for
 from workflows.presentation import private_file_response
 from workflows.services import work
-from workflows.services.dossiers import dossier_create, holding
+from workflows.services.dossiers import dossier_attach_components, dossier_create, holding
 from workflows.services.filing import APPLICANT_KEYS, dossier_filing_problems, dossier_save_filing
 
 from .errors import problem
@@ -668,11 +668,8 @@ def _save_all(dossier, by, applicant, form_data, uploads, *, remove=()) -> dict:
     Every file of a component goes in one call: the first takes the component's place
     (replacing a file of a one-file component), the others are added next to it.
     ``remove``: current files to take off first (a supplement's replaced ones)."""
-    known = {c["code"] for c in dossier.procedure_version.spec["components"]}
     errors: dict[str, list[str]] = {}
-    for code in [c for c in uploads if c not in known]:
-        errors[f"file_{code}"] = [str(NO_SUCH_COMPONENT)]
-        del uploads[code]
+    _drop_unknown(dossier, uploads, errors)
     dossier, save_errors = dossier_save_filing(
         dossier=dossier,
         by=by,
@@ -684,6 +681,57 @@ def _save_all(dossier, by, applicant, form_data, uploads, *, remove=()) -> dict:
     for key, messages in save_errors.items():
         errors[key] = list(messages)
     return errors
+
+
+def _drop_unknown(dossier, uploads: dict, errors: dict) -> None:
+    """Files sent for components the procedure does not have: refused, by part name."""
+    known = {c["code"] for c in dossier.procedure_version.spec["components"]}
+    for code in [c for c in uploads if c not in known]:
+        errors[f"file_{code}"] = [str(NO_SUCH_COMPONENT)]
+        del uploads[code]
+
+
+def _attach_all(dossier, by, uploads) -> dict:
+    """The files of a draft just made with its typed values (``dossier_create``'s
+    ``problems``): what ``_save_all`` does, without writing the draft a second time."""
+    errors: dict[str, list[str]] = {}
+    _drop_unknown(dossier, uploads, errors)
+    sent = {code: list(files) for code, files in uploads.items() if files}
+    if sent:
+        _attached, problems = dossier_attach_components(
+            dossier=dossier, by=by, uploads=sent, new_draft=True
+        )
+        for key, messages in problems.items():
+            errors.setdefault(key, []).extend(messages)
+    return errors
+
+
+# One statement (PostgreSQL, SQLite): no insert in a savepoint of its own whose unique
+# violation is caught. On a conflict with a request still running, it waits for that
+# request's transaction to end, as the insert did.
+_TAKE_KEY = (
+    'INSERT INTO api_idempotentrequest (client_id, "key", fingerprint, created_at) '
+    'VALUES (%s, %s, %s, %s) ON CONFLICT (client_id, "key") DO NOTHING RETURNING id'
+)
+
+
+def _take_key(client, key: str, fingerprint: str) -> IdempotentRequest | None:
+    """The key's record, made now; None if another request has it."""
+    connection = transaction.get_connection()
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TAKE_KEY,
+            [client.pk, key, fingerprint, connection.ops.adapt_datetimefield_value(now)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record = IdempotentRequest(
+        pk=row[0], client=client, key=key, fingerprint=fingerprint, created_at=now
+    )
+    record._state.adding = False
+    return record
 
 
 def _atomically(run, *, dossier_id=lambda: None):
@@ -1184,12 +1232,18 @@ class DossierViewSet(viewsets.GenericViewSet):
                 return filed()
 
         def filed():
+            # The draft is written with what can be kept of the typed values; what cannot
+            # comes back in ``typed`` (all or nothing below: nothing is kept on a problem).
+            typed: dict[str, list[str]] = {}
             dossier = dossier_create(
                 procedure=procedure,
                 handling_agency=agency,
                 channel=Channel.ONLINE,
                 by=by,
+                applicant=applicant,
+                form_data=form_data,
                 filing_key=uuid.uuid5(FILING_NAMESPACE, f"{client.pk}:{key}") if key else None,
+                problems=typed,
             )
             made["id"] = dossier.pk
             if dossier.status != Status.DRAFT:
@@ -1198,7 +1252,7 @@ class DossierViewSet(viewsets.GenericViewSet):
             # The new row is this transaction's alone until it commits: the steps below
             # need not read and lock it again, each in turn.
             with holding(dossier):
-                errors = {**upload_errors, **_save_all(dossier, by, applicant, form_data, uploads)}
+                errors = {**upload_errors, **typed, **_attach_all(dossier, by, uploads)}
                 if forwarded and not errors:
                     # Before the filing: its sync to the portal names the portal's code.
                     try:
@@ -1235,13 +1289,8 @@ class DossierViewSet(viewsets.GenericViewSet):
     def _idempotent(self, client, key: str, fingerprint: str, submit) -> Response:
         for _attempt in range(3):
             with transaction.atomic():
-                try:
-                    with transaction.atomic():
-                        record = IdempotentRequest.objects.create(
-                            client=client, key=key, fingerprint=fingerprint
-                        )
-                except IntegrityError:
-                    record = None  # taken: by a request now finished (the insert waited)
+                # None: taken, by a request now finished (the insert waited for it).
+                record = _take_key(client, key, fingerprint)
                 if record is not None:
                     response = submit()
                     record.status_code = response.status_code

@@ -23,7 +23,7 @@ import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from workflows.events import MAX_ATTEMPTS, backoff
@@ -46,21 +46,18 @@ def _claimable(now) -> Q:
 
 
 def _claim(message_id: int) -> Message | None:
+    """The message, marked "sending" for this attempt; None if it is not due, or another
+    attempt has it. One conditional update: of two workers, the second waits for the
+    first's and then finds the message no longer claimable."""
     now = timezone.now()
-    with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now), pk=message_id)
-            .exclude(channel=Channel.INAPP)
-            .first()
-        )
-        if message is None:
-            return None
-        message.status = MessageStatus.SENDING
-        message.sending_since = now
-        message.attempts += 1
-        message.save(update_fields=["status", "sending_since", "attempts"])
-    return message
+    claimed = (
+        Message.objects.filter(_claimable(now), pk=message_id)
+        .exclude(channel=Channel.INAPP)
+        .update(status=MessageStatus.SENDING, sending_since=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    return Message.objects.get(pk=message_id)
 
 
 # Waits between tries at the outcome write when the database connection fails: the
@@ -72,35 +69,31 @@ def _write_outcome(message: Message, outcome: str, error: str, provider_id: str)
     """Idempotent: a retry after a commit whose answer was lost changes nothing, and a
     message the sweep has taken over since (another attempt) is left to that attempt."""
     now = timezone.now()
+    values: dict = {"sending_since": None}
+    if provider_id:
+        values["provider_id"] = provider_id[:100]
+    if outcome == MessageStatus.DELIVERED:
+        values.update(status=MessageStatus.DELIVERED, delivered_at=now)
+    elif outcome == MessageStatus.TEMPORARY_FAILURE and message.attempts < MAX_ATTEMPTS:
+        values.update(
+            status=MessageStatus.TEMPORARY_FAILURE, next_attempt_at=now + backoff(message.attempts)
+        )
+    else:
+        values.update(status=MessageStatus.PERMANENT_FAILURE, failed_at=now)
     with transaction.atomic():
+        # One transaction: a retry finds the message no longer "sending" if this committed.
+        # The update only while this attempt still has it (it locks the row till the end).
         if not (
-            Message.objects.select_for_update()
-            .filter(pk=message.pk, status=MessageStatus.SENDING, attempts=message.attempts)
-            .exists()
+            Message.objects.filter(
+                pk=message.pk, status=MessageStatus.SENDING, attempts=message.attempts
+            ).update(**values)
         ):
             return
-        # One transaction: a retry finds the message no longer "sending" if this committed.
         DeliveryAttempt.objects.create(
             message=message, number=message.attempts, outcome=outcome, error=error[:255]
         )
-        fields = ["status", "sending_since"]
-        message.sending_since = None
-        if provider_id:
-            message.provider_id = provider_id[:100]
-            fields.append("provider_id")
-        if outcome == MessageStatus.DELIVERED:
-            message.status = MessageStatus.DELIVERED
-            message.delivered_at = now
-            fields.append("delivered_at")
-        elif outcome == MessageStatus.TEMPORARY_FAILURE and message.attempts < MAX_ATTEMPTS:
-            message.status = MessageStatus.TEMPORARY_FAILURE
-            message.next_attempt_at = now + backoff(message.attempts)
-            fields.append("next_attempt_at")
-        else:
-            message.status = MessageStatus.PERMANENT_FAILURE
-            message.failed_at = now
-            fields.append("failed_at")
-        message.save(update_fields=fields)
+    for name, value in values.items():
+        setattr(message, name, value)
 
 
 def _record(message: Message, outcome: str, error: str = "", provider_id: str = "") -> None:

@@ -144,14 +144,19 @@ def _lock(dossier: Dossier) -> Dossier:
     )
 
 
-@contextmanager
-def _locked(dossier: Dossier) -> Iterator[Dossier]:
-    """One action's transaction (a savepoint inside another) on the locked dossier.
+def _step(dossier: Dossier) -> transaction.Atomic:
+    """One change's transaction (a savepoint inside another) on ``dossier``.
 
-    On the held dossier no savepoint: the action is one step of the caller's, and a
+    On the held dossier no savepoint: the change is one step of the caller's, and a
     failure fails the caller's transaction too (services.work lets it propagate)."""
     held = _held.get()
-    with transaction.atomic(savepoint=held is None or held.pk != dossier.pk):
+    return transaction.atomic(savepoint=held is None or held.pk != dossier.pk)
+
+
+@contextmanager
+def _locked(dossier: Dossier) -> Iterator[Dossier]:
+    """One action's transaction on the locked dossier (``_step``)."""
+    with _step(dossier):
         locked = _lock(dossier)
         try:
             yield locked
@@ -268,11 +273,17 @@ def dossier_create(
     applicant_user=None,
     form_data: dict | None = None,
     filing_key: uuid.UUID | None = None,
+    problems: dict | None = None,
 ) -> Dossier:
     """Start a draft under the procedure version in force today.
 
     With a ``filing_key`` (sent with the form), posting the same form again returns the
     dossier it already made.
+
+    What cannot be kept of ``applicant`` and ``form_data`` is refused with a
+    ValidationError; given a ``problems`` dict, it is left out of the draft instead and
+    its problems are added there, by field (as ``dossier_save_draft`` does): the draft is
+    written once, with what can be kept.
     """
     if channel not in Channel.values:
         raise ValidationError({"channel": [_("Unknown channel.")]})
@@ -298,23 +309,25 @@ def dossier_create(
         raise ValidationError(
             {"handling_agency": [_("This agency does not handle this procedure.")]}
         )
-    if filing_key is not None:
-        existing = Dossier.objects.filter(filing_key=filing_key).first()
-        if existing is not None:
-            if existing.filed_by_id != by.pk:
-                raise ValidationError(_("This form has expired; open it again."))
-            return existing
-    person = bounded_applicant(applicant, _column_limits())
-    data = bounded_form_data(version.spec, form_data or {})
+    if problems is None:
+        person = bounded_applicant(applicant, _column_limits())
+        data = bounded_form_data(version.spec, form_data or {})
+    else:
+        data, data_problems = split_form_data(version.spec, form_data or {})
+        person, person_problems = split_applicant(applicant, _column_limits())
+        problems.update({**data_problems, **person_problems})
     try:
         return _create_draft(
             version, handling_agency, channel, by, applicant_user, data, person, filing_key
         )
     except IntegrityError:
-        # The same form, posted twice at the same moment: the other post made it.
-        existing = Dossier.objects.filter(filing_key=filing_key).first()
-        if filing_key is None or existing is None or existing.filed_by_id != by.pk:
+        # The same form posted again, or twice at the same moment: the dossier it made.
+        # (The key's unique index finds it: no read before every insert.)
+        existing = Dossier.objects.filter(filing_key=filing_key).first() if filing_key else None
+        if existing is None:
             raise
+        if existing.filed_by_id != by.pk:
+            raise ValidationError(_("This form has expired; open it again.")) from None
         return existing
 
 
@@ -373,7 +386,7 @@ def dossier_save_draft(
     dossier = _editable(dossier, by, lock=False)
     data, errors = split_form_data(dossier.procedure_version.spec, form_data)
     person, person_errors = split_applicant(applicant, _column_limits())
-    with transaction.atomic():
+    with _step(dossier):
         locked = _editable(dossier, by)
         locked.form_data = {**locked.form_data, **data}
         for column, value in person.items():
@@ -411,7 +424,12 @@ def dossier_attach_component(
 
 
 def dossier_attach_components(
-    *, dossier: Dossier, by, uploads: dict[str, list], replace: bool | None = None
+    *,
+    dossier: Dossier,
+    by,
+    uploads: dict[str, list],
+    replace: bool | None = None,
+    new_draft: bool = False,
 ) -> tuple[list[DossierComponent], dict[str, list[str]]]:
     """Check and store files for components, all under one lock of the dossier: the files
     kept (or the same ones already there), and the problems by component code.
@@ -426,6 +444,11 @@ def dossier_attach_components(
     dossier. A store that cannot be reached is a message on the component, with nothing
     written; a file stored for a row that is then not kept is removed again. A file that
     fails leaves the others of the call as they are.
+
+    ``new_draft``: the dossier is a draft made in the caller's transaction, held there
+    (``holding``) and given no file yet: there is none to look up or replace, its making
+    stands as its last edit, and the filing that follows knows its files without reading
+    them (the integration API's submit).
     """
     dossier = _editable(dossier, by, lock=False)  # who may, before anything about the file
     items = []
@@ -438,7 +461,7 @@ def dossier_attach_components(
         for upload in files:
             name = clean_text(getattr(upload, "name", "") or "file", "name", limit=10**6)[-255:]
             items.append((spec, upload, name, None))
-    attached, problems = _attach_many(dossier, by, items, replace=replace)
+    attached, problems = _attach_many(dossier, by, items, replace=replace, new_draft=new_draft)
     for code, messages in problems.items():
         errors.setdefault(code, []).extend(messages)
     return attached, errors
@@ -456,7 +479,7 @@ def _attach(
 
 
 def _attach_many(
-    dossier: Dossier, by, items: list[tuple], *, replace: bool | None
+    dossier: Dossier, by, items: list[tuple], *, replace: bool | None, new_draft: bool = False
 ) -> tuple[list[DossierComponent], dict[str, list[str]]]:
     """The rules of every new file of a component, for ``items`` (spec, upload, file name,
     origin) of ``dossier`` (already checked editable by ``by``), under one lock."""
@@ -512,12 +535,20 @@ def _attach_many(
         return [], errors
     unused = [component for _spec, component, _replaces, _origin in prepared]
     try:
-        with transaction.atomic():
+        with _step(dossier):
             locked = _editable(dossier, by)
+            if new_draft and (locked is not _held.get() or locked.status != Status.DRAFT):
+                raise ValueError("new_draft: a draft held by the caller's transaction only")
             current: dict[str, list[DossierComponent]] = {}
-            for row in locked.components.filter(
-                component_code__in={c.component_code for c in unused}, superseded_at__isnull=True
-            ):
+            rows = (
+                ()
+                if new_draft
+                else locked.components.filter(
+                    component_code__in={c.component_code for c in unused},
+                    superseded_at__isnull=True,
+                )
+            )
+            for row in rows:
                 current.setdefault(row.component_code, []).append(row)
             attached, new, superseded, reused = [], [], [], []
             for spec, component, replaces, origin in prepared:
@@ -545,8 +576,9 @@ def _attach_many(
                 DossierComponent.objects.filter(pk__in=superseded).update(superseded_at=now)
             if new:
                 DossierComponent.objects.bulk_create(new)
-                locked.edited_at = now
-                fields = ["edited_at"]
+                fields = [] if new_draft else ["edited_at"]
+                if not new_draft:
+                    locked.edited_at = now
                 for component, origin in reused:
                     history_append(
                         dossier=locked,
@@ -566,8 +598,16 @@ def _attach_many(
                             },
                         },
                     )
-                    fields = ["edited_at", "history_count", "history_hash"]
-                locked.save(update_fields=fields)
+                    fields = [*fields, "history_count", "history_hash"]
+                if fields:
+                    locked.save(update_fields=fields)
+            if new_draft:
+                # Its files, known to the filing that follows in this transaction (_file).
+                locked._current_files = sorted(
+                    ((c.component_code, c.sha256) for c in new), key=lambda file: file[0]
+                )
+            else:
+                locked.__dict__.pop("_current_files", None)
             kept = {id(c) for c in new}
             attached = [c for c in attached if c.pk is not None]
             unused = [c for c in unused if id(c) not in kept]

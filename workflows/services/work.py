@@ -35,7 +35,7 @@ from ..clock import one_calendar, timeliness, working_calendar
 from ..compiled import CompiledQuery
 from ..events import event_record
 from ..exceptions import ActionNotAllowed
-from ..flows import flow_for
+from ..flows import flow_for, starting
 from ..inputs import clean_text
 from ..models import Dossier, DossierTask, Status, acting_for
 from . import dossiers
@@ -466,8 +466,8 @@ def application_submit(*, dossier: Dossier, by) -> Dossier:
     """
     with transaction.atomic(), one_calendar():
         dossier = dossiers.dossier_submit(dossier=dossier, by=by)
-        # Locked by the filing, in this transaction.
-        with dossiers.holding(dossier):
+        # Locked by the filing, in this transaction; the process is new in it too.
+        with dossiers.holding(dossier), starting():
             flow_for(dossier).start.run(dossier=dossier)
     return dossier
 
