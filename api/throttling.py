@@ -30,16 +30,23 @@ class ClientRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // WINDOW)
         key = f"motcua:api:throttle:{client.pk}:{window}"
-        self.cache.add(key, 0, WINDOW * 2)
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # expired between add and incr
-            self.cache.set(key, 1, WINDOW * 2)
-            count = 1
+        count = self._count(key)
         if count > client.rate_limit:
             self.wait_seconds = max(1, (window + 1) * WINDOW - now)
             return False
         return True
+
+    def _count(self, key: str) -> int:
+        """This call's number in the window: one increment, but for the window's first
+        call, which makes the key (or, having lost that race, increments it)."""
+        for _attempt in range(3):
+            try:
+                return self.cache.incr(key)
+            except ValueError:  # no key yet (a new window), or it expired just now
+                if self.cache.add(key, 1, WINDOW * 2):
+                    return 1
+        self.cache.set(key, 1, WINDOW * 2)
+        return 1
 
     def wait(self):
         return self.wait_seconds

@@ -52,6 +52,19 @@ def bounded_connection(app, url: str | None = None):
     )
 
 
+# The hand-offs' connection, the key of its producer pool (kombu keys pools by the
+# connection's parameters), made once for each broker URL and setting: not for every row.
+_templates: dict[tuple, object] = {}
+
+
+def _template(app):
+    key = (id(app), app.conf.broker_write_url, _options()["TIMEOUT"])
+    template = _templates.get(key)
+    if template is None:
+        template = _templates[key] = bounded_connection(app)
+    return template
+
+
 def handoff(task, *args) -> bool:
     """Queue ``task(*args)`` now if the broker answers at once; False: the sweep will."""
     global _paused_until
@@ -64,7 +77,7 @@ def handoff(task, *args) -> bool:
         log.debug("handoff skipped task=%s (broker paused)", task.name)
         return False
     try:
-        with producers[bounded_connection(app)].acquire(block=True, timeout=1) as producer:
+        with producers[_template(app)].acquire(block=True, timeout=1) as producer:
             app.send_task(task.name, args=list(args), producer=producer, retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep delivers
         with _lock:

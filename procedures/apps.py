@@ -25,4 +25,20 @@ class ProceduresConfig(AppConfig):
     verbose_name = _("Catalog: agencies and procedures")
 
     def ready(self):
+        from django.contrib.auth.models import Group, Permission
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from .auth import forget_role_permissions
+        from .models import ProcedureVersion
+        from .selectors import forget_upload_limits
+
         post_migrate.connect(sync_catalog_admin_group, sender=self)
+        # What the process keeps for a few seconds (procedures.memo), forgotten here at
+        # once when it changes.
+        m2m_changed.connect(forget_role_permissions, sender=Group.permissions.through)
+        for signal in (post_save, post_delete):
+            signal.connect(forget_role_permissions, sender=Group)
+            signal.connect(forget_upload_limits, sender=ProcedureVersion)
+        post_delete.connect(forget_role_permissions, sender=Permission)
+        post_migrate.connect(forget_role_permissions)
+        post_migrate.connect(forget_upload_limits)

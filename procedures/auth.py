@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Permission
 
+from .memo import Recent
 from .models import Agency, OfficerRole
 from .roles import DEPARTMENT_ROLES, SUBTREE_ROLES
 
@@ -38,8 +39,7 @@ def agency_of(obj) -> Agency | None:
     return getattr(obj, "handling_agency", None)
 
 
-def role_permissions() -> dict[str, set[str]]:
-    """Map role → set of "app_label.codename" its group grants (one query)."""
+def _read_role_permissions() -> dict[str, set[str]]:
     mapping: dict[str, set[str]] = {}
     rows = Permission.objects.filter(group__name__startswith="role:").values_list(
         "group__name", "content_type__app_label", "codename"
@@ -76,6 +76,23 @@ def roles_in(user, agency: Agency) -> set[str]:
     if not user.is_authenticated or not user.is_active:
         return set()
     return {held.role for held in held_roles(user) if _reaches(held, agency)}
+
+
+# Changed only in the admin (a role group's permissions) or by the post-migrate hook: a
+# change is seen at once in its own process (procedures.apps connects ``forget``), and by
+# the others within the lifetime below.
+ROLE_PERMISSIONS_LIFETIME = 10  # seconds
+_role_permissions = Recent(_read_role_permissions, ROLE_PERMISSIONS_LIFETIME)
+
+
+def role_permissions() -> dict[str, set[str]]:
+    """Map role → set of "app_label.codename" its group grants (one query, kept for
+    ROLE_PERMISSIONS_LIFETIME in the process)."""
+    return _role_permissions.get()
+
+
+def forget_role_permissions(*args, **kwargs) -> None:
+    _role_permissions.forget()
 
 
 def user_role_permissions(user) -> dict[str, set[str]]:

@@ -136,7 +136,13 @@ class Procedure(models.Model):
 
     def version_in_force(self, day) -> ProcedureVersion | None:
         """The newest version whose effective date has come: new dossiers are filed under it."""
-        return self.versions.filter(effective_from__lte=day).order_by("-number").first()
+        # Its YAML text (several kB) is for the authoring pages only.
+        return (
+            self.versions.defer("source_yaml")
+            .filter(effective_from__lte=day)
+            .order_by("-number")
+            .first()
+        )
 
 
 class ProcedureVersion(models.Model):

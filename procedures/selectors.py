@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 from django.utils.translation import gettext
 
+from .memo import Recent
 from .models import Agency, OfficerRole, Procedure, ProcedureVersion
 from .roles import Role
 from .titles import default_title
@@ -81,10 +82,21 @@ def _largest_components() -> tuple[int, int]:
     return _limits[newest]
 
 
+# Whether the catalog has a new version is asked again after this long (or at once in the
+# process that writes one: procedures.apps): a version published on another node may be
+# refused a larger upload here for that long, before the form's own checks.
+UPLOAD_LIMITS_LIFETIME = 10  # seconds
+_recent_limits = Recent(_largest_components, UPLOAD_LIMITS_LIFETIME)
+
+
+def forget_upload_limits(*args, **kwargs) -> None:
+    _recent_limits.forget()
+
+
 def upload_limits() -> tuple[int, int]:
     """(per file, all the files of one filing) in bytes that any page taking a filing's
     files accepts: the catalog's largest component (at least 1 MB) and its largest sum."""
-    largest, total = _largest_components()
+    largest, total = _recent_limits.get()
     # Every page that takes files takes them no larger than the largest component; the
     # one-file pages (a certificate) take much smaller ones and check them in their form.
     largest = max(largest, MB)

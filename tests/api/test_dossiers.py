@@ -181,6 +181,33 @@ def test_submit_multipart_with_several_files_for_one_component(api, catalog, pro
     assert dossier.status == Status.SUBMITTED
 
 
+def test_a_filing_keeps_what_was_sent_and_seals_every_file_it_stored(api, catalog, province):
+    """The draft is made with the typed values, and its files are known to the filing
+    without being read again: the filing's history entry names each with its SHA-256."""
+    from procedures.models import Procedure
+
+    procedure = Procedure.objects.get(code="1.012842")  # photos: up to 2 files
+    body = multipart_body(
+        procedure,
+        province,
+        extra_files={
+            "file_current_housing_photos": [
+                _upload("a.png", minimal_png()),
+                _upload("b.png", minimal_png() + b"\x00"),
+            ]
+        },
+    )
+    response = api.post(URL, body, json=False)
+    assert response.status_code == 201, response.content[:3000]
+    dossier = Dossier.objects.get(pk=response.json()["id"])
+    assert dossier.applicant_email == APPLICANT["email"]
+    assert set(dossier.form_data) == set(json.loads(body["form_data"]))  # cleaned at filing
+    stored = sorted((c.component_code, c.sha256) for c in dossier.components.all())
+    assert len(stored) == len(procedure.current_version.spec["components"]) + 1
+    sealed = dossier.history.get(action="submit").data["components"]
+    assert sorted((c["code"], c["sha256"]) for c in sealed) == stored
+
+
 def _bad(procedure, province, other_province):
     """(name, body or callable, json?, status, fields)."""
     spec = procedure.current_version.spec
@@ -1094,7 +1121,9 @@ def test_updated_after_is_the_last_entrys_time_read_through_the_history_index(
         with time_machine.travel(start + dt.timedelta(days=day), tick=False):
             ids.append(submit()["id"])
     with time_machine.travel(start + dt.timedelta(days=4), tick=False):
-        transitions.dossier_receive(dossier=Dossier.objects.get(pk=ids[0]), by=officers["reception"])
+        transitions.dossier_receive(
+            dossier=Dossier.objects.get(pk=ids[0]), by=officers["reception"]
+        )
 
     def expected(moment) -> list[int]:
         last = {}

@@ -116,6 +116,15 @@ def test_a_repeated_outcome_write_changes_nothing(db):
     assert message.status == MessageStatus.DELIVERED and message.provider_id == "gw-9"
 
 
+def test_a_message_is_claimed_by_one_attempt_at_a_time(db):
+    message = sms()
+    claimed = services._claim(message.pk)
+    assert claimed.status == MessageStatus.SENDING and claimed.attempts == 1
+    assert services._claim(message.pk) is None  # a second worker finds it taken
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENDING and message.attempts == 1
+
+
 def test_a_resent_message_records_its_new_round_of_attempts(db, monkeypatch):
     from notifications.channels import PermanentFailure
 
