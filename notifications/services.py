@@ -89,11 +89,13 @@ def _write_outcome(message: Message, outcome: str, error: str, provider_id: str)
             ).update(**values)
         ):
             return
+        # Before the commit: a retry after a commit whose answer was lost finds nothing to
+        # change, and the message still says what this attempt recorded.
+        for name, value in values.items():
+            setattr(message, name, value)
         DeliveryAttempt.objects.create(
             message=message, number=message.attempts, outcome=outcome, error=error[:255]
         )
-    for name, value in values.items():
-        setattr(message, name, value)
 
 
 def _record(message: Message, outcome: str, error: str = "", provider_id: str = "") -> None:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from django.db import transaction
+
 T = TypeVar("T")
 
 
@@ -33,5 +35,11 @@ class Recent(Generic[T]):
         return self._value  # type: ignore[return-value]
 
     def forget(self, *args, **kwargs) -> None:
-        """Also a signal receiver: its arguments are ignored."""
+        """Also a signal receiver: its arguments are ignored. Forgotten now, and again
+        once the change commits (a read made in between saw the rows before it)."""
+        self._at = None
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(self._clear)
+
+    def _clear(self) -> None:
         self._at = None

@@ -34,6 +34,20 @@ def _fresh_totp_codes():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_memos():
+    """What a process keeps for a few seconds (procedures.memo) may come from a test's
+    rows, which its rollback takes back without a signal: each test reads afresh."""
+    from procedures.auth import forget_role_permissions
+    from procedures.selectors import forget_upload_limits
+
+    forget_role_permissions()
+    forget_upload_limits()
+    yield
+    forget_role_permissions()
+    forget_upload_limits()
+
+
+@pytest.fixture(autouse=True)
 def _private_storage(settings, tmp_path):
     """Each test's private files in its own directory (workflows.storage looks the storage
     up when used, so this override reaches the models' FileFields)."""

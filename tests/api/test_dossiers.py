@@ -384,6 +384,28 @@ def test_a_failed_submit_removes_the_files_it_stored(api, procedure, province):
     assert stored_files() == []
 
 
+def test_a_database_failure_while_attaching_leaves_no_file_behind(
+    api, procedure, province, monkeypatch
+):
+    """The files are attached in the filing's own transaction, without a savepoint: when
+    the database fails there, the transaction is lost, and so are the files it stored."""
+    from django.db import DatabaseError
+    from django.db.models import QuerySet
+
+    original = QuerySet.bulk_create
+
+    def failing(self, objs, *args, **kwargs):
+        if self.model is DossierComponent:
+            raise DatabaseError("could not extend file: No space left on device")
+        return original(self, objs, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "bulk_create", failing)
+    api.http.raise_request_exception = False
+    response = api.post(URL, json_body(procedure, province))
+    assert response.status_code == 500
+    assert Dossier.objects.count() == 0 and stored_files() == []
+
+
 def test_an_oversized_multipart_post_is_a_413_problem(api, procedure, province):
     response = api.http.post(
         URL,

@@ -726,9 +726,15 @@ def _discard(component: DossierComponent) -> None:
     which is logged (it holds no more than what the applicant sent). When the database
     cannot say whether the row was saved (the connection broke at the commit, which the
     server may have made), the file stays: an orphan is harmless, a row without its file
-    is not."""
+    is not. Inside a transaction already doomed to roll back (a step without a savepoint
+    failed: ``_step``), no row of it can stay: the file goes without asking."""
+    connection = transaction.get_connection()
+    doomed = connection.in_atomic_block and connection.needs_rollback
     try:
-        if DossierComponent.objects.filter(storage_key=component.storage_key).exists():
+        if (
+            not doomed
+            and DossierComponent.objects.filter(storage_key=component.storage_key).exists()
+        ):
             return
     except DatabaseError:
         log.warning("kept the stored file %s: its row's fate is unknown", component.file.name)
