@@ -157,36 +157,11 @@ def test_submit_json_files_the_dossier_and_starts_its_flow(api, api_pair, proced
     assert call.dossier_id == dossier.pk and call.status_code == 201
 
 
-def test_submit_multipart_with_several_files_for_one_component(api, catalog, province):
+def _two_photos(province) -> tuple:
+    """The housing procedure (photos: up to 2 files) and a multipart body sending two."""
     from procedures.models import Procedure
 
-    procedure = Procedure.objects.get(code="1.012842")  # photos: up to 2 files
-    response = api.post(
-        URL,
-        multipart_body(
-            procedure,
-            province,
-            extra_files={
-                "file_current_housing_photos": [
-                    _upload("a.png", minimal_png()),
-                    _upload("b.png", minimal_png() + b"\x00"),
-                ]
-            },
-        ),
-        json=False,
-    )
-    assert response.status_code == 201, response.content[:3000]
-    dossier = Dossier.objects.get(pk=response.json()["id"])
-    assert dossier.components.filter(component_code="current_housing_photos").count() == 2
-    assert dossier.status == Status.SUBMITTED
-
-
-def test_a_filing_keeps_what_was_sent_and_seals_every_file_it_stored(api, catalog, province):
-    """The draft is made with the typed values, and its files are known to the filing
-    without being read again: the filing's history entry names each with its SHA-256."""
-    from procedures.models import Procedure
-
-    procedure = Procedure.objects.get(code="1.012842")  # photos: up to 2 files
+    procedure = Procedure.objects.get(code="1.012842")
     body = multipart_body(
         procedure,
         province,
@@ -197,6 +172,22 @@ def test_a_filing_keeps_what_was_sent_and_seals_every_file_it_stored(api, catalo
             ]
         },
     )
+    return procedure, body
+
+
+def test_submit_multipart_with_several_files_for_one_component(api, catalog, province):
+    _procedure, body = _two_photos(province)
+    response = api.post(URL, body, json=False)
+    assert response.status_code == 201, response.content[:3000]
+    dossier = Dossier.objects.get(pk=response.json()["id"])
+    assert dossier.components.filter(component_code="current_housing_photos").count() == 2
+    assert dossier.status == Status.SUBMITTED
+
+
+def test_a_filing_keeps_what_was_sent_and_seals_every_file_it_stored(api, catalog, province):
+    """The draft is made with the typed values, and its files are known to the filing
+    without being read again: the filing's history entry names each with its SHA-256."""
+    procedure, body = _two_photos(province)
     response = api.post(URL, body, json=False)
     assert response.status_code == 201, response.content[:3000]
     dossier = Dossier.objects.get(pk=response.json()["id"])

@@ -576,9 +576,10 @@ def _attach_many(
                 DossierComponent.objects.filter(pk__in=superseded).update(superseded_at=now)
             if new:
                 DossierComponent.objects.bulk_create(new)
-                fields = [] if new_draft else ["edited_at"]
-                if not new_draft:
+                fields = []
+                if not new_draft:  # a new draft's making stands as its last edit
                     locked.edited_at = now
+                    fields.append("edited_at")
                 for component, origin in reused:
                     history_append(
                         dossier=locked,
