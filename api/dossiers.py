@@ -649,13 +649,15 @@ def _stored_files(dossier_id) -> list[str]:
         return []
 
 
-def _remove_files(names: list[str]) -> None:
-    """Files stored by a submit that was then rolled back: no row points to them."""
+def _remove_files(names: list[str], *, asked: bool = True) -> None:
+    """Files stored by a submit that was then rolled back: no row points to them.
+    ``asked=False``: none of their rows can stay (the failed transaction made them), so
+    they go without asking (that transaction may be doomed, and cannot be asked)."""
     for name in names:
         if not name:
             continue
         try:
-            if DossierComponent.objects.filter(file=name).exists():
+            if asked and DossierComponent.objects.filter(file=name).exists():
                 continue
             DossierComponent(file=name).file.delete(save=False)
         except (OSError, DatabaseError):
@@ -691,19 +693,21 @@ def _drop_unknown(dossier, uploads: dict, errors: dict) -> None:
         del uploads[code]
 
 
-def _attach_all(dossier, by, uploads) -> dict:
+def _attach_all(dossier, by, uploads) -> tuple[list[DossierComponent], dict]:
     """The files of a draft just made with its typed values (``dossier_create``'s
-    ``problems``): what ``_save_all`` does, without writing the draft a second time."""
+    ``problems``): what ``_save_all`` does, without writing the draft a second time. The
+    files stored, and the problems by field."""
     errors: dict[str, list[str]] = {}
     _drop_unknown(dossier, uploads, errors)
     sent = {code: list(files) for code, files in uploads.items() if files}
+    attached: list[DossierComponent] = []
     if sent:
-        _attached, problems = dossier_attach_components(
+        attached, problems = dossier_attach_components(
             dossier=dossier, by=by, uploads=sent, new_draft=True
         )
         for key, messages in problems.items():
             errors.setdefault(key, []).extend(messages)
-    return errors
+    return attached, errors
 
 
 # One statement (PostgreSQL, SQLite): no insert in a savepoint of its own whose unique
@@ -734,19 +738,25 @@ def _take_key(client, key: str, fingerprint: str) -> IdempotentRequest | None:
     return record
 
 
-def _atomically(run, *, dossier_id=lambda: None):
+def _atomically(run, *, dossier_id=lambda: None, new_files=None, savepoint=True):
     """``run()`` in one transaction; on any failure, nothing stays: the rows are rolled
-    back and the files they stored removed."""
+    back and the files they stored removed.
+
+    The files are those of the dossier's rows (``dossier_id``), each removed once the
+    rollback shows no row points to it; or, given ``new_files`` (the files of the rows
+    ``run`` made), those, removed at once: none of their rows can stay. ``savepoint=False``:
+    inside a transaction that a failure here fails too (``_idempotent``'s: it lets the
+    failure go on)."""
     written: list[str] = []
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             try:
                 return run()
             except BaseException:
-                written = _stored_files(dossier_id())
+                written = new_files() if new_files else _stored_files(dossier_id())
                 raise
     except BaseException:
-        _remove_files(written)
+        _remove_files(written, asked=new_files is None)
         raise
 
 
@@ -1244,6 +1254,7 @@ class DossierViewSet(viewsets.GenericViewSet):
                 form_data=form_data,
                 filing_key=uuid.uuid5(FILING_NAMESPACE, f"{client.pk}:{key}") if key else None,
                 problems=typed,
+                filing=True,  # filed below, or nothing is kept
             )
             made["id"] = dossier.pk
             if dossier.status != Status.DRAFT:
@@ -1252,7 +1263,8 @@ class DossierViewSet(viewsets.GenericViewSet):
             # The new row is this transaction's alone until it commits: the steps below
             # need not read and lock it again, each in turn.
             with holding(dossier):
-                errors = {**upload_errors, **typed, **_attach_all(dossier, by, uploads)}
+                made["files"], attach_errors = _attach_all(dossier, by, uploads)
+                errors = {**upload_errors, **typed, **attach_errors}
                 if forwarded and not errors:
                     # Before the filing: its sync to the portal names the portal's code.
                     try:
@@ -1272,13 +1284,28 @@ class DossierViewSet(viewsets.GenericViewSet):
             return dossier
 
         try:
-            dossier = _atomically(run, dossier_id=lambda: made.get("id"))
+            # With a key, inside _idempotent's transaction.
+            dossier = _atomically(
+                run,
+                new_files=lambda: [c.file.name for c in made.get("files", ())],
+                savepoint=key is None,
+            )
         except ValidationError as exc:
             self._fix_paths(exc)
             raise
         note_dossier(self.request, dossier)
         location = reverse("api:dossier-detail", args=[dossier.pk])
-        return self._body(dossier, 201, Location=self.request.build_absolute_uri(location))
+        headers = {"Location": self.request.build_absolute_uri(location)}
+        if "files" not in made:  # filed before, under the same key: as it is now
+            return self._body(dossier, 201, **headers)
+        # Filed now: the status read's answer, from what this request wrote (nothing of the
+        # new dossier can have changed since: the flow's first task was only just offered).
+        dossier.current_files = sorted(
+            made["files"], key=lambda c: (c.component_code, c.uploaded_at, c.pk)
+        )
+        dossier.has_result = False
+        data = DossierSerializer(dossier, context=self.get_serializer_context()).data
+        return Response(data, status=201, headers=headers)
 
     @staticmethod
     def _fix_paths(exc) -> None:

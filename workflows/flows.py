@@ -31,9 +31,10 @@ from viewflow.workflow.lock import SelectForUpdateLock
 from viewflow.workflow.nodes.end import EndActivation
 from viewflow.workflow.nodes.func import FunctionActivation
 from viewflow.workflow.nodes.split import SplitActivation
+from viewflow.workflow.nodes.start import StartHandleActivation
 from viewflow.workflow.nodes.switch import SwitchActivation
 from viewflow.workflow.nodes.view import ViewActivation
-from viewflow.workflow.signals import flow_finished, task_finished, task_started
+from viewflow.workflow.signals import flow_finished, flow_started, task_finished, task_started
 from viewflow.workflow.status import PROCESS, STATUS
 
 from procedures.flowspec import CONSULT_STAGE, graph_of
@@ -75,6 +76,26 @@ class DossierLock(SelectForUpdateLock):
 
 
 LOCK = DossierLock(nowait=True, attempts=5)
+
+
+class StartActivation(StartHandleActivation):
+    """viewflow's start, but inside ``starting()`` without a savepoint of its own: the
+    caller's transaction (services.work.application_submit) bounds the start, and a
+    failure here fails it."""
+
+    @Activation.status.super()
+    def execute(self):
+        task_started.send(sender=self.flow_class, process=self.process, task=self.task)
+        with transaction.atomic(savepoint=_started.get() is None):
+            self.process.save()
+            with self.flow_class.lock(self.process.pk):
+                self.complete()
+                flow_started.send(sender=self.flow_class, process=self.process, task=self.task)
+                self.activate_next()
+
+
+class StartHandle(flow.StartHandle):
+    activation_class = StartActivation
 
 
 class OfficerActivation(ViewActivation):
@@ -440,7 +461,7 @@ class DossierFlow(flow.Flow):
     process_title = "Dossier"
 
     # The first stage straight away (the route serves every later step).
-    start = flow.StartHandle(this.start_process).Next(this.stage, task_data=this.first_stage)
+    start = StartHandle(this.start_process).Next(this.stage, task_data=this.first_stage)
     route = (
         Route()
         .Case(this.stage)

@@ -199,6 +199,41 @@ def test_a_filing_keeps_what_was_sent_and_seals_every_file_it_stored(api, catalo
     assert sorted((c["code"], c["sha256"]) for c in sealed) == stored
 
 
+def test_the_201_says_what_the_status_read_says(api, catalog, province):
+    """The new dossier's answer is made from what the submit wrote, not read back: it must
+    be, field by field, what a status read of the dossier gives (its two photos in their
+    order, its filing's history entry as its last update)."""
+    _procedure, body = _two_photos(province)
+    response = api.post(URL, body, json=False)
+    assert response.status_code == 201, response.content[:3000]
+    created = response.json()
+    read = api.get(f"{URL}{created['id']}/")
+    assert read.status_code == 200
+    assert created == read.json()
+    assert created["updated_at"] >= created["submitted_at"]  # the filing's history entry
+    photos = [c for c in created["components"] if c["code"] == "current_housing_photos"]
+    assert [p["file_name"] for p in photos] == ["a.png", "b.png"]
+
+
+def test_a_keyed_submit_refused_at_filing_keeps_no_row_and_no_file(api, procedure, province):
+    """With an Idempotency-Key, the filing runs in the key's transaction without a
+    savepoint of its own: refused by the filing's checks (after its files were stored),
+    nothing of it stays, and the key can be used again for a corrected request."""
+    spec = procedure.current_version.spec
+    body = json_body(procedure, province)
+    # Kept by the draft, refused by the filing's check of the whole form.
+    required = next(f["name"] for f in spec["fields"] if f.get("required"))
+    form = {k: v for k, v in body["form_data"].items() if k != required}
+    response = api.post(URL, {**body, "form_data": form}, headers={"Idempotency-Key": "k-refused"})
+    assert_problem(response, 400, f"form_data.{required}")
+    assert Dossier.objects.count() == 0
+    assert DossierComponent.objects.count() == 0
+    assert stored_files() == []
+    assert not IdempotentRequest.objects.filter(key="k-refused").exists()
+    again = api.post(URL, body, headers={"Idempotency-Key": "k-refused"})
+    assert again.status_code == 201, again.content[:3000]
+
+
 def _bad(procedure, province, other_province):
     """(name, body or callable, json?, status, fields)."""
     spec = procedure.current_version.spec

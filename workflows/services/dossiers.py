@@ -144,7 +144,7 @@ def _lock(dossier: Dossier) -> Dossier:
     )
 
 
-def _step(dossier: Dossier) -> transaction.Atomic:
+def step(dossier: Dossier) -> transaction.Atomic:
     """One change's transaction (a savepoint inside another) on ``dossier``.
 
     On the held dossier no savepoint: the change is one step of the caller's, and a
@@ -155,8 +155,8 @@ def _step(dossier: Dossier) -> transaction.Atomic:
 
 @contextmanager
 def _locked(dossier: Dossier) -> Iterator[Dossier]:
-    """One action's transaction on the locked dossier (``_step``)."""
-    with _step(dossier):
+    """One action's transaction on the locked dossier (``step``)."""
+    with step(dossier):
         locked = _lock(dossier)
         try:
             yield locked
@@ -274,6 +274,7 @@ def dossier_create(
     form_data: dict | None = None,
     filing_key: uuid.UUID | None = None,
     problems: dict | None = None,
+    filing: bool = False,
 ) -> Dossier:
     """Start a draft under the procedure version in force today.
 
@@ -284,6 +285,10 @@ def dossier_create(
     ValidationError; given a ``problems`` dict, it is left out of the draft instead and
     its problems are added there, by field (as ``dossier_save_draft`` does): the draft is
     written once, with what can be kept.
+
+    ``filing``: the caller files the draft in this same transaction or rolls it all back
+    (the integration API's submit), so the head of its history (its first entry) is
+    written with the filing instead of by an update of its own now.
     """
     if channel not in Channel.values:
         raise ValidationError({"channel": [_("Unknown channel.")]})
@@ -318,7 +323,15 @@ def dossier_create(
         problems.update({**data_problems, **person_problems})
     try:
         return _create_draft(
-            version, handling_agency, channel, by, applicant_user, data, person, filing_key
+            version,
+            handling_agency,
+            channel,
+            by,
+            applicant_user,
+            data,
+            person,
+            filing_key,
+            head_later=filing,
         )
     except IntegrityError:
         # The same form posted again, or twice at the same moment: the dossier it made.
@@ -332,7 +345,7 @@ def dossier_create(
 
 
 def _create_draft(
-    version, handling_agency, channel, by, applicant_user, data, person, filing_key
+    version, handling_agency, channel, by, applicant_user, data, person, filing_key, *, head_later
 ) -> Dossier:
     with transaction.atomic():
         dossier = Dossier.objects.create(
@@ -356,7 +369,8 @@ def _create_draft(
             to_status=dossier.status,
             data={"channel": channel, "version": version.number},
         )
-        dossier.save(update_fields=["history_count", "history_hash"])
+        if not head_later:
+            dossier.save(update_fields=["history_count", "history_hash"])
     return dossier
 
 
@@ -386,7 +400,7 @@ def dossier_save_draft(
     dossier = _editable(dossier, by, lock=False)
     data, errors = split_form_data(dossier.procedure_version.spec, form_data)
     person, person_errors = split_applicant(applicant, _column_limits())
-    with _step(dossier):
+    with step(dossier):
         locked = _editable(dossier, by)
         locked.form_data = {**locked.form_data, **data}
         for column, value in person.items():
@@ -535,7 +549,7 @@ def _attach_many(
         return [], errors
     unused = [component for _spec, component, _replaces, _origin in prepared]
     try:
-        with _step(dossier):
+        with step(dossier):
             locked = _editable(dossier, by)
             if new_draft and (locked is not _held.get() or locked.status != Status.DRAFT):
                 raise ValueError("new_draft: a draft held by the caller's transaction only")
@@ -728,7 +742,7 @@ def _discard(component: DossierComponent) -> None:
     cannot say whether the row was saved (the connection broke at the commit, which the
     server may have made), the file stays: an orphan is harmless, a row without its file
     is not. Inside a transaction already doomed to roll back (a step without a savepoint
-    failed: ``_step``), no row of it can stay: the file goes without asking."""
+    failed: ``step``), no row of it can stay: the file goes without asking."""
     connection = transaction.get_connection()
     doomed = connection.in_atomic_block and connection.needs_rollback
     try:

@@ -462,9 +462,11 @@ def task_complete(
 def application_submit(*, dossier: Dossier, by) -> Dossier:
     """File the dossier and start its flow: the reception task appears in the desk's queue.
 
-    A new process cannot be contended, so this one may run in a single transaction.
+    A new process cannot be contended, so this one may run in a single transaction: a
+    savepoint inside the caller's, except for a dossier the caller holds (its failure
+    fails the caller's transaction, as any step on it does: ``dossiers.step``).
     """
-    with transaction.atomic(), one_calendar():
+    with dossiers.step(dossier), one_calendar():
         dossier = dossiers.dossier_submit(dossier=dossier, by=by)
         # Locked by the filing, in this transaction; the process is new in it too.
         with dossiers.holding(dossier), starting():
