@@ -17,6 +17,7 @@ Submits are measured twice:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -180,15 +181,32 @@ request = function()
   }, body)
 end
 """
-# BENCH_BROKER_URL: another Redis database (it is emptied before the run).
+# BENCH_BROKER_URL: a broker of the bench's own, Redis (another database) or RabbitMQ (a
+# virtual host of its own): its queue is emptied before the run.
 BROKER_URL = os.environ.get("BENCH_BROKER_URL") or "redis://127.0.0.1:6379/14"
 HTTP_WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS") or 2)
 
 
 def _queued(broker: str) -> int:
-    import redis
+    """Tasks waiting in the worker's queue (Redis or RabbitMQ)."""
+    from kombu import Connection
+    from kombu.exceptions import ChannelError
 
-    return redis.Redis.from_url(broker).llen("celery")
+    with Connection(broker) as connection:
+        try:
+            return connection.default_channel.queue_declare("celery", passive=True).message_count
+        except ChannelError:  # not declared yet: nothing queued
+            return 0
+
+
+def _empty(broker: str) -> None:
+    """What an earlier run left queued goes: the bench counts its own tasks only."""
+    from kombu import Connection
+    from kombu.exceptions import ChannelError
+
+    # Not declared yet: nothing queued.
+    with Connection(broker) as connection, contextlib.suppress(ChannelError):
+        connection.default_channel.queue_purge("celery")
 
 
 def measure_http_submits(database: str, seconds: int) -> dict:
@@ -223,9 +241,7 @@ def measure_http_submits(database: str, seconds: int) -> dict:
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
     }
-    import redis
-
-    redis.Redis.from_url(BROKER_URL).flushdb()
+    _empty(BROKER_URL)
     port = int(os.environ.get("BENCH_HTTP_PORT") or _free_port())
     base = f"http://127.0.0.1:{port}"
     bin_dir = Path(sys.executable).parent

@@ -109,6 +109,23 @@ def build_form_class(spec: dict) -> type[forms.Form]:
     return type("ProcedureForm", (forms.Form,), attrs)
 
 
+# A version never changes: its form class is made once per language (labels and messages
+# are in it) and process. Each form made from it copies the fields (Django's base_fields).
+_FORM_CLASSES: dict[tuple[int, str], type[forms.Form]] = {}
+_FORM_CLASSES_KEPT = 256
+
+
+def version_form_class(version) -> type[forms.Form]:
+    """``build_form_class`` of a saved ProcedureVersion, made once."""
+    key = (version.pk, translation.get_language() or "")
+    form_class = _FORM_CLASSES.get(key)
+    if form_class is None:
+        if len(_FORM_CLASSES) >= _FORM_CLASSES_KEPT:
+            _FORM_CLASSES.clear()
+        form_class = _FORM_CLASSES[key] = build_form_class(version.spec)
+    return form_class
+
+
 def to_json_value(value):
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -137,8 +154,9 @@ def _as_posted(spec: dict, data: dict) -> tuple[dict, dict[str, list[str]]]:
     return posted, wrong
 
 
-def clean_form_data(spec: dict, data: dict) -> dict:
+def clean_form_data(spec: dict, data: dict, *, form_class: type[forms.Form] | None = None) -> dict:
     """Validate ``data`` against the procedure's fields; return JSON-ready cleaned data.
+    ``form_class``: the spec's, made before (``version_form_class``).
 
     Raises ValidationError whose ``error_dict`` names each field at fault.
     """
@@ -149,7 +167,7 @@ def clean_form_data(spec: dict, data: dict) -> dict:
     # client may send other JSON: numbers and yes/no are read as their text, anything
     # else is refused on its field before the form's fields (which expect text) see it.
     data, wrong = _as_posted(spec, data)
-    form = build_form_class(spec)(data=data)
+    form = (form_class or build_form_class(spec))(data=data)
     if not form.is_valid() or unknown or wrong:
         errors = {name: list(errs) for name, errs in form.errors.items()}
         errors.update(wrong)

@@ -31,7 +31,7 @@ from django_fsm import TransitionNotAllowed
 
 from config.search import search_text
 from procedures.auth import has_agency_perm
-from procedures.forms import clean_form_data, localized
+from procedures.forms import clean_form_data, localized, version_form_class
 from procedures.models import Agency, Procedure
 
 from ..clock import (
@@ -785,7 +785,9 @@ def validate_for_filing(dossier: Dossier) -> Changes:
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
-        changes["form_data"] = clean_form_data(spec, dossier.form_data)
+        changes["form_data"] = clean_form_data(
+            spec, dossier.form_data, form_class=version_form_class(dossier.procedure_version)
+        )
     except ValidationError as exc:
         errors.update(exc.message_dict)
     counts: dict[str, int] = {}
