@@ -72,9 +72,9 @@ from connectors.national_portal.sync import dossier_mark_forwarded
 from documents.models import DocumentStatus, Kind
 from documents.services import current_result
 from procedures.forms import localized
-from procedures.models import Agency, Procedure
-from procedures.selectors import upload_limits
-from workflows.clock import one_calendar
+from procedures.models import Agency
+from procedures.selectors import procedure_in_force, upload_limits
+from workflows.clock import local_date, one_calendar
 from workflows.compiled import CompiledQuery
 from workflows.exceptions import error_dict
 from workflows.flows import flow_for
@@ -1156,7 +1156,11 @@ class DossierViewSet(viewsets.GenericViewSet):
         if errors:
             raise exceptions.ValidationError(errors)
         # A code with a NUL names nothing (and PostgreSQL would refuse to compare it).
-        procedure = Procedure.objects.filter(code=code).first() if "\x00" not in code else None
+        procedure, version = (
+            procedure_in_force(code, local_date(timezone.now()))
+            if "\x00" not in code
+            else (None, None)
+        )
         agency = (
             Agency.objects.filter(client.subtree_q(), code=agency_code).first()
             if "\x00" not in agency_code
@@ -1193,6 +1197,7 @@ class DossierViewSet(viewsets.GenericViewSet):
             return self._submit(
                 client,
                 procedure,
+                version,
                 agency,
                 applicant,
                 form_data,
@@ -1225,6 +1230,7 @@ class DossierViewSet(viewsets.GenericViewSet):
         self,
         client,
         procedure,
+        version,
         agency,
         applicant,
         form_data,
@@ -1255,6 +1261,7 @@ class DossierViewSet(viewsets.GenericViewSet):
                 filing_key=uuid.uuid5(FILING_NAMESPACE, f"{client.pk}:{key}") if key else None,
                 problems=typed,
                 filing=True,  # filed below, or nothing is kept
+                version=version,
             )
             made["id"] = dossier.pk
             if dossier.status != Status.DRAFT:

@@ -22,8 +22,15 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    router,
+    transaction,
+)
+from django.db.models import Q
 from django.utils import timezone
 
 from workflows.events import MAX_ATTEMPTS, backoff
@@ -47,17 +54,32 @@ def _claimable(now) -> Q:
 
 def _claim(message_id: int) -> Message | None:
     """The message, marked "sending" for this attempt; None if it is not due, or another
-    attempt has it. One conditional update: of two workers, the second waits for the
-    first's and then finds the message no longer claimable."""
+    attempt has it. One conditional update that gives back the row it changed (PostgreSQL,
+    SQLite ≥ 3.35): of two workers, the second waits for the first's and then finds the
+    message no longer claimable."""
     now = timezone.now()
-    claimed = (
-        Message.objects.filter(_claimable(now), pk=message_id)
-        .exclude(channel=Channel.INAPP)
-        .update(status=MessageStatus.SENDING, sending_since=now, attempts=F("attempts") + 1)
+    alias = router.db_for_write(Message)
+    claimable = Message.objects.filter(_claimable(now), pk=message_id).exclude(
+        channel=Channel.INAPP
     )
-    if not claimed:
-        return None
-    return Message.objects.get(pk=message_id)
+    connection = connections[alias]
+    compiler = claimable.query.get_compiler(connection=connection)
+    where, where_params = compiler.compile(claimable.query.where)
+    quote = connection.ops.quote_name
+    # Names from the model and SQL from Django's compiler; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(Message._meta.db_table)} SET {quote('status')} = %s, "  # noqa: S608
+        f"{quote('sending_since')} = %s, {quote('attempts')} = {quote('attempts')} + 1 "
+        f"WHERE {where} RETURNING {_columns(connection)}"
+    )
+    params = [MessageStatus.SENDING, connection.ops.adapt_datetimefield_value(now), *where_params]
+    claimed = list(Message.objects.db_manager(alias).raw(sql, params))
+    return claimed[0] if claimed else None
+
+
+def _columns(connection) -> str:
+    """Every column of a message, for the claim's RETURNING."""
+    return ", ".join(connection.ops.quote_name(f.column) for f in Message._meta.concrete_fields)
 
 
 # Waits between tries at the outcome write when the database connection fails: the

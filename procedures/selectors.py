@@ -17,6 +17,22 @@ def published_procedures() -> QuerySet[Procedure]:
     )
 
 
+def procedure_in_force(code: str, day) -> tuple[Procedure | None, ProcedureVersion | None]:
+    """The procedure of ``code`` and its version in force on ``day``
+    (``Procedure.version_in_force``; None while the procedure is closed or has none yet):
+    one read when it has one, two when it has not."""
+    version = (
+        ProcedureVersion.objects.defer("source_yaml")
+        .select_related("procedure")
+        .filter(procedure__code=code, procedure__is_active=True, effective_from__lte=day)
+        .order_by("-number")
+        .first()
+    )
+    if version is not None:
+        return version.procedure, version
+    return Procedure.objects.filter(code=code).first(), None
+
+
 # The role whose title a paper prints when an officer holds several: the signer's first.
 _TITLE_ORDER = (Role.SIGNER, Role.HEAD, Role.SPECIALIST, Role.RECEPTION, Role.SUPERVISOR)
 

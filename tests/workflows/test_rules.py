@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from procedures.models import Agency, ProcedureVersion
 from procedures.roles import Role, group_name
+from procedures.selectors import procedure_in_force
 from tests.conftest import APPLICANT, make_officer, make_user, new_draft
 from workflows import services
 from workflows.exceptions import ActionNotAllowed
@@ -103,7 +104,9 @@ def test_the_head_decides_only_on_a_proposal(walk, officers):
     dossier = transitions.dossier_propose(
         dossier=dossier, by=officers["specialist"], decision="approve", opinion="Đã xem lại"
     )
-    assert transitions.dossier_approve(dossier=dossier, by=officers["head"]).status == Status.APPROVED
+    assert (
+        transitions.dossier_approve(dossier=dossier, by=officers["head"]).status == Status.APPROVED
+    )
 
 
 def test_a_version_applies_only_from_its_effective_date(procedure, province, citizen):
@@ -127,6 +130,15 @@ def test_a_version_applies_only_from_its_effective_date(procedure, province, cit
     procedure.save()
     draft = new_draft(procedure, province, citizen, complete=False)
     assert draft.procedure_version_id == current.pk
+    # The API's read of a procedure with its version in force, in one query, agrees.
+    today = dt.date.today()
+    found, version = procedure_in_force(procedure.code, today)
+    assert found == procedure and version == current and version.procedure is found
+    assert procedure_in_force(procedure.code, dt.date(2999, 1, 1))[1] == future
+    assert procedure_in_force("9.999999", today) == (None, None)
+    procedure.is_active = False
+    procedure.save()
+    assert procedure_in_force(procedure.code, today) == (procedure, None)
 
 
 def test_a_supplement_stops_the_clock(walk, officers):

@@ -32,7 +32,7 @@ from django_fsm import TransitionNotAllowed
 from config.search import search_text
 from procedures.auth import has_agency_perm
 from procedures.forms import clean_form_data, localized, version_form_class
-from procedures.models import Agency, Procedure
+from procedures.models import Agency, Procedure, ProcedureVersion
 
 from ..clock import (
     local_date,
@@ -275,6 +275,7 @@ def dossier_create(
     filing_key: uuid.UUID | None = None,
     problems: dict | None = None,
     filing: bool = False,
+    version: ProcedureVersion | None = None,
 ) -> Dossier:
     """Start a draft under the procedure version in force today.
 
@@ -289,6 +290,9 @@ def dossier_create(
     ``filing``: the caller files the draft in this same transaction or rolls it all back
     (the integration API's submit), so the head of its history (its first entry) is
     written with the filing instead of by an update of its own now.
+
+    ``version``: the procedure's version in force today, when the caller has read it with
+    the procedure (``procedures.selectors.procedure_in_force``).
     """
     if channel not in Channel.values:
         raise ValidationError({"channel": [_("Unknown channel.")]})
@@ -304,9 +308,12 @@ def dossier_create(
             raise PermissionDenied(_("An online application is filed by the applicant."))
     elif not has_agency_perm(by, "workflows.file_at_desk", handling_agency):
         raise PermissionDenied(_("Only reception officers of this agency file at the desk."))
-    version = (
-        procedure.version_in_force(working_calendar().today()) if procedure.is_active else None
-    )
+    if version is None:
+        version = (
+            procedure.version_in_force(working_calendar().today()) if procedure.is_active else None
+        )
+    elif version.procedure_id != procedure.pk or not procedure.is_active:
+        raise ValueError("version: the version in force of this procedure, read with it")
     if version is None:
         raise ActionNotAllowed(_("This procedure is not open for applications."))
     if handling_agency.kind != version.agency_level or missing_holders(version, handling_agency):
