@@ -132,6 +132,7 @@ TIMELINE_ACTIONS = {
 REASONED = ("request_supplement", "reject_at_reception", "refuse", "reschedule", "withdraw")
 
 NO_SUCH_COMPONENT = gettext_lazy("This procedure has no such component.")
+NOT_FILED = gettext_lazy("The dossier cannot be filed yet")
 
 
 def _national(status: str):
@@ -205,6 +206,10 @@ class ComponentFileSerializer(serializers.Serializer):
         "theirs) instead of uploaded."
     )
     reused_from = ReusedFromSerializer(allow_null=True)
+
+
+def _file_order(component: DossierComponent) -> tuple:
+    return (component.component_code, component.uploaded_at, component.pk)
 
 
 def _component_file(component: DossierComponent) -> dict:
@@ -332,11 +337,13 @@ class DossierSerializer(serializers.Serializer):
 
     @extend_schema_field(ComponentFileSerializer(many=True))
     def get_components(self, dossier):
-        """The dossier's current files, each marked when it was reused from the data store."""
+        """The dossier's current files, each marked when it was reused from the data store;
+        in the order of their codes character by character, whatever the database's
+        collation (a submit's answer sorts the files it has in hand the same way)."""
         files = getattr(dossier, "current_files", None)
         if files is None:
             files = current_files(dossier.components.all())
-        return [_component_file(f) for f in files]
+        return [_component_file(f) for f in sorted(files, key=_file_order)]
 
     @extend_schema_field(ApplicantSerializer(allow_null=True))
     def get_applicant(self, dossier):
@@ -1263,7 +1270,6 @@ class DossierViewSet(viewsets.GenericViewSet):
                 filing=True,  # filed below, or nothing is kept
                 version=version,
             )
-            made["id"] = dossier.pk
             if dossier.status != Status.DRAFT:
                 return dossier  # filed before, under the same key (its record pruned since)
             spec = dossier.procedure_version.spec
@@ -1285,7 +1291,9 @@ class DossierViewSet(viewsets.GenericViewSet):
                     try:
                         dossier = work.application_submit(dossier=dossier, by=by)
                     except ValidationError as exc:
-                        errors = error_dict(exc)
+                        # Never empty: the failed filing has doomed the transaction, and
+                        # only raising here keeps a 201 from answering for it.
+                        errors = error_dict(exc) or {"__all__": [str(NOT_FILED)]}
             if errors:
                 raise ValidationError(_error_paths(errors, spec, form_data))
             return dossier
@@ -1307,9 +1315,8 @@ class DossierViewSet(viewsets.GenericViewSet):
             return self._body(dossier, 201, **headers)
         # Filed now: the status read's answer, from what this request wrote (nothing of the
         # new dossier can have changed since: the flow's first task was only just offered).
-        dossier.current_files = sorted(
-            made["files"], key=lambda c: (c.component_code, c.uploaded_at, c.pk)
-        )
+        # A file sent twice is attached once, and named once (each row once, by identity).
+        dossier.current_files = list({id(c): c for c in made["files"]}.values())
         dossier.has_result = False
         data = DossierSerializer(dossier, context=self.get_serializer_context()).data
         return Response(data, status=201, headers=headers)

@@ -62,24 +62,23 @@ def _claim(message_id: int) -> Message | None:
     claimable = Message.objects.filter(_claimable(now), pk=message_id).exclude(
         channel=Channel.INAPP
     )
-    connection = connections[alias]
-    compiler = claimable.query.get_compiler(connection=connection)
+    db = connections[alias]
+    compiler = claimable.query.get_compiler(connection=db)
     where, where_params = compiler.compile(claimable.query.where)
-    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return db.ops.quote_name(Message._meta.get_field(name).column)
+
+    every = ", ".join(db.ops.quote_name(f.column) for f in Message._meta.concrete_fields)
     # Names from the model and SQL from Django's compiler; every value is a parameter.
     sql = (
-        f"UPDATE {quote(Message._meta.db_table)} SET {quote('status')} = %s, "  # noqa: S608
-        f"{quote('sending_since')} = %s, {quote('attempts')} = {quote('attempts')} + 1 "
-        f"WHERE {where} RETURNING {_columns(connection)}"
+        f"UPDATE {db.ops.quote_name(Message._meta.db_table)} SET {column('status')} = %s, "  # noqa: S608
+        f"{column('sending_since')} = %s, {column('attempts')} = {column('attempts')} + 1 "
+        f"WHERE {where} RETURNING {every}"
     )
-    params = [MessageStatus.SENDING, connection.ops.adapt_datetimefield_value(now), *where_params]
+    params = [MessageStatus.SENDING, db.ops.adapt_datetimefield_value(now), *where_params]
     claimed = list(Message.objects.db_manager(alias).raw(sql, params))
     return claimed[0] if claimed else None
-
-
-def _columns(connection) -> str:
-    """Every column of a message, for the claim's RETURNING."""
-    return ", ".join(connection.ops.quote_name(f.column) for f in Message._meta.concrete_fields)
 
 
 # Waits between tries at the outcome write when the database connection fails: the

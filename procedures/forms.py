@@ -111,19 +111,26 @@ def build_form_class(spec: dict) -> type[forms.Form]:
 
 # A version never changes: its form class is made once per language (labels and messages
 # are in it) and process. Each form made from it copies the fields (Django's base_fields).
-_FORM_CLASSES: dict[tuple[int, str], type[forms.Form]] = {}
+_FORM_CLASSES: dict[tuple[int, str, str], type[forms.Form]] = {}
 _FORM_CLASSES_KEPT = 256
 
 
 def version_form_class(version) -> type[forms.Form]:
-    """``build_form_class`` of a saved ProcedureVersion, made once."""
-    key = (version.pk, translation.get_language() or "")
+    """``build_form_class`` of a saved ProcedureVersion, made once (by its id and content:
+    a test database gives a rolled-back version's id to the next one)."""
+    if version.pk is None:
+        return build_form_class(version.spec)
+    key = (version.pk, version.content_hash, translation.get_language() or "")
     form_class = _FORM_CLASSES.get(key)
     if form_class is None:
         if len(_FORM_CLASSES) >= _FORM_CLASSES_KEPT:
             _FORM_CLASSES.clear()
         form_class = _FORM_CLASSES[key] = build_form_class(version.spec)
     return form_class
+
+
+def forget_form_classes() -> None:
+    _FORM_CLASSES.clear()
 
 
 def to_json_value(value):

@@ -38,13 +38,16 @@ def _fresh_memos():
     """What a process keeps for a few seconds (procedures.memo) may come from a test's
     rows, which its rollback takes back without a signal: each test reads afresh."""
     from procedures.auth import forget_role_permissions
+    from procedures.forms import forget_form_classes
     from procedures.selectors import forget_upload_limits
 
     forget_role_permissions()
     forget_upload_limits()
+    forget_form_classes()
     yield
     forget_role_permissions()
     forget_upload_limits()
+    forget_form_classes()
 
 
 @pytest.fixture(autouse=True)
@@ -331,7 +334,9 @@ def walk_to(status: str, procedure, agency, citizen, officers, *, desk: bool = F
         dossier = step("request_fee", "specialist")
         if status == Status.FEE_REQUESTED:
             return dossier
-        fee_confirm_at_desk(fee=fee_for_dossier(dossier=dossier), by=o["reception"], reference="walk_to")
+        fee_confirm_at_desk(
+            fee=fee_for_dossier(dossier=dossier), by=o["reception"], reference="walk_to"
+        )
         dossier.refresh_from_db()
     dossier = step(
         "propose",

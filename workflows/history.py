@@ -110,7 +110,8 @@ def history_append(
     entry.save(force_insert=True)
     dossier.history_count = entry.seq
     dossier.history_hash = entry.hash
-    # "The last thing recorded", as the API's status read annotates it.
+    # "The last thing recorded", as the API's status read annotates it: the API's answer to
+    # a submit reads it from the instance every step of the filing appended through.
     dossier.updated_at = entry.at
     return entry
 

@@ -213,6 +213,16 @@ def test_the_201_says_what_the_status_read_says(api, catalog, province):
     assert created["updated_at"] >= created["submitted_at"]  # the filing's history entry
     photos = [c for c in created["components"] if c["code"] == "current_housing_photos"]
     assert [p["file_name"] for p in photos] == ["a.png", "b.png"]
+    # The same photo sent twice is kept once, and the answer names it once.
+    from procedures.models import Procedure
+
+    procedure = Procedure.objects.get(code="1.012842")
+    same = [_upload("a.png", minimal_png()), _upload("copy.png", minimal_png())]
+    body = multipart_body(procedure, province, extra_files={"file_current_housing_photos": same})
+    created = api.post(URL, body, json=False).json()
+    assert created == api.get(f"{URL}{created['id']}/").json()
+    photos = [c for c in created["components"] if c["code"] == "current_housing_photos"]
+    assert [p["file_name"] for p in photos] == ["a.png"]
 
 
 def test_a_keyed_submit_refused_at_filing_keeps_no_row_and_no_file(api, procedure, province):
