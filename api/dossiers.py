@@ -180,11 +180,8 @@ class ResultRefSerializer(serializers.Serializer):
 
 
 def current_files(components):
-    return (
-        components.filter(superseded_at__isnull=True)
-        .select_related("reused_dossier")
-        .order_by("component_code", "uploaded_at", "pk")
-    )
+    """Unordered: ``DossierSerializer.get_components`` orders them (``_file_order``)."""
+    return components.filter(superseded_at__isnull=True).select_related("reused_dossier")
 
 
 class ReusedFromSerializer(serializers.Serializer):
@@ -1315,8 +1312,7 @@ class DossierViewSet(viewsets.GenericViewSet):
             return self._body(dossier, 201, **headers)
         # Filed now: the status read's answer, from what this request wrote (nothing of the
         # new dossier can have changed since: the flow's first task was only just offered).
-        # A file sent twice is attached once, and named once (each row once, by identity).
-        dossier.current_files = list({id(c): c for c in made["files"]}.values())
+        dossier.current_files = made["files"]
         dossier.has_result = False
         data = DossierSerializer(dossier, context=self.get_serializer_context()).data
         return Response(data, status=201, headers=headers)

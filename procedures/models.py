@@ -136,13 +136,14 @@ class Procedure(models.Model):
 
     def version_in_force(self, day) -> ProcedureVersion | None:
         """The newest version whose effective date has come: new dossiers are filed under it."""
-        # Its YAML text (several kB) is for the authoring pages only.
-        return (
-            self.versions.defer("source_yaml")
-            .filter(effective_from__lte=day)
-            .order_by("-number")
-            .first()
-        )
+        return in_force(self.versions.all(), day).first()
+
+
+def in_force(versions, day):
+    """``versions`` in force on ``day``, the newest first (``.first()``: the one new
+    dossiers are filed under). Without their YAML text (several kB), which is for the
+    authoring pages only."""
+    return versions.defer("source_yaml").filter(effective_from__lte=day).order_by("-number")
 
 
 class ProcedureVersion(models.Model):

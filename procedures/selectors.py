@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext
 
 from .memo import Recent
-from .models import Agency, OfficerRole, Procedure, ProcedureVersion
+from .models import Agency, OfficerRole, Procedure, ProcedureVersion, in_force
 from .roles import Role
 from .titles import default_title
 
@@ -21,13 +21,8 @@ def procedure_in_force(code: str, day) -> tuple[Procedure | None, ProcedureVersi
     """The procedure of ``code`` and its version in force on ``day``
     (``Procedure.version_in_force``; None while the procedure is closed or has none yet):
     one read when it has one, two when it has not."""
-    version = (
-        ProcedureVersion.objects.defer("source_yaml")
-        .select_related("procedure")
-        .filter(procedure__code=code, procedure__is_active=True, effective_from__lte=day)
-        .order_by("-number")
-        .first()
-    )
+    active = ProcedureVersion.objects.filter(procedure__code=code, procedure__is_active=True)
+    version = in_force(active.select_related("procedure"), day).first()
     if version is not None:
         return version.procedure, version
     return Procedure.objects.filter(code=code).first(), None

@@ -1266,7 +1266,7 @@ def test_the_status_body_is_what_the_serializers_fields_give(
     from rest_framework import serializers as drf
     from rest_framework.test import APIRequestFactory
 
-    from api.dossiers import ComponentFileSerializer, DossierSerializer, _read
+    from api.dossiers import ComponentFileSerializer, DossierSerializer, _file_order, _read
 
     dossier = submit()
     _through(status, dossier["id"], api, officers)
@@ -1287,7 +1287,7 @@ def test_the_status_body_is_what_the_serializers_fields_give(
             if f.reused
             else None,
         }
-        for f in read.current_files
+        for f in sorted(read.current_files, key=_file_order)
     ]
     generic["components"] = ComponentFileSerializer(sources, many=True).data
     fast = serializer.data

@@ -577,7 +577,9 @@ def _attach_many(
                 now_current = current.setdefault(code, [])
                 same = next((c for c in now_current if c.sha256 == component.sha256), None)
                 if same is not None:
-                    attached.append(same)  # the same file sent again: keep the one we have
+                    # The same file sent again: keep the one we have, named once.
+                    if not any(kept is same for kept in attached):
+                        attached.append(same)
                     continue
                 if replaces:
                     superseded.extend(c.pk for c in now_current if c.pk is not None)
