@@ -37,7 +37,6 @@ import hashlib
 import json
 import logging
 import re
-import uuid
 
 import django_filters as filters
 from django import forms
@@ -45,7 +44,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import RegexValidator
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django.urls import reverse
@@ -97,7 +96,7 @@ from .errors import problem
 from .middleware import note_dossier
 from .models import ApiClient, IdempotentRequest, Scope
 from .schema import RETRY_AFTER, ApiAutoSchema, problems
-from .services import FILING_NAMESPACE
+from .services import filing_key_of
 
 log = logging.getLogger(__name__)
 
@@ -1197,7 +1196,7 @@ class DossierViewSet(viewsets.GenericViewSet):
             "source_code": source_code,
         }
 
-        def submit() -> Response:
+        def submit(earlier: bool = False) -> Response:
             return self._submit(
                 client,
                 procedure,
@@ -1209,6 +1208,7 @@ class DossierViewSet(viewsets.GenericViewSet):
                 upload_errors,
                 key=key,
                 forwarded=source_code or None,
+                earlier=earlier,
             )
 
         if key is None:
@@ -1243,9 +1243,23 @@ class DossierViewSet(viewsets.GenericViewSet):
         *,
         key,
         forwarded: str | None = None,
+        earlier: bool = False,
     ) -> Response:
+        """File the dossier; ``earlier``: first look for the dossier filed under ``key``
+        before (its key's record gone, its filing key not: ``_idempotent``)."""
         by = client.user
         made: dict = {}
+        filing_key = filing_key_of(client.pk, key) if key else None
+        if earlier:
+            dossier = Dossier.objects.filter(filing_key=filing_key).first()
+            if dossier is not None:
+                if dossier.filed_by_id != by.pk:
+                    raise ValidationError(_("This form has expired; open it again."))
+                note_dossier(self.request, dossier)
+                location = self.request.build_absolute_uri(
+                    reverse("api:dossier-detail", args=[dossier.pk])
+                )
+                return self._body(dossier, 201, Location=location)
 
         def run():
             with one_calendar():  # one reading of the working-day overrides for it all
@@ -1262,13 +1276,11 @@ class DossierViewSet(viewsets.GenericViewSet):
                 by=by,
                 applicant=applicant,
                 form_data=form_data,
-                filing_key=uuid.uuid5(FILING_NAMESPACE, f"{client.pk}:{key}") if key else None,
+                filing_key=filing_key,
                 problems=typed,
                 filing=True,  # filed below, or nothing is kept
                 version=version,
             )
-            if dossier.status != Status.DRAFT:
-                return dossier  # filed before, under the same key (its record pruned since)
             spec = dossier.procedure_version.spec
             # The new row is this transaction's alone until it commits: the steps below
             # need not read and lock it again, each in turn.
@@ -1308,8 +1320,6 @@ class DossierViewSet(viewsets.GenericViewSet):
         note_dossier(self.request, dossier)
         location = reverse("api:dossier-detail", args=[dossier.pk])
         headers = {"Location": self.request.build_absolute_uri(location)}
-        if "files" not in made:  # filed before, under the same key: as it is now
-            return self._body(dossier, 201, **headers)
         # Filed now: the status read's answer, from what this request wrote (nothing of the
         # new dossier can have changed since: the flow's first task was only just offered).
         dossier.current_files = made["files"]
@@ -1324,17 +1334,27 @@ class DossierViewSet(viewsets.GenericViewSet):
             exc.error_dict["agency"] = exc.error_dict.pop("handling_agency")
 
     def _idempotent(self, client, key: str, fingerprint: str, submit) -> Response:
+        earlier = False
         for _attempt in range(3):
-            with transaction.atomic():
-                # None: taken, by a request now finished (the insert waited for it).
-                record = _take_key(client, key, fingerprint)
-                if record is not None:
-                    response = submit()
-                    record.status_code = response.status_code
-                    record.response = json.loads(json.dumps(response.data, default=str))
-                    record.dossier_id = response.data.get("id")
-                    record.save(update_fields=["status_code", "response", "dossier_id"])
-                    return response
+            try:
+                with transaction.atomic():
+                    # None: taken, by a request now finished (the insert waited for it).
+                    record = _take_key(client, key, fingerprint)
+                    if record is not None:
+                        response = submit(earlier)
+                        record.status_code = response.status_code
+                        record.response = json.loads(json.dumps(response.data, default=str))
+                        record.dossier_id = response.data.get("id")
+                        record.save(update_fields=["status_code", "response", "dossier_id"])
+                        return response
+            except IntegrityError:
+                # The dossier's filing key is taken: a dossier filed under this key whose
+                # record is gone (the filing takes no savepoint: dossier_create, filing=True;
+                # all of this transaction is rolled back). Once more, answering with it.
+                if earlier:
+                    raise
+                earlier = True
+                continue
             earlier = IdempotentRequest.objects.filter(client=client, key=key).first()
             if earlier is None:
                 continue  # the other request failed and kept nothing: file this one

@@ -536,6 +536,33 @@ def test_a_key_is_new_again_once_forgotten(api, procedure, province, settings):
     assert replayed.json()["id"] == again.json()["id"]
 
 
+def test_a_dossier_filed_under_a_key_whose_record_is_gone_is_the_answer(
+    api, procedure, province
+):
+    """The key's record deleted by hand (not pruned: pruning forgets the filing key too):
+    the dossier's own filing key still names it, and the request under the key is
+    answered with that dossier, not filed twice. The filing takes no savepoint, so this is
+    found after the first attempt's rollback, and the key is remembered again."""
+    body = json_body(procedure, province)
+    first = api.post(URL, body, headers={"Idempotency-Key": "order-7"})
+    assert first.status_code == 201
+    dossier = Dossier.objects.get()
+    entries, files = dossier.history_count, DossierComponent.objects.count()
+    IdempotentRequest.objects.all().delete()
+    again = api.post(URL, body, headers={"Idempotency-Key": "order-7"})
+    assert again.status_code == 201, again.content[:2000]
+    assert "Idempotent-Replayed" not in again
+    assert again.json() == api.get(f"{URL}{first.json()['id']}/").json()
+    assert again["Location"].endswith(f"{URL}{first.json()['id']}/")
+    assert Dossier.objects.count() == 1
+    dossier.refresh_from_db()
+    assert dossier.history_count == entries
+    assert DossierComponent.objects.count() == files
+    replayed = api.post(URL, body, headers={"Idempotency-Key": "order-7"})
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert replayed.json()["id"] == first.json()["id"]
+
+
 def test_a_failed_submit_keeps_no_key_and_can_be_sent_again_corrected(api, procedure, province):
     good = json_body(procedure, province)
     bad = {**good, "form_data": {**good["form_data"], "citizen_id": "12"}}

@@ -289,7 +289,10 @@ def dossier_create(
 
     ``filing``: the caller files the draft in this same transaction or rolls it all back
     (the integration API's submit), so the head of its history (its first entry) is
-    written with the filing instead of by an update of its own now.
+    written with the filing instead of by an update of its own now. The draft takes no
+    savepoint then, so a ``filing_key`` already used is an IntegrityError that fails the
+    caller's transaction: the caller finds the earlier dossier itself, after the
+    rollback.
 
     ``version``: the procedure's version in force today, when the caller has read it with
     the procedure (``procedures.selectors.procedure_in_force``).
@@ -341,6 +344,10 @@ def dossier_create(
             head_later=filing,
         )
     except IntegrityError:
+        if filing:
+            # No savepoint was taken (the caller's transaction fails with the filing): the
+            # caller looks for the dossier filed under the key (api.dossiers).
+            raise
         # The same form posted again, or twice at the same moment: the dossier it made.
         # (The key's unique index finds it: no read before every insert.)
         existing = Dossier.objects.filter(filing_key=filing_key).first() if filing_key else None
@@ -354,7 +361,9 @@ def dossier_create(
 def _create_draft(
     version, handling_agency, channel, by, applicant_user, data, person, filing_key, *, head_later
 ) -> Dossier:
-    with transaction.atomic():
+    # Filed in the caller's transaction (``head_later``), the draft needs no savepoint of its
+    # own: if it cannot be written, nothing of that transaction stays.
+    with transaction.atomic(savepoint=not head_later):
         dossier = Dossier.objects.create(
             filing_key=filing_key,
             procedure_version=version,
