@@ -373,12 +373,15 @@ def run(opts) -> list[Row]:
     count = 40 if opts.quick else 200
     submits = measure_submits(count)
     ok = submits["statuses"].get(201, 0) == count
+    # One request at a time in one process: a latency, on one core of the machine's. The
+    # target (a rate the deployed system sustains) is measured through gunicorn below.
     rows.append(
         Row(
-            f"api: submits per second ({count}, multipart with files)",
+            f"api: submits one after the other through the test client ({count}, multipart "
+            "with files), per second",
             f"{submits['api']:.1f}",
-            f"≥ {SUBMIT_TARGET}/s",
-            ok and submits["api"] >= SUBMIT_TARGET,
+            "201 for each",
+            ok,
         )
     )
     rows.append(
