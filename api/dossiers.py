@@ -1334,14 +1334,14 @@ class DossierViewSet(viewsets.GenericViewSet):
             exc.error_dict["agency"] = exc.error_dict.pop("handling_agency")
 
     def _idempotent(self, client, key: str, fingerprint: str, submit) -> Response:
-        earlier = False
+        filed_before = False
         for _attempt in range(3):
             try:
                 with transaction.atomic():
                     # None: taken, by a request now finished (the insert waited for it).
                     record = _take_key(client, key, fingerprint)
                     if record is not None:
-                        response = submit(earlier)
+                        response = submit(filed_before)
                         record.status_code = response.status_code
                         record.response = json.loads(json.dumps(response.data, default=str))
                         record.dossier_id = response.data.get("id")
@@ -1350,10 +1350,11 @@ class DossierViewSet(viewsets.GenericViewSet):
             except IntegrityError:
                 # The dossier's filing key is taken: a dossier filed under this key whose
                 # record is gone (the filing takes no savepoint: dossier_create, filing=True;
-                # all of this transaction is rolled back). Once more, answering with it.
-                if earlier:
+                # all of this transaction is rolled back), or so it seems: once more, answering
+                # with that dossier if there is one (any other failure comes back then).
+                if filed_before:
                     raise
-                earlier = True
+                filed_before = True
                 continue
             earlier = IdempotentRequest.objects.filter(client=client, key=key).first()
             if earlier is None:

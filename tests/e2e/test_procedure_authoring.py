@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from procedures.models import Procedure
 from tests.conftest import make_user, sign_in
@@ -52,13 +53,15 @@ def test_check_preview_publish_and_compare(admin_page, tmp_path):
     source.fill(broken)
     page.click("button[value=check]")
     row = page.locator("#problems tr.problem")
-    assert row.count() == 1 and "time_limit_days" in row.locator("code").inner_text()
+    # The check answers with a new page: wait for it (a count taken at once can race it).
+    expect(row).to_have_count(1)
+    assert "time_limit_days" in row.locator("code").inner_text()
     assert page.locator("#id_source").input_value() == broken
 
     changed = text.replace("time_limit_days: ", "time_limit_days: 1", 1)
     page.locator("#id_source").fill(changed)
     page.click("button[value=preview]")
-    assert page.locator("#preview fieldset[disabled] input[name=full_name]").count() == 1
+    expect(page.locator("#preview fieldset[disabled] input[name=full_name]")).to_have_count(1)
     graph = page.locator("#preview .flow-graph img")
     graph.wait_for()
     width = graph.evaluate("img => img.complete && img.naturalWidth")

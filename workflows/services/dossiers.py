@@ -280,7 +280,7 @@ def dossier_create(
     """Start a draft under the procedure version in force today.
 
     With a ``filing_key`` (sent with the form), posting the same form again returns the
-    dossier it already made.
+    dossier it already made (but with ``filing``: see below).
 
     What cannot be kept of ``applicant`` and ``form_data`` is refused with a
     ValidationError; given a ``problems`` dict, it is left out of the draft instead and
