@@ -52,6 +52,11 @@ def _claimable(now) -> Q:
     ) | Q(status=MessageStatus.SENDING, sending_since__lte=now - STUCK_AFTER)
 
 
+def _column(db, model, name: str) -> str:
+    """A field's column, quoted for ``db``: the raw statements below name them so."""
+    return db.ops.quote_name(model._meta.get_field(name).column)
+
+
 def _claim(message_id: int) -> Message | None:
     """The message, marked "sending" for this attempt; None if it is not due, or another
     attempt has it. One conditional update that gives back the row it changed (PostgreSQL,
@@ -67,7 +72,7 @@ def _claim(message_id: int) -> Message | None:
     where, where_params = compiler.compile(claimable.query.where)
 
     def column(name: str) -> str:
-        return db.ops.quote_name(Message._meta.get_field(name).column)
+        return _column(db, Message, name)
 
     every = ", ".join(db.ops.quote_name(f.column) for f in Message._meta.concrete_fields)
     # Names from the model and SQL from Django's compiler; every value is a parameter.
@@ -140,7 +145,7 @@ def _outcome_at_once(db, message: Message, values: dict, outcome: str, error: st
     quote = db.ops.quote_name
 
     def column(model, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
+        return _column(db, model, name)
 
     changes = ", ".join(f"{column(Message, name)} = %s" for name in values)
     pk = quote(Message._meta.pk.column)
